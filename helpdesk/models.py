@@ -1,0 +1,283 @@
+"""The tenancy core: tenants, their domains, users and memberships.
+
+A `Tenant` is one SaaS company running its support desk here. Everything a
+tenant owns derives from `TenantOwned`, whose default manager is a django-scopes
+`ScopedManager`: a query on it outside `tenant_scope(...)` raises instead of
+silently reading every tenant's rows.
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    _("Use lowercase letters, digits and hyphens; it becomes part of a host name."),
+)
+
+
+class Tenant(models.Model):
+    class SignupPolicy(models.TextChoices):
+        OPEN = "open", _("Anyone can sign up as a customer")
+        KNOWN_DOMAINS = "known_domains", _("Only emails of a known organization's domain")
+        INVITE_ONLY = "invite_only", _("Invitation only (admins add customers)")
+
+    # Host names that can never be tenants: they would shadow platform hosts.
+    RESERVED_SLUGS = frozenset({"www", "admin", "api", "static", "media", "mail", "app"})
+
+    slug = models.SlugField(_("slug"), max_length=63, unique=True, validators=[slug_validator])
+    name = models.CharField(_("name"), max_length=200)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="UTC"
+    )
+    default_language = models.CharField(
+        _("default language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    signup_policy = models.CharField(
+        _("sign-up policy"), max_length=20, choices=SignupPolicy.choices, default=SignupPolicy.OPEN
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class TenantDomain(models.Model):
+    """A custom domain (support.example.com) that serves a tenant's help center.
+
+    Owned by the platform rather than the tenant: the middleware looks it up
+    before any tenant is known, and only platform operators map domains.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(_("domain"), max_length=253)
+
+    class Meta:
+        verbose_name = _("custom domain")
+        verbose_name_plural = _("custom domains")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("domain"),
+                name="tenantdomain_domain_unique_ci",
+                violation_error_message=_("This domain is already mapped to a tenant."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def save(self, *args, **kwargs):
+        self.domain = self.domain.strip().lower().rstrip(".")
+        super().save(*args, **kwargs)
+
+
+class TenantOwned(models.Model):
+    """Base of every model whose rows belong to one tenant.
+
+    Subclasses lead their composite indexes and unique constraints with
+    `tenant`, so the schema can be sharded by tenant later without redesign.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", editable=False)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        abstract = True
+
+    def validate_constraints(self, exclude=None):
+        # The tenant is never a form field, yet it leads every unique constraint:
+        # without this, forms would skip those checks and the database would
+        # answer a duplicate with an IntegrityError (a 500) instead of a form error.
+        if exclude and self.tenant_id:
+            exclude = set(exclude) - {"tenant"}
+        super().validate_constraints(exclude=exclude)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **fields)
+
+    def get_by_natural_key(self, email: str):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """One global identity, logged in by email.
+
+    What a user may do in a tenant comes only from their `Membership` there;
+    `is_staff` / `is_superuser` are for platform operators.
+    """
+
+    email = models.EmailField(_("email address"), max_length=254)
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(
+        _("platform operator"),
+        default=False,
+        help_text=_("Platform operators manage tenants; tenant staff get a membership instead."),
+    )
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_unique_ci",
+                violation_error_message=_("A user with this email address already exists."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def first_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else ""
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    AGENT = "agent", _("Agent")
+    ADMIN = "admin", _("Admin")
+
+
+# Each role can do everything the roles before it can.
+ROLE_RANK = {Role.CUSTOMER: 0, Role.AGENT: 1, Role.ADMIN: 2}
+
+
+class Membership(TenantOwned):
+    """What a user is in one tenant: a customer (of an organization), an agent, or an admin."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CUSTOMER)
+    organization = models.ForeignKey(
+        "plans.Organization",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("organization"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user"],
+                name="membership_tenant_user_unique",
+                violation_error_message=_("This person is already a member."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role=Role.CUSTOMER) | models.Q(organization__isnull=True),
+                name="membership_only_customers_have_organization",
+                violation_error_message=_("Only customers belong to an organization."),
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "role"], name="membership_tenant_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    def has_role(self, role: str) -> bool:
+        return self.is_active and ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def is_staff_member(self) -> bool:
+        """Agents and admins: the tenant's own people, as opposed to its customers."""
+        return self.has_role(Role.AGENT)
+
+
+class OutboundEmail(TenantOwned):
+    """An email waiting for, or past, delivery by a Celery worker.
+
+    The message is rendered and stored in the request's transaction and sent
+    after commit; the row is the guard that makes delivery idempotent.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    to = models.JSONField(_("to"))
+    from_email = models.CharField(_("from"), max_length=320)
+    subject = models.CharField(_("subject"), max_length=998)
+    body_text = models.TextField(_("text body"))
+    body_html = models.TextField(_("HTML body"), blank=True)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbound email")
+        verbose_name_plural = _("outbound emails")
+        indexes = [
+            models.Index(
+                fields=["tenant", "status", "created_at"], name="outboundemail_tenant_status"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

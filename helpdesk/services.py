@@ -1,0 +1,243 @@
+"""Writes of the tenancy core: tenants, memberships and outgoing email."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from helpdesk.models import Membership, OutboundEmail, Role, Tenant, User
+from helpdesk.tenancy import enqueue_on_commit, tenant_scope
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    time_zone: str = "UTC",
+    default_language: str = "en",
+    signup_policy: str = Tenant.SignupPolicy.OPEN,
+) -> Tenant:
+    """Create a tenant with everything a new help desk starts with (the default plans)."""
+    if slug in Tenant.RESERVED_SLUGS:
+        raise ValidationError({"slug": _("This name is reserved.")})
+    tenant = Tenant(
+        slug=slug,
+        name=name,
+        time_zone=time_zone,
+        default_language=default_language,
+        signup_policy=signup_policy,
+    )
+    tenant.full_clean()
+    tenant.save()
+    tenant_provision(tenant=tenant)
+    return tenant
+
+
+def tenant_provision(*, tenant: Tenant) -> None:
+    """Create the tenant's default data; safe to call again (each step is idempotent)."""
+    from plans.services import plan_create_defaults
+
+    with tenant_scope(tenant):
+        plan_create_defaults(tenant=tenant)
+
+
+def signup_allowed(*, tenant: Tenant, email: str) -> bool:
+    """May a person with this email sign up as a customer of `tenant`?"""
+    from plans.selectors import organization_for_email
+
+    if tenant.signup_policy == Tenant.SignupPolicy.OPEN:
+        return True
+    if tenant.signup_policy == Tenant.SignupPolicy.KNOWN_DOMAINS:
+        return organization_for_email(email) is not None
+    return False
+
+
+@transaction.atomic
+def membership_create(
+    *,
+    tenant: Tenant,
+    user: User,
+    role: str = Role.CUSTOMER,
+    organization=None,
+) -> Membership:
+    """Make `user` a member of `tenant`.
+
+    A customer without an explicit organization joins the one that owns their
+    email domain, if any; agents and admins never belong to an organization.
+    """
+    from plans.selectors import organization_for_email
+
+    if role == Role.CUSTOMER and organization is None:
+        organization = organization_for_email(user.email)
+    if role != Role.CUSTOMER:
+        organization = None
+    membership = Membership(tenant=tenant, user=user, role=role, organization=organization)
+    membership.full_clean(exclude=["user"])
+    membership.save()
+    return membership
+
+
+@transaction.atomic
+def member_invite(
+    *,
+    tenant: Tenant,
+    email: str,
+    role: str,
+    organization=None,
+    full_name: str = "",
+    invited_by: User | None = None,
+) -> Membership:
+    """Add a person to the tenant by email, creating their global identity if new.
+
+    A new identity gets an unusable password and an invitation email whose link
+    lets them choose one; an existing identity keeps its password and simply
+    gains the membership.
+    """
+    from allauth.account.models import EmailAddress
+
+    email = User.objects.normalize_email(email).strip()
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        user = User.objects.create_user(email=email, password=None, full_name=full_name)
+        # Following the invitation link proves the address, so it counts as verified.
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    membership = membership_create(tenant=tenant, user=user, role=role, organization=organization)
+    if created:
+        email_queue_template(
+            tenant=tenant,
+            to=[email],
+            template_prefix="helpdesk/email/invitation",
+            context={
+                "user": user,
+                "membership": membership,
+                "invited_by": invited_by,
+                "set_password_url": set_password_url(tenant=tenant, user=user),
+            },
+        )
+    return membership
+
+
+def set_password_url(*, tenant: Tenant, user: User) -> str:
+    """A link to allauth's password-reset-from-key page on the tenant's host."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+    from django.urls import reverse
+
+    from helpdesk.tenancy import tenant_url
+
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={
+            "uidb36": user_pk_to_url_str(user),
+            "key": default_token_generator.make_token(user),
+        },
+    )
+    return tenant_url(tenant, path)
+
+
+# -- outgoing email ----------------------------------------------------------------------
+
+
+def email_queue_template(
+    *, tenant: Tenant, to: list[str], template_prefix: str, context: dict
+) -> OutboundEmail:
+    """Render `<prefix>_subject.txt`, `_message.txt` and `_message.html` and queue them."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+
+    context = {"tenant": tenant, **context}
+    subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{template_prefix}_message.txt", context),
+        from_email=tenant_from_email(tenant, settings.DEFAULT_FROM_EMAIL),
+        to=to,
+    )
+    message.attach_alternative(
+        render_to_string(f"{template_prefix}_message.html", context), "text/html"
+    )
+    return email_queue(tenant=tenant, message=message)
+
+
+def tenant_from_email(tenant: Tenant, address: str) -> str:
+    """'Acme Analytics Support <support@…>': replies look like they come from the tenant."""
+    from email.utils import formataddr, parseaddr
+
+    _name, bare = parseaddr(address)
+    return formataddr((_("%(name)s Support") % {"name": tenant.name}, bare))
+
+
+@transaction.atomic
+def email_queue(*, tenant: Tenant, message: EmailMessage) -> OutboundEmail:
+    """Store a rendered message and have a worker deliver it after commit."""
+    from helpdesk.tasks import deliver_email
+
+    html = ""
+    for content, mimetype in getattr(message, "alternatives", []):
+        if mimetype == "text/html":
+            html = content
+    body_text = message.body
+    if message.content_subtype == "html":
+        html, body_text = message.body, ""
+    outbound = OutboundEmail.objects.create(
+        tenant=tenant,
+        to=list(message.to),
+        from_email=message.from_email,
+        subject=message.subject,
+        body_text=body_text,
+        body_html=html,
+        headers=dict(message.extra_headers),
+    )
+    enqueue_on_commit(deliver_email, tenant.id, outbound.id)
+    return outbound
+
+
+def email_deliver(*, email_id: int) -> bool:
+    """Send a queued email once; returns whether this call sent it.
+
+    1. Claim: a conditional UPDATE moves the row from queued to sending; a
+       duplicate or retried task that finds it claimed or sent does nothing.
+    2. Send through the configured backend.
+    3. Record: sent (with the time), or back to queued with the error, so the
+       task's retry can claim it again.
+    A worker killed between 1 and 3 leaves the row in `sending`: the message
+    may or may not have left, and it is not sent a second time.
+    """
+    claimed = OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.QUEUED).update(
+        status=OutboundEmail.Status.SENDING
+    )
+    if not claimed:
+        return False
+    outbound = OutboundEmail.objects.get(pk=email_id)
+    message = EmailMultiAlternatives(
+        subject=outbound.subject,
+        body=outbound.body_text,
+        from_email=outbound.from_email,
+        to=outbound.to,
+        headers=outbound.headers,
+        connection=get_connection(),
+    )
+    if outbound.body_html:
+        message.attach_alternative(outbound.body_html, "text/html")
+    try:
+        message.send()
+    except Exception as error:
+        OutboundEmail.objects.filter(pk=email_id).update(
+            status=OutboundEmail.Status.QUEUED,
+            attempts=outbound.attempts + 1,
+            last_error=str(error)[:2000],
+        )
+        raise
+    OutboundEmail.objects.filter(pk=email_id).update(
+        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), attempts=outbound.attempts + 1
+    )
+    return True

@@ -1,0 +1,13 @@
+"""URLs on the platform host (BASE_DOMAIN itself): the operator's admin."""
+
+from django.contrib import admin
+from django.urls import path
+
+from helpdesk import views
+
+urlpatterns = [
+    path("", views.platform_home, name="platform_home"),
+    path("admin/", admin.site.urls),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,82 @@
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django.views.i18n import set_language as django_set_language
+
+from helpdesk.access import has_role, role_required
+from helpdesk.models import Role
+from plans.selectors import plan_for_membership, plans_above, plans_with_organizations
+
+
+@role_required(Role.CUSTOMER)
+def home(request):
+    """The help center's front page: the customer's plan, its promise and their channels."""
+    if has_role(request, Role.AGENT):
+        return redirect("agent_home")
+    plan = plan_for_membership(request.membership)
+    return render(
+        request,
+        "helpdesk/home.html",
+        {
+            "plan": plan,
+            "organization": request.membership.organization,
+            "upgrades": plans_above(plan) if plan else [],
+        },
+    )
+
+
+@role_required(Role.AGENT)
+def agent_home(request):
+    return render(request, "helpdesk/agent_home.html", {"plans": plans_with_organizations()})
+
+
+def platform_home(request):
+    return render(request, "helpdesk/platform_home.html")
+
+
+@require_POST
+def set_language(request):
+    """Django's set_language, also remembered on the user for emails in their language."""
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and translation.check_for_language(language):
+        request.user.preferred_language = translation.get_supported_language_variant(language)
+        request.user.save(update_fields=["preferred_language"])
+    return response
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        return False
+
+
+def _redis_ok() -> bool:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness of what the app needs: 200 when the database and Redis answer, else 503."""
+    checks = {"database": _database_ok(), "redis": _redis_ok()}
+    healthy = all(checks.values())
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        **{name: "ok" if ok else "down" for name, ok in checks.items()},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

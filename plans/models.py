@@ -1,0 +1,188 @@
+"""Plans a tenant sells, and the customer organizations on them.
+
+The plan decides the service: response targets, the channels offered, and what
+the help center shows. Service follows the plan (seeds/001).
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.models import TenantOwned
+
+
+class Plan(TenantOwned):
+    name = models.CharField(_("name"), max_length=100)
+    rank = models.PositiveSmallIntegerField(
+        _("rank"), help_text=_("Higher ranks are higher tiers (Free 0, Pro 1, Pro+ 2).")
+    )
+    monthly_price = models.DecimalField(
+        _("monthly price"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response target (minutes)"), validators=[MinValueValidator(1)]
+    )
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response target (minutes)"), validators=[MinValueValidator(1)]
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution target (minutes)"), validators=[MinValueValidator(1)]
+    )
+    offers_web = models.BooleanField(_("web form"), default=True)
+    offers_email = models.BooleanField(_("email"), default=True)
+    offers_chat = models.BooleanField(_("1:1 chat"), default=False)
+    offers_phone = models.BooleanField(_("phone"), default=False)
+    phone_number = models.CharField(_("phone number"), max_length=50, blank=True)
+    chat_details = models.CharField(
+        _("chat details"),
+        max_length=200,
+        blank=True,
+        help_text=_("How customers reach their 1:1 chat, e.g. a WeChat group or Slack channel."),
+    )
+    help_center_blurb = models.TextField(
+        _("help center blurb"),
+        blank=True,
+        help_text=_("Shown to customers on this plan, and to lower plans as what upgrading gives."),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "rank"],
+                name="plan_tenant_rank_unique",
+                violation_error_message=_("Another plan already has this rank."),
+            ),
+            models.UniqueConstraint(
+                "tenant",
+                Lower("name"),
+                name="plan_tenant_name_unique_ci",
+                violation_error_message=_("Another plan already has this name."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.offers_phone and not self.phone_number.strip():
+            errors["phone_number"] = _("A plan that offers phone support needs a phone number.")
+        if self.offers_chat and not self.chat_details.strip():
+            errors["chat_details"] = _("A plan that offers 1:1 chat needs the chat details.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def first_response_target(self) -> timedelta:
+        return timedelta(minutes=self.first_response_minutes)
+
+    @property
+    def next_response_target(self) -> timedelta:
+        return timedelta(minutes=self.next_response_minutes)
+
+    @property
+    def resolution_target(self) -> timedelta:
+        return timedelta(minutes=self.resolution_minutes)
+
+    @property
+    def channels(self) -> list[str]:
+        flags = {
+            "web": self.offers_web,
+            "email": self.offers_email,
+            "chat": self.offers_chat,
+            "phone": self.offers_phone,
+        }
+        return [name for name, offered in flags.items() if offered]
+
+
+class Organization(TenantOwned):
+    """A customer company of the tenant; its plan decides the service its people get."""
+
+    name = models.CharField(_("name"), max_length=200)
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="organizations", verbose_name=_("plan")
+    )
+    arr = models.DecimalField(
+        _("ARR"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Annual recurring revenue, in the plan's currency."),
+    )
+    contract_start = models.DateField(_("contract start"), null=True, blank=True)
+    renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    success_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer success manager"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant",
+                Lower("name"),
+                name="organization_tenant_name_unique_ci",
+                violation_error_message=_("Another organization already has this name."),
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "plan"], name="organization_tenant_plan")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.contract_start and self.renewal_date and self.renewal_date <= self.contract_start:
+            raise ValidationError(
+                {"renewal_date": _("The renewal date must follow the contract start.")}
+            )
+
+
+class OrganizationDomain(TenantOwned):
+    """An email domain whose people join the organization when they sign up."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(_("email domain"), max_length=253, help_text=_("e.g. example.com"))
+
+    class Meta:
+        verbose_name = _("email domain")
+        verbose_name_plural = _("email domains")
+        constraints = [
+            # save() lowercases the domain, so this index also serves sign-up lookups.
+            models.UniqueConstraint(
+                fields=["tenant", "domain"],
+                name="organizationdomain_tenant_domain_unique",
+                violation_error_message=_("This email domain already belongs to an organization."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def save(self, *args, **kwargs):
+        self.domain = self.domain.strip().lower().lstrip("@")
+        super().save(*args, **kwargs)

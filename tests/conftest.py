@@ -1,0 +1,118 @@
+"""Shared fixtures: two tenants with named personas, and clients bound to their hosts.
+
+Acme (`acme.localhost`) is the tenant under test; Globex (`globex.localhost`)
+is the other tenant whose data must never show up at Acme.
+"""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from helpdesk.celery import app as celery_app
+from helpdesk.models import Role, Tenant, User
+from helpdesk.tenancy import tenant_scope
+from plans.models import Organization, Plan
+from tests.helpdesk.factories import PASSWORD, make_member, make_tenant  # noqa: F401
+from tests.plans.factories import make_organization
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls
+# our fixtures make there are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.BASE_DOMAIN = "localhost"
+    # No collectstatic before tests: serve assets from the app folders.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    # Tasks run in-process unless a test starts a real worker (test_celery.py).
+    celery_app.conf.task_always_eager = True
+    cache.clear()  # allauth's rate limits live in the (Redis) cache
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@dataclass
+class Desk:
+    """One tenant and its people."""
+
+    tenant: Tenant
+    free: Plan
+    pro: Plan
+    pro_plus: Plan
+    org: Organization  # on Pro
+    other_org: Organization  # on Free
+    admin: User
+    agent: User
+    customer: User  # of `org`
+    other_customer: User  # of `other_org`
+
+    @property
+    def host(self) -> str:
+        return f"{self.tenant.slug}.localhost"
+
+    def client(self, user: User | None = None) -> Client:
+        client = Client(HTTP_HOST=self.host)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    def scope(self):
+        return tenant_scope(self.tenant)
+
+
+def build_desk(slug: str, name: str) -> Desk:
+    tenant = make_tenant(slug=slug, name=name)
+    with tenant_scope(tenant):
+        free, pro, pro_plus = Plan.objects.order_by("rank")
+        org = make_organization(
+            tenant, name=f"{name} Customer Co", plan=pro, domain=f"{slug}-co.example"
+        )
+        other_org = make_organization(
+            tenant, name=f"{name} Other Co", plan=free, domain=f"{slug}-other.example"
+        )
+        return Desk(
+            tenant=tenant,
+            free=free,
+            pro=pro,
+            pro_plus=pro_plus,
+            org=org,
+            other_org=other_org,
+            admin=make_member(
+                tenant, f"admin@{slug}.example", Role.ADMIN, full_name=f"{name} Admin"
+            ),
+            agent=make_member(
+                tenant, f"agent@{slug}.example", Role.AGENT, full_name=f"{name} Agent"
+            ),
+            customer=make_member(
+                tenant,
+                f"carol@{slug}-co.example",
+                Role.CUSTOMER,
+                organization=org,
+                full_name="Carol Customer",
+            ),
+            other_customer=make_member(
+                tenant,
+                f"oscar@{slug}-other.example",
+                Role.CUSTOMER,
+                organization=other_org,
+                full_name="Oscar Other",
+            ),
+        )
+
+
+@pytest.fixture
+def acme(db) -> Desk:
+    return build_desk("acme", "Acme Analytics")
+
+
+@pytest.fixture
+def globex(db) -> Desk:
+    return build_desk("globex", "Globex")

@@ -1,0 +1,84 @@
+"""Who may open which page: roles in one tenant, and nothing at all in another."""
+
+import pytest
+from django.test import Client
+
+
+def test_anonymous_visitors_are_sent_to_log_in(acme):
+    for path in ["/", "/agent/"]:
+        response = acme.client().get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_customer_sees_the_help_center(acme):
+    response = acme.client(acme.customer).get("/")
+    assert response.status_code == 200
+    assert "Acme Analytics Customer Co is on the Pro plan" in response.content.decode()
+
+
+def test_customer_cannot_open_agent_pages(acme):
+    response = acme.client(acme.customer).get("/agent/")
+    assert response.status_code == 403
+    assert "This page is not for your role" in response.content.decode()
+
+
+def test_customer_cannot_open_the_admin(acme):
+    response = acme.client(acme.customer).get("/admin/")
+    assert response.status_code in (302, 403)
+    followed = acme.client(acme.customer).get("/admin/", follow=True)
+    assert followed.status_code == 403
+    assert "This page is not for your role" in followed.content.decode()
+
+
+@pytest.mark.parametrize("persona", ["agent", "admin"])
+def test_staff_open_the_agent_workspace(acme, persona):
+    client = acme.client(getattr(acme, persona))
+    response = client.get("/agent/")
+    assert response.status_code == 200
+    assert "Agent workspace" in response.content.decode()
+    # The help center's front door sends staff to their workspace.
+    assert client.get("/")["Location"] == "/agent/"
+
+
+def test_agent_cannot_open_the_admin_but_admin_can(acme):
+    assert acme.client(acme.agent).get("/admin/", follow=True).status_code == 403
+    response = acme.client(acme.admin).get("/admin/")
+    assert response.status_code == 200
+    assert "Acme Analytics · admin" in response.content.decode()
+
+
+def test_user_of_another_tenant_sees_the_no_access_page(acme, globex):
+    for user in [globex.customer, globex.agent, globex.admin]:
+        client = acme.client(user)
+        for path in ["/", "/agent/"]:
+            response = client.get(path)
+            assert response.status_code == 403, (user, path)
+            body = response.content.decode()
+            assert "has no access to Acme Analytics" in body
+            assert "Globex Customer Co" not in body
+
+
+def test_session_from_one_tenant_grants_nothing_at_another(acme, globex):
+    client = acme.client(acme.admin)
+    assert client.get("/admin/").status_code == 200
+    # The same cookie jar presented at Globex's host.
+    client.defaults["HTTP_HOST"] = globex.host
+    assert client.get("/agent/").status_code == 403
+    assert client.get("/admin/", follow=True).status_code == 403
+
+
+def test_deactivated_membership_loses_access(acme):
+    from helpdesk.models import Membership
+
+    with acme.scope():
+        Membership.objects.filter(user=acme.agent).update(is_active=False)
+    response = acme.client(acme.agent).get("/agent/")
+    assert response.status_code == 403
+    assert "has no access" in response.content.decode()
+
+
+def test_tenant_pages_do_not_exist_on_the_platform_host(acme):
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(acme.admin)
+    assert client.get("/agent/").status_code == 404

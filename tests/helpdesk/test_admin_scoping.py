@@ -1,0 +1,299 @@
+"""The walk over every registered ModelAdmin: a tenant admin of Acme can list,
+open, change, delete and choose nothing of Globex; platform models are closed to them."""
+
+import pytest
+from django.contrib import admin
+from django.db.models import ForeignKey, ManyToManyField
+from django.forms import ModelChoiceField
+from django.test import Client
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from helpdesk.models import Membership, OutboundEmail, Tenant, TenantOwned, User
+from helpdesk.tenancy import tenant_scope
+from plans.models import Organization, OrganizationDomain, Plan
+
+# Text that only Globex's rows contain; none of it may appear on any Acme admin page.
+GLOBEX_SENTINELS = ["Globex Customer Co", "Globex Other Co", "globex.example", "globex-co.example",
+                    "Globex secret subject"]  # fmt: skip
+
+TENANT_MODELS = [m for m in admin.site._registry if issubclass(m, TenantOwned)]
+PLATFORM_MODELS = [m for m in admin.site._registry if not issubclass(m, TenantOwned)]
+
+
+def _url(model, action, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
+
+
+def _rows(tenant, model):
+    with tenant_scope(tenant):
+        return list(model.objects.order_by("pk"))
+
+
+def _values(tenant, model):
+    with tenant_scope(tenant):
+        return list(model.objects.order_by("pk").values())
+
+
+@pytest.fixture
+def desks(acme, globex):
+    for desk in (acme, globex):
+        with desk.scope():
+            OutboundEmail.objects.create(
+                tenant=desk.tenant, to=[f"x@{desk.tenant.slug}.example"], from_email="s@x.example",
+                subject=f"{desk.tenant.name} secret subject", body_text="hello",
+            )  # fmt: skip
+    return acme, globex
+
+
+def _assert_no_globex_text(response):
+    body = response.content.decode()
+    for sentinel in GLOBEX_SENTINELS:
+        assert sentinel not in body, sentinel
+
+
+def _choice_pks(form):
+    """Every primary key offered by a model-choice field of the form (and its inlines)."""
+    offered = {}
+    for name, field in form.fields.items():
+        if isinstance(field, ModelChoiceField):
+            offered[name] = {obj.pk for obj in field.queryset}
+    return offered
+
+
+def test_every_tenant_model_is_registered_through_the_scoping_mixin():
+    from helpdesk.admin_site import TenantAdminMixin
+
+    assert {Plan, Organization, Membership, OutboundEmail} <= set(TENANT_MODELS)
+    for model in TENANT_MODELS:
+        assert isinstance(admin.site._registry[model], TenantAdminMixin), model
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda m: m.__name__)
+def test_tenant_admin_lists_only_own_rows(desks, model):
+    acme, globex = desks
+    client = acme.client(acme.admin)
+    theirs = _rows(globex.tenant, model)
+    ours = _rows(acme.tenant, model)
+    assert theirs and ours, "the fixture must give both tenants rows of every model"
+
+    response = client.get(_url(model, "changelist"))
+    assert response.status_code == 200
+    listed = {obj.pk for obj in response.context["cl"].result_list}
+    assert listed == {obj.pk for obj in ours}
+    _assert_no_globex_text(response)
+    for obj in theirs:
+        assert _url(model, "change", obj.pk) not in response.content.decode()
+
+    # Searching for Globex's rows finds nothing.
+    if admin.site._registry[model].search_fields:
+        for term in ["Globex", "globex"]:
+            found = client.get(_url(model, "changelist"), {"q": term})
+            assert not found.context["cl"].result_list, term
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda m: m.__name__)
+def test_tenant_admin_cannot_open_change_or_delete_other_tenants_rows(desks, model):
+    acme, globex = desks
+    client = acme.client(acme.admin)
+    for obj in _rows(globex.tenant, model):
+        for action in ["change", "delete", "history"]:
+            response = client.get(_url(model, action, obj.pk), follow=True)
+            assert response.status_code in (200, 404)
+            assert response.redirect_chain or response.status_code == 404
+            _assert_no_globex_text(response)
+        before = _values(globex.tenant, model)
+        client.post(_url(model, "change", obj.pk), {"name": "hijacked", "role": "admin"})
+        client.post(_url(model, "delete", obj.pk), {"post": "yes"})
+        assert _values(globex.tenant, model) == before
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda m: m.__name__)
+def test_tenant_admin_is_offered_only_own_rows_as_choices(desks, model):
+    acme, globex = desks
+    client = acme.client(acme.admin)
+    globex_pks = {}
+    with scopes_disabled():
+        for field in model._meta.get_fields():
+            if isinstance(field, ForeignKey | ManyToManyField):
+                related = field.remote_field.model
+                if not issubclass(related, TenantOwned) and related is not User:
+                    continue
+                globex_pks[field.name] = set(
+                    related._default_manager.filter(
+                        **({"tenant": globex.tenant} if issubclass(related, TenantOwned)
+                           else {"memberships__tenant": globex.tenant})
+                    ).values_list("pk", flat=True)
+                )  # fmt: skip
+    pages = [_url(model, "change", obj.pk) for obj in _rows(acme.tenant, model)[:1]]
+    if admin.site._registry[model].has_add_permission(_request_for(acme)):
+        pages.append(_url(model, "add"))
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        _assert_no_globex_text(response)
+        forms = [response.context["adminform"].form]
+        for formset in response.context["inline_admin_formsets"]:
+            forms.extend(formset.formset.forms)
+        for form in forms:
+            for name, offered in _choice_pks(form).items():
+                assert not offered & globex_pks.get(name, set()), (page, name)
+
+
+def _request_for(desk):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/", HTTP_HOST=desk.host)
+    request.tenant = desk.tenant
+    request.user = desk.admin
+    with desk.scope():
+        request.membership = Membership.objects.get(user=desk.admin)
+    return request
+
+
+@pytest.mark.parametrize("model", PLATFORM_MODELS, ids=lambda m: m.__name__)
+def test_platform_models_are_closed_to_tenant_admins(desks, model):
+    acme, globex = desks
+    client = acme.client(acme.admin)
+    assert client.get(_url(model, "changelist")).status_code == 403
+    assert client.get(_url(model, "add")).status_code == 403
+    with scopes_disabled():
+        some = model._default_manager.first()
+    if some is not None:
+        assert client.get(_url(model, "change", some.pk)).status_code in (302, 403)
+
+
+def test_admin_index_shows_tenant_admins_only_their_configuration(desks):
+    acme, _ = desks
+    response = acme.client(acme.admin).get("/admin/")
+    names = {m["object_name"] for app in response.context["app_list"] for m in app["models"]}
+    assert names == {m.__name__ for m in TENANT_MODELS}
+
+
+def test_new_rows_get_the_admins_tenant_whatever_the_post_says(desks):
+    acme, globex = desks
+    client = acme.client(acme.admin)
+    response = client.post(
+        _url(Organization, "add"),
+        {
+            "name": "Fresh Org",
+            "plan": acme.pro_plus.pk,
+            "arr": "1000",
+            "tenant": globex.tenant.pk,
+            "domains-TOTAL_FORMS": "1", "domains-INITIAL_FORMS": "0",
+            "domains-MIN_NUM_FORMS": "0", "domains-MAX_NUM_FORMS": "1000",
+            "domains-0-domain": "fresh.example",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    with acme.scope():
+        org = Organization.objects.get(name="Fresh Org")
+        assert org.tenant == acme.tenant
+        assert OrganizationDomain.objects.get(domain="fresh.example").tenant == acme.tenant
+    with globex.scope():
+        assert not Organization.objects.filter(name="Fresh Org").exists()
+
+
+def test_choosing_another_tenants_row_by_id_is_a_form_error(desks):
+    acme, globex = desks
+    client = acme.client(acme.admin)
+    response = client.post(
+        _url(Organization, "add"),
+        {"name": "Sneaky", "plan": globex.pro_plus.pk, "arr": "0",
+         "success_manager": globex.agent.pk,
+         "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0",
+         "domains-MIN_NUM_FORMS": "0", "domains-MAX_NUM_FORMS": "1000"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "plan" in errors and "success_manager" in errors
+    with acme.scope():
+        assert not Organization.objects.filter(name="Sneaky").exists()
+
+
+def test_duplicate_names_are_form_errors_not_crashes(desks):
+    acme, _ = desks
+    client = acme.client(acme.admin)
+    response = client.post(
+        _url(Plan, "add"),
+        {"name": "pro", "rank": 7, "monthly_price": "1", "currency": "USD",
+         "first_response_minutes": 60, "next_response_minutes": 60, "resolution_minutes": 600,
+         "offers_web": "on"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "Another plan already has this name." in response.content.decode()
+
+
+def test_organization_domain_taken_by_another_org_is_an_inline_error(desks):
+    acme, _ = desks
+    response = acme.client(acme.admin).post(
+        _url(Organization, "add"),
+        {"name": "Copycat", "plan": acme.free.pk, "arr": "0",
+         "domains-TOTAL_FORMS": "1", "domains-INITIAL_FORMS": "0",
+         "domains-MIN_NUM_FORMS": "0", "domains-MAX_NUM_FORMS": "1000",
+         "domains-0-domain": "acme-co.example"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "This email domain already belongs to an organization." in response.content.decode()
+
+
+def test_success_manager_choices_are_the_tenants_staff(desks):
+    acme, _ = desks
+    response = acme.client(acme.admin).get(_url(Organization, "add"))
+    offered = set(response.context["adminform"].form.fields["success_manager"].queryset)
+    assert offered == {acme.admin, acme.agent}
+
+
+def test_adding_a_member_by_email_invites_a_new_person(desks, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    acme, globex = desks
+    client = acme.client(acme.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            _url(Membership, "add"),
+            {"email": "newhire@acme.example", "full_name": "New Hire", "role": "agent"},
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with acme.scope():
+        assert Membership.objects.get(user__email="newhire@acme.example").role == "agent"
+    assert mail.outbox[-1].to == ["newhire@acme.example"]
+    assert "://acme.localhost/accounts/password/reset/key/" in mail.outbox[-1].body
+
+    # A person who is already an Acme member cannot be added twice.
+    response = client.post(
+        _url(Membership, "add"), {"email": acme.customer.email, "role": "customer"}
+    )
+    assert "This person is already a member." in response.content.decode()
+    # Agents do not belong to organizations.
+    response = client.post(
+        _url(Membership, "add"),
+        {"email": "x@acme.example", "role": "agent", "organization": acme.org.pk},
+    )
+    assert "Only customers belong to an organization." in response.content.decode()
+
+
+def test_platform_operator_sees_every_tenant_but_edits_tenant_rows_only_in_their_admin(desks):
+    from tests.helpdesk.factories import make_user
+
+    acme, globex = desks
+    operator = make_user("op@platform.example", is_staff=True, is_superuser=True)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(operator)
+    response = client.get(_url(Organization, "changelist"))
+    assert response.status_code == 200
+    listed = {str(o) for o in response.context["cl"].result_list}
+    assert {"Acme Analytics Customer Co", "Globex Customer Co"} <= listed
+    assert client.get(_url(Organization, "add")).status_code == 403
+
+    # Creating a tenant in the platform admin provisions its default plans.
+    response = client.post(
+        _url(Tenant, "add"),
+        {"slug": "initech", "name": "Initech", "time_zone": "UTC", "default_language": "zh-hans",
+         "signup_policy": "open", "is_active": "on",
+         "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0",
+         "domains-MIN_NUM_FORMS": "0", "domains-MAX_NUM_FORMS": "1000"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with scopes_disabled():
+        assert Plan.objects.filter(tenant__slug="initech").count() == 3
