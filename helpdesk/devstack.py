@@ -168,7 +168,6 @@ def run(port: str) -> int:
     env = ensure_services()
     env.setdefault("DEBUG", "1")
     _manage(env, "migrate", "--noinput")
-    _manage(env, "compilemessages", "--ignore", ".venv", "--ignore", ".data")
     _manage(env, "seed_demo")
     celery = [PYTHON, "-m", "celery", "-A", "helpdesk"]
     commands = {
@@ -219,7 +218,6 @@ def test(pytest_args: list[str]) -> int:
     ruff = subprocess.run([PYTHON, "-m", "ruff", "check", "."], cwd=BASE_DIR, env=env)
     if ruff.returncode:
         return ruff.returncode
-    _manage(env, "compilemessages", "--ignore", ".venv", "--ignore", ".data")
     return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=BASE_DIR, env=env).returncode
 
 
@@ -234,6 +232,7 @@ def main(argv: list[str]) -> int:
         return test(rest)
     if command == "manage":
         env = ensure_services()
+        env.setdefault("DEBUG", "1")
         return subprocess.run([PYTHON, "manage.py", *rest], cwd=BASE_DIR, env=env).returncode
     print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
     return 2

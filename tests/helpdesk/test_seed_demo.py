@@ -1,0 +1,51 @@
+from django.core.management import call_command
+from django_scopes import scopes_disabled
+
+from helpdesk.models import Membership, Tenant, User
+from plans.models import Organization, Plan
+
+
+def _counts():
+    with scopes_disabled():
+        return {
+            "tenants": Tenant.objects.count(),
+            "plans": Plan.objects.count(),
+            "organizations": Organization.objects.count(),
+            "memberships": Membership.objects.count(),
+            "users": User.objects.count(),
+        }
+
+
+def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
+    call_command("seed_demo")
+    first = _counts()
+    assert first == {"tenants": 1, "plans": 3, "organizations": 6, "memberships": 12, "users": 13}
+    out = capsys.readouterr().out
+    assert "acme.localhost:8000/" in out and "helpdesk-demo" in out
+
+    call_command("seed_demo")
+    assert _counts() == first
+
+    with scopes_disabled():
+        acme = Tenant.objects.get(slug="acme")
+        assert acme.name == "Acme Analytics"
+        roles = sorted(Membership.objects.filter(tenant=acme).values_list("role", flat=True))
+        assert roles.count("agent") == 3 and roles.count("admin") == 1
+        by_plan = {
+            plan.name: plan.organizations.count() for plan in Plan.objects.filter(tenant=acme)
+        }
+        assert by_plan == {"Free": 2, "Pro": 2, "Pro+": 2}
+        # Every demo customer belongs to an organization.
+        assert not Membership.objects.filter(role="customer", organization=None).exists()
+
+
+def test_demo_customer_can_log_in(db):
+    from django.test import Client
+
+    call_command("seed_demo")
+    client = Client(HTTP_HOST="acme.localhost")
+    response = client.post(
+        "/accounts/login/", {"login": "grace@globex.example", "password": "helpdesk-demo"}
+    )
+    assert response.status_code == 302
+    assert "Globex Corporation is on the Pro+ plan" in client.get("/").content.decode()
