@@ -215,9 +215,10 @@ def test(pytest_args: list[str]) -> int:
     env = ensure_services(redis_db=1)
     env.setdefault("SECRET_KEY", "test-only-secret-key")
     env.setdefault("BASE_DOMAIN", "localhost")
-    ruff = subprocess.run([PYTHON, "-m", "ruff", "check", "."], cwd=BASE_DIR, env=env)
-    if ruff.returncode:
-        return ruff.returncode
+    for lint in (["check", "."], ["format", "--check", "."]):
+        ruff = subprocess.run([PYTHON, "-m", "ruff", *lint], cwd=BASE_DIR, env=env)
+        if ruff.returncode:
+            return ruff.returncode
     return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=BASE_DIR, env=env).returncode
 
 

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 
 from helpdesk.tenancy import is_platform_host, tenant_for_host, tenant_scope
@@ -32,8 +32,13 @@ class TenantMiddleware:
         if tenant is None:
             return render(request, "helpdesk/unknown_host.html", {"host": host}, status=404)
         request.tenant = tenant
-        with tenant_scope(tenant):
-            return self.get_response(request)
+        # Stored in UTC, shown in the tenant's time zone.
+        timezone.activate(tenant.tzinfo)
+        try:
+            with tenant_scope(tenant):
+                return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class MembershipMiddleware:

@@ -39,3 +39,18 @@ def test_unsupported_language_is_refused_by_the_switcher(acme):
     client.post("/i18n/setlang/", {"language": "xx", "next": "/"})
     acme.customer.refresh_from_db()
     assert acme.customer.preferred_language == ""
+
+
+def test_times_are_stored_in_utc_and_shown_in_the_tenants_time_zone(acme):
+    from datetime import UTC, datetime
+
+    from helpdesk.models import Membership
+
+    Tenant.objects.filter(pk=acme.tenant.pk).update(time_zone="Asia/Shanghai")
+    joined = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    with acme.scope():
+        Membership.objects.filter(user=acme.customer).update(created_at=joined)
+        assert Membership.objects.get(user=acme.customer).created_at == joined
+    body = acme.client(acme.admin).get("/admin/helpdesk/membership/").content.decode()
+    assert "Jan. 1, 2026, 8:30 a.m." in body
+    assert "Asia/Shanghai" in acme.client(acme.customer).get("/").content.decode()
