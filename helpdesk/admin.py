@@ -4,14 +4,25 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import (
     PlatformModelAdmin,
     PlatformTabularInline,
     TenantModelAdmin,
+    is_tenant_admin,
 )
-from helpdesk.models import Membership, OutboundEmail, Role, Tenant, TenantDomain, User
+from helpdesk.models import (
+    Membership,
+    OutboundEmail,
+    Role,
+    Tenant,
+    TenantDomain,
+    TenantSettings,
+    User,
+)
 from helpdesk.services import member_invite, tenant_provision
 
 admin.site.unregister(Group)
@@ -133,23 +144,25 @@ class MembershipAdmin(TenantModelAdmin):
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(TenantModelAdmin):
-    """The delivery log, read-only: what the desk sent, when, and any error."""
+    """The delivery log, read-only: what the desk sent, to whom, when, and any error.
+
+    Bodies are never shown: they may carry another person's sign-in links.
+    """
 
     list_display = ("subject", "recipients", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status",)
     search_fields = ("subject",)
-    readonly_fields = (
+    fields = (
         "to",
         "from_email",
         "subject",
-        "body_text",
         "status",
         "attempts",
         "last_error",
         "created_at",
         "sent_at",
     )
-    exclude = ("body_html", "headers")
+    readonly_fields = fields
 
     @admin.display(description=_("to"))
     def recipients(self, email):
@@ -159,4 +172,33 @@ class OutboundEmailAdmin(TenantModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TenantSettings)
+class TenantSettingsAdmin(admin.ModelAdmin):
+    """A tenant admin's own desk settings: one row, their tenant's."""
+
+    fields = ("name", "slug", "time_zone", "default_language", "signup_policy")
+    readonly_fields = ("slug",)
+
+    def get_queryset(self, request):
+        if not is_tenant_admin(request):
+            return TenantSettings.objects.none()
+        return TenantSettings.objects.filter(pk=request.tenant.pk)
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            return super().changelist_view(request, extra_context)
+        return redirect(reverse("admin:helpdesk_tenantsettings_change", args=[request.tenant.pk]))
+
+    def has_view_permission(self, request, obj=None):
+        return is_tenant_admin(request)
+
+    has_change_permission = has_module_permission = has_view_permission
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -61,6 +61,16 @@ class Tenant(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+class TenantSettings(Tenant):
+    """The tenant as its own admins see it in admin: the desk's name, time zone,
+    default language and sign-up policy (the slug and activation are the platform's)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("desk settings")
+        verbose_name_plural = _("desk settings")
+
+
 class TenantDomain(models.Model):
     """A custom domain (support.example.com) that serves a tenant's help center.
 

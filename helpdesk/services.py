@@ -237,7 +237,13 @@ def email_deliver(*, email_id: int) -> bool:
             last_error=str(error)[:2000],
         )
         raise
+    # Bodies can hold sign-in secrets (verification and password-reset links) for a
+    # global identity; once delivered, only the envelope is kept as the log.
     OutboundEmail.objects.filter(pk=email_id).update(
-        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), attempts=outbound.attempts + 1
+        status=OutboundEmail.Status.SENT,
+        sent_at=timezone.now(),
+        attempts=outbound.attempts + 1,
+        body_text="",
+        body_html="",
     )
     return True

@@ -9,7 +9,14 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from helpdesk.models import Membership, OutboundEmail, Tenant, TenantOwned, User
+from helpdesk.models import (
+    Membership,
+    OutboundEmail,
+    Tenant,
+    TenantOwned,
+    TenantSettings,
+    User,
+)
 from helpdesk.tenancy import tenant_scope
 from plans.models import Organization, OrganizationDomain, Plan
 
@@ -18,7 +25,10 @@ GLOBEX_SENTINELS = ["Globex Customer Co", "Globex Other Co", "globex.example", "
                     "Globex secret subject"]  # fmt: skip
 
 TENANT_MODELS = [m for m in admin.site._registry if issubclass(m, TenantOwned)]
-PLATFORM_MODELS = [m for m in admin.site._registry if not issubclass(m, TenantOwned)]
+# The tenant's own settings row is the one non-tenant-owned model its admins edit.
+PLATFORM_MODELS = [
+    m for m in admin.site._registry if not issubclass(m, TenantOwned) and m is not TenantSettings
+]
 
 
 def _url(model, action, *args):
@@ -167,7 +177,7 @@ def test_admin_index_shows_tenant_admins_only_their_configuration(desks):
     acme, _ = desks
     response = acme.client(acme.admin).get("/admin/")
     names = {m["object_name"] for app in response.context["app_list"] for m in app["models"]}
-    assert names == {m.__name__ for m in TENANT_MODELS}
+    assert names == {m.__name__ for m in TENANT_MODELS} | {"TenantSettings"}
 
 
 def test_new_rows_get_the_admins_tenant_whatever_the_post_says(desks):
@@ -297,3 +307,51 @@ def test_platform_operator_sees_every_tenant_but_edits_tenant_rows_only_in_their
     assert response.status_code == 302, response.content.decode()[:2000]
     with scopes_disabled():
         assert Plan.objects.filter(tenant__slug="initech").count() == 3
+
+
+def test_tenant_admin_edits_their_own_desk_settings_only(desks):
+    acme, globex = desks
+    client = acme.client(acme.admin)
+    assert client.get(_url(TenantSettings, "changelist"))["Location"] == _url(
+        TenantSettings, "change", acme.tenant.pk
+    )
+    response = client.post(
+        _url(TenantSettings, "change", acme.tenant.pk),
+        {"name": "Acme Support", "time_zone": "Europe/Berlin", "default_language": "zh-hans",
+         "signup_policy": "known_domains", "slug": "hijack"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    acme.tenant.refresh_from_db()
+    assert (acme.tenant.name, acme.tenant.time_zone, acme.tenant.slug) == (
+        "Acme Support", "Europe/Berlin", "acme"
+    )  # fmt: skip
+
+    other = client.get(_url(TenantSettings, "change", globex.tenant.pk), follow=True)
+    assert "Globex" not in other.content.decode()
+    client.post(_url(TenantSettings, "change", globex.tenant.pk), {"name": "Hijacked"})
+    globex.tenant.refresh_from_db()
+    assert globex.tenant.name == "Globex"
+    assert acme.client(acme.agent).get(_url(TenantSettings, "changelist")).status_code in (
+        302, 403
+    )  # fmt: skip
+
+
+def test_outbox_never_shows_another_persons_sign_in_links(
+    desks, django_capture_on_commit_callbacks
+):
+    """A tenant admin must not read a reset link for an identity shared with another tenant."""
+    acme, globex = desks
+    from tests.helpdesk.factories import make_member
+
+    make_member(acme.tenant, globex.admin.email)  # Globex's admin is also an Acme customer
+    with django_capture_on_commit_callbacks(execute=True):
+        acme.client().post("/accounts/password/reset/", {"email": globex.admin.email})
+    from django.core import mail
+
+    key_path = mail.outbox[-1].body.split("/accounts/password/reset/key/")[1].split()[0]
+    client = acme.client(acme.admin)
+    with acme.scope():
+        sent = OutboundEmail.objects.get(to=[globex.admin.email])
+        assert sent.body_text == "" and sent.body_html == ""
+    for page in [_url(OutboundEmail, "changelist"), _url(OutboundEmail, "change", sent.pk)]:
+        assert key_path not in client.get(page).content.decode()
