@@ -120,7 +120,7 @@ class MembershipAdmin(TenantModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("email", "full_name", "role", "organization")
-        return ("user", "role", "organization", "is_active", "created_at")
+        return ("user", "role", "organization", "is_org_manager", "is_active", "created_at")
 
     def get_readonly_fields(self, request, obj=None):
         return ("user", "created_at") if obj else ()

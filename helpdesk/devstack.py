@@ -167,6 +167,7 @@ def _manage(env: dict[str, str], *args: str) -> None:
 def run(port: str) -> int:
     env = ensure_services()
     env.setdefault("DEBUG", "1")
+    env.setdefault("PUBLIC_PORT", port)
     _manage(env, "migrate", "--noinput")
     _manage(env, "seed_demo")
     celery = [PYTHON, "-m", "celery", "-A", "helpdesk"]

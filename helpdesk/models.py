@@ -221,6 +221,11 @@ class Membership(TenantOwned):
         related_name="memberships",
         verbose_name=_("organization"),
     )
+    is_org_manager = models.BooleanField(
+        _("organization manager"),
+        default=False,
+        help_text=_("Customers who manage their organization see all of its tickets."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 

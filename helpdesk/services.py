@@ -44,9 +44,11 @@ def tenant_create(
 def tenant_provision(*, tenant: Tenant) -> None:
     """Create the tenant's default data; safe to call again (each step is idempotent)."""
     from plans.services import plan_create_defaults
+    from tickets.services import category_create_defaults
 
     with tenant_scope(tenant):
         plan_create_defaults(tenant=tenant)
+        category_create_defaults(tenant=tenant)
 
 
 def signup_allowed(*, tenant: Tenant, email: str) -> bool:
@@ -148,9 +150,16 @@ def set_password_url(*, tenant: Tenant, user: User) -> str:
 
 
 def email_queue_template(
-    *, tenant: Tenant, to: list[str], template_prefix: str, context: dict
+    *,
+    tenant: Tenant,
+    to: list[str],
+    template_prefix: str,
+    context: dict,
+    headers: dict[str, str] | None = None,
+    reply_to: list[str] | None = None,
 ) -> OutboundEmail:
-    """Render `<prefix>_subject.txt`, `_message.txt` and `_message.html` and queue them."""
+    """Render `<prefix>_subject.txt`, `_message.txt` and `_message.html` and queue them
+    (in the active language: callers wrap this in the recipient's)."""
     from django.conf import settings
     from django.template.loader import render_to_string
 
@@ -161,6 +170,8 @@ def email_queue_template(
         body=render_to_string(f"{template_prefix}_message.txt", context),
         from_email=tenant_from_email(tenant, settings.DEFAULT_FROM_EMAIL),
         to=to,
+        headers=headers,
+        reply_to=reply_to,
     )
     message.attach_alternative(
         render_to_string(f"{template_prefix}_message.html", context), "text/html"
@@ -195,7 +206,10 @@ def email_queue(*, tenant: Tenant, message: EmailMessage) -> OutboundEmail:
         subject=message.subject,
         body_text=body_text,
         body_html=html,
-        headers=dict(message.extra_headers),
+        headers={
+            **message.extra_headers,
+            **({"Reply-To": ", ".join(message.reply_to)} if message.reply_to else {}),
+        },
     )
     enqueue_on_commit(deliver_email, tenant.id, outbound.id)
     return outbound

@@ -28,6 +28,8 @@ BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost").lower()
 # The tenant middleware answers unknown hosts with a 404 before any view runs,
 # so host validation happens there; custom domains are data, not settings.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+# The port in links we write into emails, when the site is not served on 80/443.
+PUBLIC_PORT = env_str("PUBLIC_PORT")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "helpdesk",
     "plans",
+    "tickets",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +203,14 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 MEDIA_URL = "/media/"
+# Uploads (ticket attachments) are served only through views that check access.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+ATTACHMENTS_PER_MESSAGE = env_int("ATTACHMENTS_PER_MESSAGE", 10)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Inbound email lands at <local>@INBOUND_EMAIL_DOMAIN; replies go to reply+<token>@ it.
+INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN", BASE_DOMAIN)
+# Solved tickets close after this many days without a customer reply.
+TICKET_AUTO_CLOSE_DAYS = env_int("TICKET_AUTO_CLOSE_DAYS", 4)
 
 # -- security -----------------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ def tenant_for_host(host: str) -> Tenant | None:
 def tenant_url(tenant: Tenant, path: str = "/", *, port: str | int | None = None) -> str:
     """An absolute URL on the tenant's own subdomain (used in demo output and emails)."""
     scheme = "http" if settings.DEBUG else "https"
+    port = port or settings.PUBLIC_PORT
     netloc = f"{tenant.slug}.{settings.BASE_DOMAIN}" + (f":{port}" if port else "")
     return f"{scheme}://{netloc}{path}"
 

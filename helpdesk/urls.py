@@ -7,7 +7,7 @@ from helpdesk import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("agent/", views.agent_home, name="agent_home"),
+    path("", include("tickets.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", views.set_language, name="set_language"),

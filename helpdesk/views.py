@@ -10,14 +10,14 @@ from django.views.i18n import set_language as django_set_language
 
 from helpdesk.access import has_role, role_required
 from helpdesk.models import Role
-from plans.selectors import plan_for_membership, plans_above, plans_with_organizations
+from plans.selectors import plan_for_membership, plans_above
 
 
 @role_required(Role.CUSTOMER)
 def home(request):
     """The help center's front page: the customer's plan, its promise and their channels."""
     if has_role(request, Role.AGENT):
-        return redirect("agent_home")
+        return redirect("agent_queue")
     plan = plan_for_membership(request.membership)
     return render(
         request,
@@ -28,11 +28,6 @@ def home(request):
             "upgrades": plans_above(plan) if plan else [],
         },
     )
-
-
-@role_required(Role.AGENT)
-def agent_home(request):
-    return render(request, "helpdesk/agent_home.html", {"plans": plans_with_organizations()})
 
 
 def platform_home(request):

@@ -22,7 +22,19 @@ class PlanAdmin(TenantModelAdmin):
     ordering = ("rank",)
     search_fields = ("name",)
     fieldsets = (
-        (None, {"fields": ("name", "rank", "monthly_price", "currency", "help_center_blurb")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "rank",
+                    "monthly_price",
+                    "currency",
+                    "allows_urgent",
+                    "help_center_blurb",
+                )
+            },
+        ),
         (
             _("Response targets"),
             {"fields": ("first_response_minutes", "next_response_minutes", "resolution_minutes")},

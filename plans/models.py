@@ -40,6 +40,11 @@ class Plan(TenantOwned):
     resolution_minutes = models.PositiveIntegerField(
         _("resolution target (minutes)"), validators=[MinValueValidator(1)]
     )
+    allows_urgent = models.BooleanField(
+        _("urgent priority"),
+        default=False,
+        help_text=_("Customers on this plan may file tickets as urgent."),
+    )
     offers_web = models.BooleanField(_("web form"), default=True)
     offers_email = models.BooleanField(_("email"), default=True)
     offers_chat = models.BooleanField(_("1:1 chat"), default=False)

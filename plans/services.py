@@ -35,6 +35,7 @@ DEFAULT_PLANS = [
         "first_response_minutes": 2 * HOUR,
         "next_response_minutes": 4 * HOUR,
         "resolution_minutes": 2 * 24 * HOUR,
+        "allows_urgent": True,
         "offers_chat": True,
         "offers_phone": True,
         "phone_number": "+1 800 555 0100",

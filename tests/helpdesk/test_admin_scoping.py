@@ -21,8 +21,13 @@ from helpdesk.tenancy import tenant_scope
 from plans.models import Organization, OrganizationDomain, Plan
 
 # Text that only Globex's rows contain; none of it may appear on any Acme admin page.
-GLOBEX_SENTINELS = ["Globex Customer Co", "Globex Other Co", "globex.example", "globex-co.example",
-                    "Globex secret subject"]  # fmt: skip
+GLOBEX_SENTINELS = [
+    "Globex Customer Co",
+    "Globex Other Co",
+    "globex.example",
+    "globex-co.example",
+    "Globex secret subject",
+]
 
 TENANT_MODELS = [m for m in admin.site._registry if issubclass(m, TenantOwned)]
 # The tenant's own settings row is the one non-tenant-owned model its admins edit.
@@ -50,9 +55,12 @@ def desks(acme, globex):
     for desk in (acme, globex):
         with desk.scope():
             OutboundEmail.objects.create(
-                tenant=desk.tenant, to=[f"x@{desk.tenant.slug}.example"], from_email="s@x.example",
-                subject=f"{desk.tenant.name} secret subject", body_text="hello",
-            )  # fmt: skip
+                tenant=desk.tenant,
+                to=[f"x@{desk.tenant.slug}.example"],
+                from_email="s@x.example",
+                subject=f"{desk.tenant.name} secret subject",
+                body_text="hello",
+            )
     return acme, globex
 
 
@@ -131,10 +139,13 @@ def test_tenant_admin_is_offered_only_own_rows_as_choices(desks, model):
                     continue
                 globex_pks[field.name] = set(
                     related._default_manager.filter(
-                        **({"tenant": globex.tenant} if issubclass(related, TenantOwned)
-                           else {"memberships__tenant": globex.tenant})
+                        **(
+                            {"tenant": globex.tenant}
+                            if issubclass(related, TenantOwned)
+                            else {"memberships__tenant": globex.tenant}
+                        )
                     ).values_list("pk", flat=True)
-                )  # fmt: skip
+                )
     pages = [_url(model, "change", obj.pk) for obj in _rows(acme.tenant, model)[:1]]
     if admin.site._registry[model].has_add_permission(_request_for(acme)):
         pages.append(_url(model, "add"))
@@ -190,11 +201,13 @@ def test_new_rows_get_the_admins_tenant_whatever_the_post_says(desks):
             "plan": acme.pro_plus.pk,
             "arr": "1000",
             "tenant": globex.tenant.pk,
-            "domains-TOTAL_FORMS": "1", "domains-INITIAL_FORMS": "0",
-            "domains-MIN_NUM_FORMS": "0", "domains-MAX_NUM_FORMS": "1000",
+            "domains-TOTAL_FORMS": "1",
+            "domains-INITIAL_FORMS": "0",
+            "domains-MIN_NUM_FORMS": "0",
+            "domains-MAX_NUM_FORMS": "1000",
             "domains-0-domain": "fresh.example",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     with acme.scope():
         org = Organization.objects.get(name="Fresh Org")
@@ -209,11 +222,17 @@ def test_choosing_another_tenants_row_by_id_is_a_form_error(desks):
     client = acme.client(acme.admin)
     response = client.post(
         _url(Organization, "add"),
-        {"name": "Sneaky", "plan": globex.pro_plus.pk, "arr": "0",
-         "success_manager": globex.agent.pk,
-         "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0",
-         "domains-MIN_NUM_FORMS": "0", "domains-MAX_NUM_FORMS": "1000"},
-    )  # fmt: skip
+        {
+            "name": "Sneaky",
+            "plan": globex.pro_plus.pk,
+            "arr": "0",
+            "success_manager": globex.agent.pk,
+            "domains-TOTAL_FORMS": "0",
+            "domains-INITIAL_FORMS": "0",
+            "domains-MIN_NUM_FORMS": "0",
+            "domains-MAX_NUM_FORMS": "1000",
+        },
+    )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert "plan" in errors and "success_manager" in errors
@@ -226,10 +245,17 @@ def test_duplicate_names_are_form_errors_not_crashes(desks):
     client = acme.client(acme.admin)
     response = client.post(
         _url(Plan, "add"),
-        {"name": "pro", "rank": 7, "monthly_price": "1", "currency": "USD",
-         "first_response_minutes": 60, "next_response_minutes": 60, "resolution_minutes": 600,
-         "offers_web": "on"},
-    )  # fmt: skip
+        {
+            "name": "pro",
+            "rank": 7,
+            "monthly_price": "1",
+            "currency": "USD",
+            "first_response_minutes": 60,
+            "next_response_minutes": 60,
+            "resolution_minutes": 600,
+            "offers_web": "on",
+        },
+    )
     assert response.status_code == 200
     assert "Another plan already has this name." in response.content.decode()
 
@@ -238,11 +264,17 @@ def test_organization_domain_taken_by_another_org_is_an_inline_error(desks):
     acme, _ = desks
     response = acme.client(acme.admin).post(
         _url(Organization, "add"),
-        {"name": "Copycat", "plan": acme.free.pk, "arr": "0",
-         "domains-TOTAL_FORMS": "1", "domains-INITIAL_FORMS": "0",
-         "domains-MIN_NUM_FORMS": "0", "domains-MAX_NUM_FORMS": "1000",
-         "domains-0-domain": "acme-co.example"},
-    )  # fmt: skip
+        {
+            "name": "Copycat",
+            "plan": acme.free.pk,
+            "arr": "0",
+            "domains-TOTAL_FORMS": "1",
+            "domains-INITIAL_FORMS": "0",
+            "domains-MIN_NUM_FORMS": "0",
+            "domains-MAX_NUM_FORMS": "1000",
+            "domains-0-domain": "acme-co.example",
+        },
+    )
     assert response.status_code == 200
     assert "This email domain already belongs to an organization." in response.content.decode()
 
@@ -299,11 +331,19 @@ def test_platform_operator_sees_every_tenant_but_edits_tenant_rows_only_in_their
     # Creating a tenant in the platform admin provisions its default plans.
     response = client.post(
         _url(Tenant, "add"),
-        {"slug": "initech", "name": "Initech", "time_zone": "UTC", "default_language": "zh-hans",
-         "signup_policy": "open", "is_active": "on",
-         "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0",
-         "domains-MIN_NUM_FORMS": "0", "domains-MAX_NUM_FORMS": "1000"},
-    )  # fmt: skip
+        {
+            "slug": "initech",
+            "name": "Initech",
+            "time_zone": "UTC",
+            "default_language": "zh-hans",
+            "signup_policy": "open",
+            "is_active": "on",
+            "domains-TOTAL_FORMS": "0",
+            "domains-INITIAL_FORMS": "0",
+            "domains-MIN_NUM_FORMS": "0",
+            "domains-MAX_NUM_FORMS": "1000",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     with scopes_disabled():
         assert Plan.objects.filter(tenant__slug="initech").count() == 3
@@ -317,23 +357,28 @@ def test_tenant_admin_edits_their_own_desk_settings_only(desks):
     )
     response = client.post(
         _url(TenantSettings, "change", acme.tenant.pk),
-        {"name": "Acme Support", "time_zone": "Europe/Berlin", "default_language": "zh-hans",
-         "signup_policy": "known_domains", "slug": "hijack"},
-    )  # fmt: skip
+        {
+            "name": "Acme Support",
+            "time_zone": "Europe/Berlin",
+            "default_language": "zh-hans",
+            "signup_policy": "known_domains",
+            "slug": "hijack",
+        },
+    )
     assert response.status_code == 302
     acme.tenant.refresh_from_db()
     assert (acme.tenant.name, acme.tenant.time_zone, acme.tenant.slug) == (
-        "Acme Support", "Europe/Berlin", "acme"
-    )  # fmt: skip
+        "Acme Support",
+        "Europe/Berlin",
+        "acme",
+    )
 
     other = client.get(_url(TenantSettings, "change", globex.tenant.pk), follow=True)
     assert "Globex" not in other.content.decode()
     client.post(_url(TenantSettings, "change", globex.tenant.pk), {"name": "Hijacked"})
     globex.tenant.refresh_from_db()
     assert globex.tenant.name == "Globex"
-    assert acme.client(acme.agent).get(_url(TenantSettings, "changelist")).status_code in (
-        302, 403
-    )  # fmt: skip
+    assert acme.client(acme.agent).get(_url(TenantSettings, "changelist")).status_code in (302, 403)
 
 
 def test_outbox_never_shows_another_persons_sign_in_links(

@@ -14,10 +14,19 @@ def own_redis(tmp_path, settings):
     """A Redis server of the test's own, so stopping it leaves the suite's alone."""
     port = _free_port()
     process = subprocess.Popen(
-        [__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
-         "--save", ""],
+        [
+            __redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(tmp_path),
+            "--save",
+            "",
+        ],
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     client = redis.Redis(port=port)
     for _ in range(100):
         try:

@@ -83,13 +83,13 @@ def test_agent_overview_lists_organizations_in_constant_queries(
     from tests.plans.factories import make_organization
 
     client = acme.client(acme.agent)
-    client.get("/agent/")  # warm the session
+    client.get("/agent/customers/")  # warm the session
     with django_assert_max_num_queries(8) as few:
-        client.get("/agent/")
+        client.get("/agent/customers/")
     for index in range(6):
         make_organization(acme.tenant, name=f"Extra {index}", plan=acme.pro, domain=f"x{index}.ex")
     with django_assert_max_num_queries(len(few.captured_queries)):
-        response = client.get("/agent/")
+        response = client.get("/agent/customers/")
     body = response.content.decode()
     assert "Extra 5" in body and "Acme Analytics Customer Co" in body
     assert "Globex Customer Co" not in body

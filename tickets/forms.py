@@ -1,0 +1,202 @@
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.admin_site import tenant_staff_queryset
+from plans.models import Organization, Plan
+from tickets.attachments import validate_upload
+from tickets.models import Category, Macro, Priority, Status
+from tickets.selectors import QUEUE_VIEWS, QueueFilters
+from tickets.services import Upload
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one input, each checked for size and type."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Attachments"))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if len(files) > settings.ATTACHMENTS_PER_MESSAGE:
+            raise ValidationError(
+                _("Attach at most %(count)d files.") % {"count": settings.ATTACHMENTS_PER_MESSAGE}
+            )
+        errors = []
+        for uploaded in files:
+            try:
+                validate_upload(uploaded.name, uploaded.size, uploaded.content_type)
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise ValidationError(errors)
+        return [Upload.from_uploaded(f) for f in files]
+
+
+def priority_choices(plan: Plan | None, *, staff: bool) -> list[tuple[int, str]]:
+    allowed = staff or (plan is not None and plan.allows_urgent)
+    return [
+        (value, label) for value, label in Priority.choices if allowed or value != Priority.URGENT
+    ]
+
+
+class TicketCreateForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.none(), empty_label=None
+    )
+    priority = forms.TypedChoiceField(label=_("Priority"), coerce=int, initial=Priority.MEDIUM)
+    body = forms.CharField(
+        label=_("Description"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Markdown is supported. Include steps to reproduce and what you expected."),
+    )
+    attachments = AttachmentsField()
+
+    def __init__(self, *args, plan: Plan | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(is_active=True)
+        self.fields["priority"].choices = priority_choices(plan, staff=False)
+        if plan is not None and not plan.allows_urgent:
+            self.fields["priority"].help_text = _("Urgent priority comes with higher plans.")
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
+    attachments = AttachmentsField()
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("body") or "").strip() and not cleaned.get("attachments"):
+            self.add_error("body", _("Write a message or attach a file."))
+        return cleaned
+
+
+class AgentReplyForm(ReplyForm):
+    is_internal = forms.BooleanField(label=_("Internal note"), required=False)
+    status = forms.ChoiceField(
+        label=_("Submit as"),
+        required=False,
+        choices=[("", _("Keep status"))]
+        + [(s, label) for s, label in Status.choices if s != Status.CLOSED],
+    )
+    macro = forms.ModelChoiceField(queryset=Macro.objects.none(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["macro"].queryset = Macro.objects.filter(is_active=True)
+
+
+class TicketFieldsForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
+    priority = forms.TypedChoiceField(label=_("Priority"), coerce=int, choices=Priority.choices)
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.none(), required=False
+    )
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"), queryset=None, required=False, empty_label=_("Unassigned")
+    )
+    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.all()
+        self.fields["assignee"].queryset = tenant_staff_queryset(tenant).order_by("full_name")
+
+    def clean_tags(self):
+        return [t for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
+class MergeForm(forms.Form):
+    target = forms.IntegerField(label=_("Merge into ticket number"), min_value=1)
+
+
+class NumberListField(forms.Field):
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        try:
+            return [int(v) for v in value or []]
+        except (TypeError, ValueError):
+            raise ValidationError(_("That selection is not valid.")) from None
+
+
+class BulkForm(forms.Form):
+    selected = NumberListField(error_messages={"required": _("Select at least one ticket.")})
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "—")] + [(s, label) for s, label in Status.choices if s != Status.CLOSED],
+    )
+    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
+    unassign = forms.BooleanField(required=False)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = tenant_staff_queryset(tenant)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("status") or cleaned.get("assignee") or cleaned.get("unassign")):
+            raise ValidationError(_("Choose a status or an assignee to apply."))
+        return cleaned
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters, read from the URL so they survive refresh and can be shared."""
+
+    view = forms.ChoiceField(choices=[(v, v) for v in QUEUE_VIEWS], required=False)
+    status = forms.MultipleChoiceField(label=_("Status"), choices=Status.choices, required=False)
+    priority = forms.TypedMultipleChoiceField(
+        label=_("Priority"), coerce=int, choices=Priority.choices, required=False
+    )
+    category = forms.ModelMultipleChoiceField(
+        label=_("Category"), queryset=Category.objects.none(), required=False
+    )
+    plan = forms.ModelMultipleChoiceField(
+        label=_("Plan"), queryset=Plan.objects.none(), required=False
+    )
+    assignee = forms.ModelMultipleChoiceField(label=_("Assignee"), queryset=None, required=False)
+    organization = forms.ModelMultipleChoiceField(
+        label=_("Organization"), queryset=Organization.objects.none(), required=False
+    )
+    tag = forms.CharField(label=_("Tag"), required=False)
+    q = forms.CharField(label=_("Search"), required=False)
+    page = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.all()
+        self.fields["plan"].queryset = Plan.objects.all()
+        self.fields["assignee"].queryset = tenant_staff_queryset(tenant).order_by("full_name")
+        self.fields["organization"].queryset = Organization.objects.all()
+
+    def filters(self) -> QueueFilters:
+        """The valid part of the filters; an invalid value is dropped, not an error page."""
+        data = (
+            self.cleaned_data
+            if self.is_valid()
+            else {name: value for name, value in getattr(self, "cleaned_data", {}).items()}
+        )
+        pks = lambda name: [obj.pk for obj in data.get(name) or []]  # noqa: E731
+        return QueueFilters(
+            view=data.get("view") or "open",
+            status=data.get("status") or [],
+            priority=data.get("priority") or [],
+            category=pks("category"),
+            plan=pks("plan"),
+            assignee=pks("assignee"),
+            organization=pks("organization"),
+            tag=(data.get("tag") or "").strip(),
+            q=(data.get("q") or "").strip()[:200],
+        )

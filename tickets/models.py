@@ -1,0 +1,306 @@
+"""Tickets, their threads and their history.
+
+A ticket is known to people by its number, sequential per tenant (#1, #2, ...);
+primary keys never appear in URLs. Every change to a ticket is recorded as a
+`TicketEvent` by the service that makes it (tickets/services.py).
+"""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.models import TenantOwned
+
+
+class Priority(models.IntegerChoices):
+    # Stored as numbers so "most urgent first" is a plain ascending index scan.
+    URGENT = 1, _("Urgent")
+    HIGH = 2, _("High")
+    MEDIUM = 3, _("Medium")
+    LOW = 4, _("Low")
+
+    @classmethod
+    def from_name(cls, name: str) -> "Priority":
+        return cls[name.upper()]
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower()
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")  # waiting on the customer
+    ON_HOLD = "on_hold", _("On hold")  # waiting on a third party
+    SOLVED = "solved", _("Solved")
+    CLOSED = "closed", _("Closed")
+
+
+UNSOLVED = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web")
+    EMAIL = "email", _("Email")
+    API = "api", _("API")
+    PHONE = "phone", _("Phone")
+    CHAT = "chat", _("Chat")
+
+
+class Category(TenantOwned):
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant",
+                Lower("name"),
+                name="category_tenant_name_unique_ci",
+                violation_error_message=_("Another category already has this name."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketSequence(TenantOwned):
+    """The last ticket number handed out in a tenant (row-locked while numbering)."""
+
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="ticketsequence_tenant")]
+
+
+def new_reply_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Ticket(TenantOwned):
+    number = models.PositiveIntegerField(_("number"), editable=False)
+    subject = models.CharField(_("subject"), max_length=200)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requested_tickets",
+        verbose_name=_("requester"),
+    )
+    organization = models.ForeignKey(
+        "plans.Organization",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("organization"),
+    )
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("category"),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.MEDIUM
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    # The secret in the ticket's Reply-To address (reply+<token>@...): knowing the
+    # ticket number is not enough to post into its thread by email.
+    reply_token = models.CharField(max_length=32, default=new_reply_token, editable=False)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_from"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    first_agent_reply_at = models.DateTimeField(_("first agent reply"), null=True, blank=True)
+    solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "number"], name="ticket_tenant_number_unique"
+            ),
+            models.UniqueConstraint(fields=["reply_token"], name="ticket_reply_token_unique"),
+        ]
+        indexes = [
+            # The queue: unsolved tickets, most urgent then oldest first.
+            models.Index(
+                fields=["tenant", "status", "priority", "created_at"], name="ticket_queue"
+            ),
+            models.Index(
+                fields=["tenant", "assignee", "status", "priority", "created_at"],
+                name="ticket_assignee_queue",
+            ),
+            models.Index(fields=["tenant", "requester", "-created_at"], name="ticket_requester"),
+            models.Index(
+                fields=["tenant", "organization", "-created_at"], name="ticket_organization"
+            ),
+            models.Index(fields=["tenant", "category", "status"], name="ticket_category"),
+            models.Index(fields=["tenant", "-solved_at"], name="ticket_solved"),
+            GinIndex(fields=["tags"], name="ticket_tags"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def priority_slug(self) -> str:
+        return Priority(self.priority).slug
+
+    @property
+    def is_unsolved(self) -> bool:
+        return self.status in UNSOLVED
+
+
+class Message(TenantOwned):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(_("message"))
+    # Rendered once on write and sanitized: pages never render user input raw.
+    body_html = models.TextField(editable=False)
+    is_internal = models.BooleanField(_("internal note"), default=False)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    email_message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["tenant", "ticket", "created_at"], name="message_thread"),
+            models.Index(fields=["tenant", "email_message_id"], name="message_email_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    # The stored name is random: a file's URL goes through a permission check,
+    # and its original name is kept in the row, not on disk.
+    return f"attachments/{attachment.tenant_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(TenantOwned):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", null=True
+    )
+    key = models.UUIDField(default=uuid.uuid4, editable=False)
+    file = models.FileField(upload_to=attachment_path)
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key"], name="attachment_key_unique")]
+        indexes = [models.Index(fields=["tenant", "ticket"], name="attachment_ticket")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketEvent(TenantOwned):
+    """One change to a ticket, by whom and when: the ticket's audit trail."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created the ticket")
+        STATUS = "status", _("changed the status")
+        PRIORITY = "priority", _("changed the priority")
+        CATEGORY = "category", _("changed the category")
+        ASSIGNEE = "assignee", _("changed the assignee")
+        TAGS = "tags", _("changed the tags")
+        REOPENED = "reopened", _("reopened the ticket")
+        MERGED = "merged", _("merged tickets")
+        MACRO = "macro", _("applied a macro")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    old_value = models.CharField(max_length=255, blank=True)
+    new_value = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["tenant", "ticket", "created_at"], name="ticketevent_ticket")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} {self.kind}"
+
+
+class Macro(TenantOwned):
+    """A canned reply; `{{ customer.first_name }}` and `{{ ticket.number }}` are filled in."""
+
+    name = models.CharField(_("name"), max_length=100)
+    body = models.TextField(
+        _("reply"),
+        help_text=_(
+            "Markdown. Placeholders: {{ customer.first_name }}, {{ customer.name }}, "
+            "{{ ticket.number }}, {{ ticket.subject }}, {{ agent.first_name }}."
+        ),
+    )
+    set_status = models.CharField(
+        _("then set status"), max_length=10, choices=Status.choices, blank=True
+    )
+    set_priority = models.PositiveSmallIntegerField(
+        _("then set priority"), choices=Priority.choices, null=True, blank=True
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant",
+                Lower("name"),
+                name="macro_tenant_name_unique_ci",
+                violation_error_message=_("Another macro already has this name."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

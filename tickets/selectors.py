@@ -1,0 +1,167 @@
+"""Reads of tickets: who may see which, and the agent queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from helpdesk.models import Membership, Role, User
+from tickets.models import UNSOLVED, Attachment, Message, Priority, Status, Ticket, TicketEvent
+
+
+def tickets_visible_to_customer(membership: Membership) -> QuerySet[Ticket]:
+    """A customer's own tickets; an organization manager also sees their organization's."""
+    own = Q(requester_id=membership.user_id)
+    if membership.is_org_manager and membership.organization_id:
+        own |= Q(organization_id=membership.organization_id)
+    return Ticket.objects.filter(own, merged_into__isnull=True)
+
+
+def ticket_for_customer(membership: Membership, number: int) -> Ticket:
+    """The ticket #number if this customer may see it; 404 alike for missing and not theirs."""
+    ticket = (
+        tickets_visible_to_customer(membership)
+        .select_related("requester", "organization__plan", "category", "assignee")
+        .filter(number=number)
+        .first()
+    )
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def ticket_for_agent(number: int) -> Ticket:
+    ticket = (
+        Ticket.objects.select_related(
+            "requester",
+            "organization__plan",
+            "organization__success_manager",
+            "category",
+            "assignee",
+            "merged_into",
+        )
+        .filter(number=number)
+        .first()
+    )
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def thread(ticket: Ticket, *, include_internal: bool) -> list[Message]:
+    messages = Message.objects.filter(ticket=ticket)
+    if not include_internal:
+        messages = messages.filter(is_internal=False)
+    return list(
+        messages.select_related("author").prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
+        )
+    )
+
+
+def audit_trail(ticket: Ticket) -> list[TicketEvent]:
+    return list(TicketEvent.objects.filter(ticket=ticket).select_related("actor"))
+
+
+def attachment_for_user(key, *, user: User, membership: Membership | None) -> Attachment:
+    """An attachment, if the user may see the message it belongs to (404 otherwise)."""
+    attachment = Attachment.objects.select_related("message", "ticket").filter(key=key).first()
+    if attachment is None or membership is None:
+        raise Http404
+    if membership.has_role(Role.AGENT) or user.is_superuser:
+        return attachment
+    visible = tickets_visible_to_customer(membership).filter(pk=attachment.ticket_id).exists()
+    if not visible or attachment.message is None or attachment.message.is_internal:
+        raise Http404
+    return attachment
+
+
+# -- the agent queue ----------------------------------------------------------------------
+
+QUEUE_VIEWS = {
+    "mine": Q(status__in=UNSOLVED),  # plus assignee = the agent, added in queue()
+    "unassigned": Q(status__in=UNSOLVED, assignee__isnull=True),
+    "open": Q(status__in=UNSOLVED),
+    "pending": Q(status=Status.PENDING),
+    "on_hold": Q(status=Status.ON_HOLD),
+    "solved": Q(status__in=[Status.SOLVED, Status.CLOSED]),
+}
+PAGE_SIZE = 50
+
+
+@dataclass
+class QueueFilters:
+    view: str = "open"
+    status: list[str] = field(default_factory=list)
+    priority: list[int] = field(default_factory=list)
+    category: list[int] = field(default_factory=list)
+    plan: list[int] = field(default_factory=list)
+    assignee: list[int] = field(default_factory=list)
+    organization: list[int] = field(default_factory=list)
+    tag: str = ""
+    q: str = ""
+
+
+def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.filter(QUEUE_VIEWS.get(filters.view, QUEUE_VIEWS["open"]))
+    if filters.view == "mine":
+        tickets = tickets.filter(assignee=agent)
+    if filters.status:
+        tickets = tickets.filter(status__in=filters.status)
+    if filters.priority:
+        tickets = tickets.filter(priority__in=filters.priority)
+    if filters.category:
+        tickets = tickets.filter(category_id__in=filters.category)
+    if filters.plan:
+        tickets = tickets.filter(organization__plan_id__in=filters.plan)
+    if filters.assignee:
+        tickets = tickets.filter(assignee_id__in=filters.assignee)
+    if filters.organization:
+        tickets = tickets.filter(organization_id__in=filters.organization)
+    if filters.tag:
+        tickets = tickets.filter(tags__contains=[filters.tag.lower()])
+    if filters.q:
+        text = filters.q.strip().lstrip("#")
+        match = Q(subject__icontains=filters.q) | Q(requester__email__icontains=filters.q)
+        if text.isdigit():
+            match |= Q(number=int(text))
+        tickets = tickets.filter(match)
+    if filters.view == "solved":
+        order = ["-solved_at", "-pk"]
+    else:
+        # Most urgent first, then oldest first (until SLA due times exist).
+        order = ["priority", "created_at", "pk"]
+    return tickets.select_related(
+        "requester", "organization__plan", "category", "assignee"
+    ).order_by(*order)
+
+
+def queue_page(tickets: QuerySet[Ticket], page: int) -> tuple[list[Ticket], bool]:
+    """One page without COUNT(*): fetch one extra row to know whether another page exists."""
+    page = max(page, 1)
+    start = (page - 1) * PAGE_SIZE
+    rows = list(tickets[start : start + PAGE_SIZE + 1])
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def requester_context(ticket: Ticket, limit: int = 5) -> dict[str, list[Ticket]]:
+    """Other recent tickets of the requester and of their organization."""
+    others = Ticket.objects.exclude(pk=ticket.pk).only(
+        "number", "subject", "status", "created_at", "priority"
+    )
+    by_requester = list(
+        others.filter(requester_id=ticket.requester_id).order_by("-created_at")[:limit]
+    )
+    by_org = []
+    if ticket.organization_id:
+        by_org = list(
+            others.filter(organization_id=ticket.organization_id)
+            .exclude(requester_id=ticket.requester_id)
+            .order_by("-created_at")[:limit]
+        )
+    return {"requester": by_requester, "organization": by_org}
+
+
+__all__ = ["PAGE_SIZE", "Priority", "QueueFilters", "queue", "queue_page"]

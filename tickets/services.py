@@ -1,0 +1,481 @@
+"""Every write to tickets: one function per action, each in one transaction
+with its audit rows and the notifications it queues (sent after commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from helpdesk.models import Membership, Role, Tenant, User
+from tickets import notifications
+from tickets.attachments import validate_upload
+from tickets.models import (
+    UNSOLVED,
+    Attachment,
+    Category,
+    Channel,
+    Macro,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketSequence,
+)
+from tickets.rendering import fill_placeholders, render_markdown
+
+DEFAULT_CATEGORIES = ["Getting started", "Technical issue", "Billing", "Account", "Feature request"]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to attach, from a form, the API or an email."""
+
+    name: str
+    content: UploadedFile
+    size: int
+    content_type: str | None = None
+
+    @classmethod
+    def from_uploaded(cls, uploaded: UploadedFile) -> Upload:
+        return cls(uploaded.name, uploaded, uploaded.size, uploaded.content_type)
+
+
+def category_create_defaults(*, tenant: Tenant) -> None:
+    for position, name in enumerate(DEFAULT_CATEGORIES):
+        Category.objects.get_or_create(tenant=tenant, name=name, defaults={"position": position})
+
+
+def _next_number(tenant: Tenant) -> int:
+    # The row lock serializes numbering within a tenant only; other tenants never wait.
+    sequence, _created = TicketSequence.objects.select_for_update().get_or_create(tenant=tenant)
+    sequence.last_number = F("last_number") + 1
+    sequence.save(update_fields=["last_number"])
+    sequence.refresh_from_db(fields=["last_number"])
+    return sequence.last_number
+
+
+def _record(ticket: Ticket, actor: User | None, kind: str, old: object = "", new: object = ""):
+    return TicketEvent.objects.create(
+        tenant_id=ticket.tenant_id,
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        old_value=str(old)[:255],
+        new_value=str(new)[:255],
+    )
+
+
+def _is_staff(user: User | None) -> bool:
+    """Is `user` an agent or admin of the tenant in scope?"""
+    if user is None:
+        return False
+    return (
+        user.is_superuser
+        or Membership.objects.filter(
+            user=user, role__in=[Role.AGENT, Role.ADMIN], is_active=True
+        ).exists()
+    )
+
+
+def _attach(ticket: Ticket, message: Message, uploads: Sequence[Upload]) -> list[Attachment]:
+    from django.conf import settings
+
+    if len(uploads) > settings.ATTACHMENTS_PER_MESSAGE:
+        raise ValidationError(
+            _("Attach at most %(count)d files to one message.")
+            % {"count": settings.ATTACHMENTS_PER_MESSAGE}
+        )
+    attachments = []
+    for upload in uploads:
+        content_type = validate_upload(upload.name, upload.size, upload.content_type)
+        attachment = Attachment(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            message=message,
+            name=upload.name[:255],
+            size=upload.size,
+            content_type=content_type,
+        )
+        attachment.file.save(upload.name, upload.content, save=False)
+        attachment.save()
+        attachments.append(attachment)
+    return attachments
+
+
+def _add_message(
+    ticket: Ticket,
+    *,
+    author: User | None,
+    body: str,
+    is_internal: bool,
+    channel: str,
+    uploads: Sequence[Upload] = (),
+    body_html: str | None = None,
+    email_message_id: str = "",
+) -> Message:
+    if not body.strip() and not uploads:
+        raise ValidationError({"body": _("Write a message or attach a file.")})
+    message = Message.objects.create(
+        tenant_id=ticket.tenant_id,
+        ticket=ticket,
+        author=author,
+        body=body,
+        body_html=body_html if body_html is not None else render_markdown(body),
+        is_internal=is_internal,
+        channel=channel,
+        email_message_id=email_message_id[:255],
+    )
+    _attach(ticket, message, uploads)
+    return message
+
+
+def _validate_priority_for(organization, priority: int, *, by_staff: bool) -> None:
+    """Urgent is reserved to plans that allow it, when customers choose it themselves."""
+    if by_staff or priority != Priority.URGENT:
+        return
+    from plans.models import Plan
+
+    plan = organization.plan if organization else Plan.objects.order_by("rank").first()
+    if plan is None or not plan.allows_urgent:
+        raise ValidationError(
+            {"priority": _("Urgent priority is part of higher plans; choose High instead.")}
+        )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    tenant: Tenant,
+    requester: User,
+    subject: str,
+    body: str,
+    category: Category | None = None,
+    priority: int = Priority.MEDIUM,
+    channel: str = Channel.WEB,
+    uploads: Sequence[Upload] = (),
+    actor: User | None = None,
+    body_html: str | None = None,
+    email_message_id: str = "",
+    tags: Iterable[str] = (),
+) -> Ticket:
+    """Open a ticket for `requester` (filed by them, or by `actor` on their behalf)."""
+    actor = actor or requester
+    membership = Membership.objects.filter(user=requester, is_active=True).first()
+    if membership is None:
+        raise ValidationError(_("The requester is not a member of this help desk."))
+    organization = membership.organization
+    _validate_priority_for(organization, priority, by_staff=_is_staff(actor))
+    if not subject.strip():
+        raise ValidationError({"subject": _("Give the request a subject.")})
+    now = timezone.now()
+    ticket = Ticket.objects.create(
+        tenant=tenant,
+        number=_next_number(tenant),
+        subject=subject.strip()[:200],
+        requester=requester,
+        organization=organization,
+        category=category,
+        priority=priority,
+        channel=channel,
+        tags=_clean_tags(tags),
+        created_at=now,
+        updated_at=now,
+    )
+    _add_message(
+        ticket,
+        author=requester,
+        body=body,
+        is_internal=False,
+        channel=channel,
+        uploads=uploads,
+        body_html=body_html,
+        email_message_id=email_message_id,
+    )
+    _record(ticket, actor, TicketEvent.Kind.CREATED, new=ticket.get_channel_display())
+    notifications.ticket_created(ticket)
+    return ticket
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    cleaned = []
+    for tag in tags:
+        tag = "-".join(tag.strip().lower().split())[:50]
+        if tag and tag not in cleaned:
+            cleaned.append(tag)
+    return cleaned
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    uploads: Sequence[Upload] = (),
+    channel: str = Channel.WEB,
+    status: str | None = None,
+    body_html: str | None = None,
+    email_message_id: str = "",
+) -> Message:
+    """A public reply. An agent's reply answers the customer (and may set the status
+    it is submitted as); a customer's reply reopens a solved ticket."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.status == Status.CLOSED:
+        raise ValidationError(_("This ticket is closed; open a new request instead."))
+    by_staff = _is_staff(author)
+    message = _add_message(
+        ticket,
+        author=author,
+        body=body,
+        is_internal=False,
+        channel=channel,
+        uploads=uploads,
+        body_html=body_html,
+        email_message_id=email_message_id,
+    )
+    now = timezone.now()
+    if by_staff:
+        if ticket.first_agent_reply_at is None:
+            ticket.first_agent_reply_at = now
+        new_status = status or (Status.OPEN if ticket.status == Status.NEW else ticket.status)
+        if new_status != ticket.status:
+            _set_status(ticket, new_status, author)
+        notifications.agent_replied(ticket, message)
+    else:
+        if ticket.status == Status.SOLVED:
+            _record(ticket, author, TicketEvent.Kind.REOPENED, Status.SOLVED, Status.OPEN)
+            _set_status(ticket, Status.OPEN, author, record=False)
+        elif ticket.status == Status.PENDING:
+            _set_status(ticket, Status.OPEN, author)
+        notifications.customer_replied(ticket, message)
+    ticket.updated_at = now
+    ticket.save()
+    return message
+
+
+@transaction.atomic
+def ticket_add_note(
+    *, ticket: Ticket, author: User, body: str, uploads: Sequence[Upload] = ()
+) -> Message:
+    """An internal note: agents only, never shown or sent to the customer."""
+    if not _is_staff(author):
+        raise PermissionDenied
+    message = _add_message(
+        ticket, author=author, body=body, is_internal=True, channel=Channel.WEB, uploads=uploads
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    return message
+
+
+def _set_status(ticket: Ticket, status: str, actor: User | None, *, record: bool = True) -> None:
+    old = ticket.status
+    if old == status:
+        return
+    now = timezone.now()
+    ticket.status = status
+    if status == Status.SOLVED:
+        ticket.solved_at = now
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+        ticket.solved_at = ticket.solved_at or now
+    else:
+        ticket.solved_at = None
+    if record:
+        _record(ticket, actor, TicketEvent.Kind.STATUS, old, status)
+    if status == Status.SOLVED:
+        notifications.ticket_solved(ticket)
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: User,
+    status: str | None = None,
+    priority: int | None = None,
+    category: Category | type[...] | None = ...,
+    assignee: User | type[...] | None = ...,
+    tags: Iterable[str] | None = None,
+) -> Ticket:
+    """Change fields of a ticket; one audit row per field that actually changed.
+
+    `category` and `assignee` use `...` for "leave alone", so None can clear them.
+    """
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if status is not None and status != ticket.status:
+        if ticket.status == Status.CLOSED:
+            raise ValidationError(_("A closed ticket cannot change status."))
+        _set_status(ticket, status, actor)
+    if priority is not None and priority != ticket.priority:
+        _record(
+            ticket,
+            actor,
+            TicketEvent.Kind.PRIORITY,
+            Priority(ticket.priority).label,
+            Priority(priority).label,
+        )
+        ticket.priority = priority
+    if category is not ... and category != ticket.category:
+        _record(ticket, actor, TicketEvent.Kind.CATEGORY, ticket.category or "", category or "")
+        ticket.category = category
+    if assignee is not ... and assignee != ticket.assignee:
+        if assignee is not None and not _is_staff(assignee):
+            raise ValidationError({"assignee": _("Tickets can only be assigned to agents.")})
+        _record(
+            ticket,
+            actor,
+            TicketEvent.Kind.ASSIGNEE,
+            ticket.assignee.display_name if ticket.assignee else "",
+            assignee.display_name if assignee else "",
+        )
+        ticket.assignee = assignee
+        if assignee is not None and assignee != actor:
+            notifications.ticket_assigned(ticket)
+    if tags is not None:
+        cleaned = _clean_tags(tags)
+        if cleaned != ticket.tags:
+            _record(ticket, actor, TicketEvent.Kind.TAGS, " ".join(ticket.tags), " ".join(cleaned))
+            ticket.tags = cleaned
+    ticket.updated_at = timezone.now()
+    ticket.save()
+    return ticket
+
+
+def ticket_solve(*, ticket: Ticket, actor: User) -> Ticket:
+    return ticket_update(ticket=ticket, actor=actor, status=Status.SOLVED)
+
+
+def ticket_reopen(*, ticket: Ticket, actor: User) -> Ticket:
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.status != Status.SOLVED:
+            raise ValidationError(_("Only a solved ticket can be reopened."))
+        _record(ticket, actor, TicketEvent.Kind.REOPENED, Status.SOLVED, Status.OPEN)
+        _set_status(ticket, Status.OPEN, actor, record=False)
+        ticket.updated_at = timezone.now()
+        ticket.save()
+    return ticket
+
+
+@transaction.atomic
+def ticket_bulk_update(
+    *,
+    tickets: Sequence[Ticket],
+    actor: User,
+    status: str | None = None,
+    assignee: User | type[...] | None = ...,
+) -> int:
+    """Apply one change to many tickets, all or nothing, each with its audit rows."""
+    for ticket in tickets:
+        ticket_update(ticket=ticket, actor=actor, status=status, assignee=assignee)
+    return len(tickets)
+
+
+@transaction.atomic
+def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
+    """Fold `source` into `target`: its messages and attachments move, it is closed."""
+    if source.pk == target.pk:
+        raise ValidationError(_("A ticket cannot be merged into itself."))
+    source, target = (
+        Ticket.objects.select_for_update().get(pk=source.pk),
+        Ticket.objects.select_for_update().get(pk=target.pk),
+    )
+    if source.status == Status.CLOSED or target.status == Status.CLOSED:
+        raise ValidationError(_("Closed tickets cannot be merged."))
+    Message.objects.filter(ticket=source).update(ticket=target)
+    Attachment.objects.filter(ticket=source).update(ticket=target)
+    _add_message(
+        source,
+        author=actor,
+        body=_("Merged into #%(number)d.") % {"number": target.number},
+        is_internal=True,
+        channel=Channel.WEB,
+    )
+    _record(source, actor, TicketEvent.Kind.MERGED, f"#{source.number}", f"#{target.number}")
+    _record(target, actor, TicketEvent.Kind.MERGED, f"#{source.number}", f"#{target.number}")
+    source.merged_into = target
+    _set_status(source, Status.CLOSED, actor)
+    source.updated_at = target.updated_at = timezone.now()
+    source.save()
+    target.save()
+    return target
+
+
+def macro_render(*, macro: Macro, ticket: Ticket, agent: User) -> str:
+    requester = ticket.requester
+    return fill_placeholders(
+        macro.body,
+        {
+            "customer": {
+                "first_name": requester.first_name or requester.email,
+                "name": requester.display_name,
+                "email": requester.email,
+            },
+            "ticket": {"number": ticket.number, "subject": ticket.subject},
+            "agent": {"first_name": agent.first_name, "name": agent.display_name},
+        },
+    )
+
+
+@transaction.atomic
+def ticket_apply_macro(*, ticket: Ticket, macro: Macro, actor: User, body: str | None = None):
+    """Reply with a macro (its text, possibly edited) and apply its field changes."""
+    message = ticket_reply(
+        ticket=ticket,
+        author=actor,
+        body=body if body is not None else macro_render(macro=macro, ticket=ticket, agent=actor),
+        status=macro.set_status or None,
+    )
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    _record(ticket, actor, TicketEvent.Kind.MACRO, new=macro.name)
+    if macro.set_priority:
+        ticket_update(ticket=ticket, actor=actor, priority=macro.set_priority)
+    return message
+
+
+def tickets_close_solved(*, tenant: Tenant, older_than: timedelta) -> int:
+    """Close tickets solved longer ago than `older_than` (customer replies then open
+    a new ticket). Each ticket is closed in its own short transaction."""
+    cutoff = timezone.now() - older_than
+    closed = 0
+    for pk in Ticket.objects.filter(status=Status.SOLVED, solved_at__lt=cutoff).values_list(
+        "pk", flat=True
+    )[:1000]:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=pk)
+            # Re-checked under the lock: a reply may have reopened it meanwhile.
+            if ticket.status != Status.SOLVED or ticket.solved_at >= cutoff:
+                continue
+            _set_status(ticket, Status.CLOSED, None)
+            ticket.updated_at = timezone.now()
+            ticket.save()
+            closed += 1
+    return closed
+
+
+__all__ = [
+    "DEFAULT_CATEGORIES",
+    "UNSOLVED",
+    "Upload",
+    "category_create_defaults",
+    "macro_render",
+    "ticket_add_note",
+    "ticket_apply_macro",
+    "ticket_bulk_update",
+    "ticket_create",
+    "ticket_merge",
+    "ticket_reopen",
+    "ticket_reply",
+    "ticket_solve",
+    "ticket_update",
+    "tickets_close_solved",
+]

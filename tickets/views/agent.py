@@ -1,0 +1,264 @@
+"""The agent workspace: the queue and the ticket page."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from helpdesk.access import role_required
+from helpdesk.admin_site import tenant_staff_queryset
+from helpdesk.models import Role
+from plans.selectors import plans_with_organizations
+from tickets.forms import AgentReplyForm, BulkForm, MergeForm, QueueFilterForm, TicketFieldsForm
+from tickets.models import Macro, Ticket
+from tickets.selectors import (
+    audit_trail,
+    queue,
+    queue_page,
+    requester_context,
+    thread,
+    ticket_for_agent,
+)
+from tickets.services import (
+    macro_render,
+    ticket_add_note,
+    ticket_apply_macro,
+    ticket_bulk_update,
+    ticket_merge,
+    ticket_reply,
+    ticket_update,
+)
+from tickets.views.helpcenter import _apply_errors
+
+QUEUE_VIEW_LABELS = {
+    "mine": _("My open"),
+    "unassigned": _("Unassigned"),
+    "open": _("All open"),
+    "pending": _("Pending"),
+    "on_hold": _("On hold"),
+    "solved": _("Recently solved"),
+}
+
+
+@require_GET
+@role_required(Role.AGENT)
+def ticket_queue(request):
+    filter_form = QueueFilterForm(request.GET or None, tenant=request.tenant)
+    filters = filter_form.filters()
+    page_number = (filter_form.cleaned_data.get("page") if filter_form.is_bound else None) or 1
+    tickets, has_next = queue_page(queue(filters, agent=request.user), page_number)
+    selected = {int(n) for n in request.GET.getlist("selected") if n.isdigit()}
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("selected", None)
+    context = {
+        "tickets": tickets,
+        "has_next": has_next,
+        "page": page_number,
+        "filters": filters,
+        "filter_form": filter_form,
+        "bulk_form": BulkForm(tenant=request.tenant, auto_id="bulk-%s"),
+        "views": QUEUE_VIEW_LABELS,
+        "selected": selected,
+        "base_query": query.urlencode(),
+        "view_query": {
+            view: urlencode(
+                {**{k: v for k, v in query.lists() if k != "view"}, "view": view}, doseq=True
+            )
+            for view in QUEUE_VIEW_LABELS
+        },
+    }
+    if request.htmx:
+        return render(request, "tickets/agent_queue_rows.html", context)
+    return render(request, "tickets/agent_queue.html", context)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def ticket_bulk(request):
+    form = BulkForm(request.POST, tenant=request.tenant)
+    back = request.POST.get("next") or "/agent/"
+    if not back.startswith("/agent/"):
+        back = "/agent/"
+    if not form.is_valid():
+        for error in form.errors.values():
+            messages.error(request, " ".join(error))
+        return redirect(back)
+    data = form.cleaned_data
+    tickets = list(Ticket.objects.filter(number__in=data["selected"]))
+    assignee = None if data["unassign"] else (data["assignee"] or ...)
+    try:
+        count = ticket_bulk_update(
+            tickets=tickets, actor=request.user, status=data["status"] or None, assignee=assignee
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Updated %(count)d tickets.") % {"count": count})
+    return redirect(back)
+
+
+def _ticket_page(
+    request, ticket, *, reply_form=None, fields_form=None, merge_form=None, status=200
+):
+    return render(
+        request,
+        "tickets/agent_ticket.html",
+        {
+            "ticket": ticket,
+            "thread": thread(ticket, include_internal=True),
+            "events": audit_trail(ticket),
+            "reply_form": reply_form or AgentReplyForm(),
+            "fields_form": fields_form
+            or TicketFieldsForm(
+                tenant=request.tenant,
+                initial={
+                    "status": ticket.status,
+                    "priority": ticket.priority,
+                    "category": ticket.category,
+                    "assignee": ticket.assignee,
+                    "tags": ", ".join(ticket.tags),
+                },
+            ),
+            "merge_form": merge_form or MergeForm(),
+            "macros": Macro.objects.filter(is_active=True),
+            "context": requester_context(ticket),
+            "plan": ticket.organization.plan if ticket.organization_id else None,
+        },
+        status=status,
+    )
+
+
+@require_GET
+@role_required(Role.AGENT)
+def ticket_detail(request, number: int):
+    return _ticket_page(request, ticket_for_agent(number))
+
+
+@require_POST
+@role_required(Role.AGENT)
+def ticket_respond(request, number: int):
+    """A public reply or an internal note, possibly from a macro."""
+    ticket = ticket_for_agent(number)
+    form = AgentReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["is_internal"]:
+                ticket_add_note(
+                    ticket=ticket,
+                    author=request.user,
+                    body=data["body"],
+                    uploads=data["attachments"],
+                )
+                messages.success(request, _("Note added."))
+            elif data["macro"]:
+                ticket_apply_macro(
+                    ticket=ticket, macro=data["macro"], actor=request.user, body=data["body"]
+                )
+                messages.success(request, _("Reply sent."))
+            else:
+                ticket_reply(
+                    ticket=ticket,
+                    author=request.user,
+                    body=data["body"],
+                    uploads=data["attachments"],
+                    status=data["status"] or None,
+                )
+                messages.success(request, _("Reply sent."))
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            return redirect("agent_ticket", number=number)
+    return _ticket_page(request, ticket, reply_form=form, status=400)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def ticket_change(request, number: int):
+    ticket = ticket_for_agent(number)
+    form = TicketFieldsForm(request.POST, tenant=request.tenant)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                status=data["status"],
+                priority=data["priority"],
+                category=data["category"],
+                assignee=data["assignee"],
+                tags=data["tags"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Ticket updated."))
+            return redirect("agent_ticket", number=number)
+    return _ticket_page(request, ticket, fields_form=form, status=400)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def ticket_merge_into(request, number: int):
+    ticket = ticket_for_agent(number)
+    form = MergeForm(request.POST)
+    if form.is_valid():
+        target = Ticket.objects.filter(number=form.cleaned_data["target"]).first()
+        if target is None:
+            form.add_error("target", _("There is no ticket with this number."))
+        else:
+            try:
+                ticket_merge(source=ticket, target=target, actor=request.user)
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, _("Merged into #%(number)d.") % {"number": target.number})
+                return redirect("agent_ticket", number=target.number)
+    return _ticket_page(request, ticket, merge_form=form, status=400)
+
+
+@require_GET
+@role_required(Role.AGENT)
+def macro_preview(request, number: int, macro_id: int):
+    """The macro's text for this ticket, to fill the reply box (htmx)."""
+    ticket = ticket_for_agent(number)
+    macro = get_object_or_404(Macro, pk=macro_id, is_active=True)
+    return HttpResponse(
+        macro_render(macro=macro, ticket=ticket, agent=request.user),
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+PRESENCE_SECONDS = 30
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.AGENT)
+def ticket_presence(request, number: int):
+    """Who else has this ticket open or is typing a reply: polled by the ticket page.
+
+    Each agent's heartbeat is a cache key that expires on its own, so a closed
+    tab disappears within PRESENCE_SECONDS without any cleanup.
+    """
+    ticket = ticket_for_agent(number)
+    prefix = f"presence:{request.tenant.pk}:{ticket.pk}:"
+    state = "replying" if request.POST.get("typing") == "1" else "viewing"
+    cache.set(
+        f"{prefix}{request.user.pk}", f"{state}:{request.user.display_name}", PRESENCE_SECONDS
+    )
+    staff = tenant_staff_queryset(request.tenant).exclude(pk=request.user.pk)
+    found = cache.get_many([f"{prefix}{pk}" for pk in staff.values_list("pk", flat=True)])
+    others = sorted(value.split(":", 1) for value in found.values())
+    return render(request, "tickets/agent_presence.html", {"others": others})
+
+
+@require_GET
+@role_required(Role.AGENT)
+def customers(request):
+    return render(request, "tickets/agent_customers.html", {"plans": plans_with_organizations()})

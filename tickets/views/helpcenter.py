@@ -1,0 +1,140 @@
+"""The customer's side: file a request, follow it, answer, solve or reopen it."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from helpdesk.access import role_required
+from helpdesk.models import Role
+from plans.selectors import plan_for_membership
+from tickets.forms import ReplyForm, TicketCreateForm
+from tickets.models import UNSOLVED, Channel, Status
+from tickets.selectors import thread, ticket_for_customer, tickets_visible_to_customer
+from tickets.services import ticket_create, ticket_reopen, ticket_reply, ticket_solve
+
+PAGE_SIZE = 25
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form, by field where it names one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@require_GET
+@role_required(Role.CUSTOMER)
+def ticket_list(request):
+    membership = request.membership
+    tickets = tickets_visible_to_customer(membership).select_related("requester", "category")
+    show = request.GET.get("show", "open")
+    if show == "solved":
+        tickets = tickets.exclude(status__in=UNSOLVED).order_by("-updated_at")
+    else:
+        show = "open"
+        tickets = tickets.filter(status__in=UNSOLVED).order_by("-updated_at")
+    query = request.GET.get("q", "").strip()
+    if query:
+        tickets = tickets.filter(subject__icontains=query)
+    try:
+        page = max(int(request.GET.get("page", 1)), 1)
+    except ValueError:
+        page = 1
+    rows = list(tickets[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    return render(
+        request,
+        "tickets/hc_list.html",
+        {
+            "tickets": rows[:PAGE_SIZE],
+            "has_next": len(rows) > PAGE_SIZE,
+            "page": page,
+            "show": show,
+            "query": query,
+            "sees_organization": membership.is_org_manager and membership.organization_id,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.CUSTOMER)
+def ticket_new(request):
+    plan = plan_for_membership(request.membership)
+    form = TicketCreateForm(request.POST or None, request.FILES or None, plan=plan)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = ticket_create(
+                tenant=request.tenant,
+                requester=request.user,
+                subject=data["subject"],
+                body=data["body"],
+                category=data["category"],
+                priority=data["priority"],
+                channel=Channel.WEB,
+                uploads=data["attachments"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(
+                request, _("Request #%(number)d was sent.") % {"number": ticket.number}
+            )
+            return redirect("hc_ticket_detail", number=ticket.number)
+    return render(request, "tickets/hc_new.html", {"form": form, "plan": plan})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.CUSTOMER)
+def ticket_detail(request, number: int):
+    ticket = ticket_for_customer(request.membership, number)
+    form = ReplyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket_reply(
+                ticket=ticket,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                uploads=form.cleaned_data["attachments"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Your reply was added."))
+            return redirect("hc_ticket_detail", number=ticket.number)
+    return render(
+        request,
+        "tickets/hc_detail.html",
+        {
+            "ticket": ticket,
+            "thread": thread(ticket, include_internal=False),
+            "form": form,
+            "can_reply": ticket.status != Status.CLOSED,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.CUSTOMER)
+def ticket_mark_solved(request, number: int):
+    ticket = ticket_for_customer(request.membership, number)
+    if ticket.is_unsolved:
+        ticket_solve(ticket=ticket, actor=request.user)
+        messages.success(request, _("Marked as solved. Reply any time to reopen it."))
+    return redirect("hc_ticket_detail", number=number)
+
+
+@require_POST
+@role_required(Role.CUSTOMER)
+def ticket_mark_reopened(request, number: int):
+    ticket = ticket_for_customer(request.membership, number)
+    try:
+        ticket_reopen(ticket=ticket, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The request is open again."))
+    return redirect("hc_ticket_detail", number=number)
