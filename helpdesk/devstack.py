@@ -212,8 +212,9 @@ def run(port: str) -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    # Tests use Redis database 1 so they never touch the queue of a running `make run`.
-    env = ensure_services(redis_db=1)
+    # Tests use Redis database 1 (or TEST_REDIS_DB) so they never touch the queue of a
+    # running `make run`, nor that of another test run.
+    env = ensure_services(redis_db=int(os.environ.get("TEST_REDIS_DB", "1")))
     env.setdefault("SECRET_KEY", "test-only-secret-key")
     env.setdefault("BASE_DOMAIN", "localhost")
     for lint in (["check", "."], ["format", "--check", "."]):

@@ -8,7 +8,17 @@ from plans.models import Organization, Plan
 from tickets.attachments import validate_upload
 from tickets.models import Category, Macro, Priority, Status
 from tickets.selectors import QUEUE_VIEWS, QueueFilters
-from tickets.services import Upload
+from tickets.services import Upload, clean_tag
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return user.display_name
+
+
+class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user):
+        return user.display_name
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -104,7 +114,7 @@ class TicketFieldsForm(forms.Form):
     category = forms.ModelChoiceField(
         label=_("Category"), queryset=Category.objects.none(), required=False
     )
-    assignee = forms.ModelChoiceField(
+    assignee = StaffChoiceField(
         label=_("Assignee"), queryset=None, required=False, empty_label=_("Unassigned")
     )
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
@@ -138,7 +148,7 @@ class BulkForm(forms.Form):
         required=False,
         choices=[("", "—")] + [(s, label) for s, label in Status.choices if s != Status.CLOSED],
     )
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
+    assignee = StaffChoiceField(queryset=None, required=False, empty_label="—")
     unassign = forms.BooleanField(required=False)
 
     def __init__(self, *args, tenant, **kwargs):
@@ -150,6 +160,10 @@ class BulkForm(forms.Form):
         if not (cleaned.get("status") or cleaned.get("assignee") or cleaned.get("unassign")):
             raise ValidationError(_("Choose a status or an assignee to apply."))
         return cleaned
+
+
+CHECKBOXES = forms.CheckboxSelectMultiple
+MAX_PAGE = 10_000
 
 
 class QueueFilterForm(forms.Form):
@@ -172,7 +186,7 @@ class QueueFilterForm(forms.Form):
     )
     tag = forms.CharField(label=_("Tag"), required=False)
     q = forms.CharField(label=_("Search"), required=False)
-    page = forms.IntegerField(min_value=1, required=False)
+    page = forms.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -197,6 +211,6 @@ class QueueFilterForm(forms.Form):
             plan=pks("plan"),
             assignee=pks("assignee"),
             organization=pks("organization"),
-            tag=(data.get("tag") or "").strip(),
+            tag=clean_tag(data.get("tag") or ""),
             q=(data.get("q") or "").strip()[:200],
         )

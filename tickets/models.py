@@ -268,6 +268,20 @@ class TicketEvent(TenantOwned):
     def __str__(self) -> str:
         return f"{self.ticket} {self.kind}"
 
+    def _label(self, value: str) -> str:
+        # Status changes store codes (stable across languages); show their labels.
+        if self.kind in (self.Kind.STATUS, self.Kind.REOPENED) and value in Status.values:
+            return Status(value).label
+        return value
+
+    @property
+    def old_label(self) -> str:
+        return self._label(self.old_value)
+
+    @property
+    def new_label(self) -> str:
+        return self._label(self.new_value)
+
 
 class Macro(TenantOwned):
     """A canned reply; `{{ customer.first_name }}` and `{{ ticket.number }}` are filled in."""

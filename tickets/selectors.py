@@ -11,12 +11,16 @@ from helpdesk.models import Membership, Role, User
 from tickets.models import UNSOLVED, Attachment, Message, Priority, Status, Ticket, TicketEvent
 
 
-def tickets_visible_to_customer(membership: Membership) -> QuerySet[Ticket]:
+def _customer_visibility(membership: Membership) -> Q:
     """A customer's own tickets; an organization manager also sees their organization's."""
-    own = Q(requester_id=membership.user_id)
+    visible = Q(requester_id=membership.user_id)
     if membership.is_org_manager and membership.organization_id:
-        own |= Q(organization_id=membership.organization_id)
-    return Ticket.objects.filter(own, merged_into__isnull=True)
+        visible |= Q(organization_id=membership.organization_id)
+    return visible
+
+
+def tickets_visible_to_customer(membership: Membership) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(_customer_visibility(membership), merged_into__isnull=True)
 
 
 def ticket_for_customer(membership: Membership, number: int) -> Ticket:
@@ -30,6 +34,14 @@ def ticket_for_customer(membership: Membership, number: int) -> Ticket:
     if ticket is None:
         raise Http404
     return ticket
+
+
+def merged_target_for_customer(membership: Membership, number: int) -> int | None:
+    """The number a merged ticket of this customer now lives on, if any."""
+    merged = Ticket.objects.filter(
+        _customer_visibility(membership), number=number, merged_into__isnull=False
+    )
+    return merged.values_list("merged_into__number", flat=True).first()
 
 
 def ticket_for_agent(number: int) -> Ticket:
@@ -121,7 +133,7 @@ def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
     if filters.organization:
         tickets = tickets.filter(organization_id__in=filters.organization)
     if filters.tag:
-        tickets = tickets.filter(tags__contains=[filters.tag.lower()])
+        tickets = tickets.filter(tags__contains=[filters.tag])
     if filters.q:
         text = filters.q.strip().lstrip("#")
         match = Q(subject__icontains=filters.q) | Q(requester__email__icontains=filters.q)

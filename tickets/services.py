@@ -30,7 +30,7 @@ from tickets.models import (
     TicketEvent,
     TicketSequence,
 )
-from tickets.rendering import fill_placeholders, render_markdown
+from tickets.rendering import fill_placeholders, render_markdown, sanitize_html
 
 DEFAULT_CATEGORIES = ["Getting started", "Technical issue", "Billing", "Account", "Feature request"]
 
@@ -129,7 +129,8 @@ def _add_message(
         ticket=ticket,
         author=author,
         body=body,
-        body_html=body_html if body_html is not None else render_markdown(body),
+        # HTML from another channel (email) is sanitized like rendered Markdown.
+        body_html=sanitize_html(body_html) if body_html is not None else render_markdown(body),
         is_internal=is_internal,
         channel=channel,
         email_message_id=email_message_id[:255],
@@ -205,10 +206,14 @@ def ticket_create(
     return ticket
 
 
+def clean_tag(tag: str) -> str:
+    """'Needs Reply ' -> 'needs-reply': how tags are stored and searched."""
+    return "-".join(tag.strip().lower().split())[:50]
+
+
 def _clean_tags(tags: Iterable[str]) -> list[str]:
     cleaned = []
-    for tag in tags:
-        tag = "-".join(tag.strip().lower().split())[:50]
+    for tag in map(clean_tag, tags):
         if tag and tag not in cleaned:
             cleaned.append(tag)
     return cleaned
@@ -467,6 +472,7 @@ __all__ = [
     "UNSOLVED",
     "Upload",
     "category_create_defaults",
+    "clean_tag",
     "macro_render",
     "ticket_add_note",
     "ticket_apply_macro",

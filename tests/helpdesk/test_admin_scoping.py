@@ -22,6 +22,7 @@ from plans.models import Organization, OrganizationDomain, Plan
 
 # Text that only Globex's rows contain; none of it may appear on any Acme admin page.
 GLOBEX_SENTINELS = [
+    "Globex secret macro",
     "Globex Customer Co",
     "Globex Other Co",
     "globex.example",
@@ -52,8 +53,15 @@ def _values(tenant, model):
 
 @pytest.fixture
 def desks(acme, globex):
+    from tickets.models import Macro
+
     for desk in (acme, globex):
         with desk.scope():
+            Macro.objects.create(
+                tenant=desk.tenant,
+                name=f"{desk.tenant.name} secret macro",
+                body="Hello {{ customer.first_name }}",
+            )
             OutboundEmail.objects.create(
                 tenant=desk.tenant,
                 to=[f"x@{desk.tenant.slug}.example"],
@@ -81,8 +89,9 @@ def _choice_pks(form):
 
 def test_every_tenant_model_is_registered_through_the_scoping_mixin():
     from helpdesk.admin_site import TenantAdminMixin
+    from tickets.models import Category, Macro
 
-    assert {Plan, Organization, Membership, OutboundEmail} <= set(TENANT_MODELS)
+    assert {Plan, Organization, Membership, OutboundEmail, Category, Macro} <= set(TENANT_MODELS)
     for model in TENANT_MODELS:
         assert isinstance(admin.site._registry[model], TenantAdminMixin), model
 

@@ -3,6 +3,7 @@ from django_scopes import scopes_disabled
 
 from helpdesk.models import Membership, Tenant, User
 from plans.models import Organization, Plan
+from tickets.models import Macro, Message, Status, Ticket
 
 
 def _counts():
@@ -13,13 +14,23 @@ def _counts():
             "organizations": Organization.objects.count(),
             "memberships": Membership.objects.count(),
             "users": User.objects.count(),
+            "tickets": Ticket.objects.count(),
+            "macros": Macro.objects.count(),
         }
 
 
 def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
     call_command("seed_demo")
     first = _counts()
-    assert first == {"tenants": 1, "plans": 3, "organizations": 6, "memberships": 12, "users": 13}
+    assert first == {
+        "tenants": 1,
+        "plans": 3,
+        "organizations": 6,
+        "memberships": 12,
+        "users": 13,
+        "tickets": 200,
+        "macros": 4,
+    }
     out = capsys.readouterr().out
     assert "acme.localhost:8000/" in out and "helpdesk-demo" in out
 
@@ -37,6 +48,12 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         assert by_plan == {"Free": 2, "Pro": 2, "Pro+": 2}
         # Every demo customer belongs to an organization.
         assert not Membership.objects.filter(role="customer", organization=None).exists()
+        # Tickets span every status, with English and Chinese threads and internal notes.
+        assert set(Ticket.objects.values_list("status", flat=True)) == set(Status.values)
+        assert Message.objects.filter(body__contains="发票").exists()
+        assert Message.objects.filter(is_internal=True).exists()
+        # A new ticket continues the numbering after the demo history.
+        assert Ticket.objects.order_by("-number").first().number == 200
 
 
 def test_demo_customer_can_log_in(db):

@@ -256,3 +256,17 @@ def test_requester_must_be_a_member(acme, globex):
     with pytest.raises(ValidationError):
         make_ticket(acme, requester=globex.customer)
     make_member(acme.tenant, "late@acme-co.example", Role.CUSTOMER)
+
+
+def test_beat_task_closes_solved_tickets_in_every_tenant(acme, globex):
+    from tickets.tasks import close_solved_tickets
+
+    tickets = [make_ticket(acme), make_ticket(globex)]
+    for desk, ticket in zip([acme, globex], tickets, strict=True):
+        with time_machine.travel(timezone.now() - timedelta(days=30)), desk.scope():
+            ticket_solve(ticket=ticket, actor=desk.agent)
+    assert close_solved_tickets.delay().get() == 2
+    for desk, ticket in zip([acme, globex], tickets, strict=True):
+        with desk.scope():
+            ticket.refresh_from_db()
+        assert ticket.status == Status.CLOSED

@@ -9,9 +9,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from helpdesk.access import role_required
 from helpdesk.models import Role
 from plans.selectors import plan_for_membership
-from tickets.forms import ReplyForm, TicketCreateForm
+from tickets.forms import MAX_PAGE, ReplyForm, TicketCreateForm
 from tickets.models import UNSOLVED, Channel, Status
-from tickets.selectors import thread, ticket_for_customer, tickets_visible_to_customer
+from tickets.selectors import (
+    merged_target_for_customer,
+    thread,
+    ticket_for_customer,
+    tickets_visible_to_customer,
+)
 from tickets.services import ticket_create, ticket_reopen, ticket_reply, ticket_solve
 
 PAGE_SIZE = 25
@@ -41,7 +46,7 @@ def ticket_list(request):
     if query:
         tickets = tickets.filter(subject__icontains=query)
     try:
-        page = max(int(request.GET.get("page", 1)), 1)
+        page = min(max(int(request.GET.get("page", 1)), 1), MAX_PAGE)
     except ValueError:
         page = 1
     rows = list(tickets[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
@@ -90,6 +95,10 @@ def ticket_new(request):
 @require_http_methods(["GET", "POST"])
 @role_required(Role.CUSTOMER)
 def ticket_detail(request, number: int):
+    merged_into = merged_target_for_customer(request.membership, number)
+    if merged_into is not None:
+        messages.info(request, _("Request #%(old)d was merged into this one.") % {"old": number})
+        return redirect("hc_ticket_detail", number=merged_into)
     ticket = ticket_for_customer(request.membership, number)
     form = ReplyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

@@ -12,6 +12,10 @@ from helpdesk.services import membership_create, tenant_create
 from helpdesk.tenancy import tenant_scope, tenant_url
 from plans.models import Organization, Plan
 from plans.services import organization_create
+from tickets.demo import seed_macros, seed_tickets
+
+# Customers who manage their organization's requests in the help center.
+ORGANIZATION_MANAGERS = {"grace@globex.example", "olivia@orbit.example"}
 
 DEMO_PASSWORD = "helpdesk-demo"
 
@@ -79,6 +83,8 @@ class Command(BaseCommand):
         _user(*OPERATOR, is_staff=True, is_superuser=True)
         with tenant_scope(tenant):
             self._seed_tenant(tenant)
+            seed_macros(tenant)
+            seed_tickets(tenant)
         self._print_summary(tenant, options["port"])
 
     def _seed_tenant(self, tenant: Tenant) -> None:
@@ -107,7 +113,11 @@ class Command(BaseCommand):
             for email, full_name in customers:
                 user = _user(email, full_name)
                 if not Membership.objects.filter(user=user).exists():
-                    membership_create(tenant=tenant, user=user, organization=organization)
+                    membership = membership_create(
+                        tenant=tenant, user=user, organization=organization
+                    )
+                    membership.is_org_manager = email in ORGANIZATION_MANAGERS
+                    membership.save(update_fields=["is_org_manager"])
 
     def _print_summary(self, tenant: Tenant, port: str) -> None:
         write = self.stdout.write
@@ -121,4 +131,5 @@ class Command(BaseCommand):
         for org, rank, _domain, _arr, customers in ORGANIZATIONS:
             plan = ("Free", "Pro", "Pro+")[rank]
             for email, _full_name in customers:
-                write(f"    customer  {email:<28} {org} ({plan})")
+                manager = ", organization manager" if email in ORGANIZATION_MANAGERS else ""
+                write(f"    customer  {email:<28} {org} ({plan}{manager})")

@@ -1,0 +1,304 @@
+"""Demo tickets for `seed_demo`: realistic threads in English and Chinese.
+
+Demo history lies in the past, so it is written directly (with past
+timestamps, audit rows and rendered bodies, as the services would have left
+them) instead of through the services, which would email everyone now.
+"""
+
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.models import Membership, Role, Tenant
+from tickets.models import (
+    Category,
+    Channel,
+    Macro,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketSequence,
+)
+from tickets.rendering import render_markdown
+
+# (category, subject, customer's message, agent's reply, customer's follow-up)
+SCENARIOS_EN = [
+    (
+        "Technical issue",
+        "Dashboard charts are blank since this morning",
+        "Our **Revenue** dashboard shows empty charts since about 9:00. Other dashboards work.\n\n"
+        "Steps:\n1. Open Dashboards → Revenue\n2. Wait for loading\n3. Charts stay empty",
+        "Thanks for the clear steps. We found a stuck cache for your workspace and cleared it. "
+        "Could you reload and confirm the charts are back?",
+        "Yes, they are back. Thank you!",
+    ),
+    (
+        "Billing",
+        "Invoice shows the wrong VAT number",
+        "The invoice for last month has our old VAT number (DE123). The new one is DE987654321.",
+        "We updated the VAT number on your account and re-issued the invoice; you will find it "
+        "under Settings → Billing.",
+        "Got it, thanks.",
+    ),
+    (
+        "Account",
+        "How do I add a colleague as admin?",
+        "I want to give my colleague admin rights but I only see *viewer* and *editor*.",
+        "Admins can be added under **Settings → Team**: invite your colleague, then choose the "
+        "*Admin* role next to their name. Only existing admins see that option.",
+        "Found it, works now.",
+    ),
+    (
+        "Getting started",
+        "Connecting our PostgreSQL database",
+        "Which IP addresses should we allow in our firewall to connect our PostgreSQL database?",
+        "Please allow `203.0.113.10` and `203.0.113.11`. The connection needs TLS; the setup "
+        "guide has the details.",
+        "Connected, the first sync is running.",
+    ),
+    (
+        "Feature request",
+        "Export dashboards to PDF",
+        "It would help a lot to export a dashboard to PDF for our monthly board report.",
+        "Thanks for the suggestion! PDF export is on our roadmap; I've added your vote and will "
+        "update this ticket when it ships.",
+        "Great, looking forward to it.",
+    ),
+    (
+        "Technical issue",
+        "API returns 429 Too Many Requests",
+        "Our nightly import gets `429 Too Many Requests` after about 600 calls.",
+        "Your plan allows 10 requests per second. Batching the import with the `/bulk` endpoint "
+        "keeps you well under that; here is an example:\n\n```\nPOST /v2/events/bulk\n```",
+        "Batching fixed it.",
+    ),
+    (
+        "Billing",
+        "Upgrade from Pro to Pro+ mid-month",
+        "If we upgrade now, are we charged for the full month?",
+        "No: the upgrade is prorated, you pay only the difference for the remaining days.",
+        "Perfect, we'll upgrade today.",
+    ),
+    (
+        "Technical issue",
+        "SSO login loops back to the sign-in page",
+        "After the Okta login we land on the sign-in page again, in every browser.",
+        "The SAML certificate on your side was rotated yesterday. Could you upload the new "
+        "certificate under Settings → SSO?",
+        "That was it. Login works.",
+    ),
+]
+
+SCENARIOS_ZH = [
+    (
+        "Technical issue",
+        "报表导出 Excel 时中文乱码",
+        "导出的 Excel 文件打开后中文全部是乱码，用的是 Windows 版 Excel。",
+        "这是编码问题。请在导出时选择 **UTF-8 (带 BOM)** 格式，Excel 就能正确显示中文了。",
+        "按你说的设置后正常了，谢谢！",
+    ),
+    (
+        "Billing",
+        "如何开具增值税专用发票",
+        "我们需要增值税专用发票，请问在哪里提交开票信息？",
+        "请在 **设置 → 账单 → 发票信息** 中填写公司名称、税号、开户行和账号，"
+        "提交后 3 个工作日内开具。",
+        "已经提交了，谢谢。",
+    ),
+    (
+        "Account",
+        "忘记密码，收不到重置邮件",
+        "点击“忘记密码”后一直收不到邮件，垃圾箱里也没有。",
+        "我们查到您的邮箱服务器拒收了邮件。请让 IT 部门将我们的发件地址加入白名单，"
+        "我们已手动重新发送。",
+        "收到了，已经重置成功。",
+    ),
+    (
+        "Getting started",
+        "如何导入历史数据",
+        "我们有过去两年的销售数据（CSV），怎样批量导入？",
+        "可以使用 **数据 → 导入** 功能，单个文件最大 500 MB。"
+        "列名需要与模板一致，模板可在导入页面下载。",
+        "导入成功，数据都在了。",
+    ),
+    (
+        "Feature request",
+        "希望支持企业微信通知",
+        "告警目前只能发邮件，希望能推送到企业微信群。",
+        "感谢建议！企业微信通知已在规划中，我们会在上线后第一时间通知您。",
+        "好的，期待。",
+    ),
+    (
+        "Technical issue",
+        "仪表盘加载很慢",
+        "最近打开销售仪表盘需要 30 秒以上，之前只要几秒。",
+        "我们发现有一个查询缺少索引，已经优化。请刷新后再试一下速度。",
+        "现在两秒就打开了，非常感谢！",
+    ),
+]
+
+NOTE_EN = "Checked the logs; this matches a known issue."
+NOTE_ZH = "客户是付费版重点客户，注意跟进。"
+
+MACROS = [
+    (
+        "Ask for a screenshot",
+        "Hi {{ customer.first_name }},\n\nCould you send a screenshot of what you see? "
+        "It helps us find the cause of #{{ ticket.number }} faster.\n\nThanks,\n"
+        "{{ agent.first_name }}",
+        Status.PENDING,
+        None,
+    ),
+    (
+        "Solved: thanks",
+        "Hi {{ customer.first_name }},\n\nGlad we could help! I'm marking this request as "
+        "solved; just reply if anything else comes up.\n\n{{ agent.first_name }}",
+        Status.SOLVED,
+        None,
+    ),
+    (
+        "Escalate to engineering",
+        "Hi {{ customer.first_name }},\n\nI've passed this to our engineering team with all the "
+        "details and raised its priority. I'll update you here as soon as I hear back.\n\n"
+        "{{ agent.first_name }}",
+        Status.ON_HOLD,
+        Priority.HIGH,
+    ),
+    (
+        "请提供截图",
+        "{{ customer.first_name }} 您好，\n\n麻烦提供一张问题页面的截图，便于我们尽快定位工单 "
+        "#{{ ticket.number }} 的原因。\n\n谢谢！\n{{ agent.first_name }}",
+        Status.PENDING,
+        None,
+    ),
+]
+
+
+def seed_macros(tenant: Tenant) -> None:
+    for position, (name, body, status, priority) in enumerate(MACROS):
+        Macro.objects.get_or_create(
+            tenant=tenant,
+            name=name,
+            defaults={
+                "body": body,
+                "set_status": status,
+                "set_priority": priority,
+                "position": position,
+            },
+        )
+
+
+@transaction.atomic
+def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
+    """Create `count` tickets spread over the last 60 days; nothing if the tenant has some."""
+    if Ticket.objects.exists():
+        return 0
+    rng = random.Random(seed)  # noqa: S311 - demo content, not secrets
+    customers = list(
+        Membership.objects.filter(role=Role.CUSTOMER).select_related("user", "organization__plan")
+    )
+    agents = [
+        m.user
+        for m in Membership.objects.filter(role__in=[Role.AGENT, Role.ADMIN]).select_related("user")
+    ]
+    categories = {c.name: c for c in Category.objects.all()}
+    now = timezone.now()
+    statuses = (
+        [Status.NEW] * 3
+        + [Status.OPEN] * 4
+        + [Status.PENDING] * 2
+        + [Status.ON_HOLD]
+        + [Status.SOLVED] * 5
+        + [Status.CLOSED] * 5
+    )
+    tickets, messages, events = [], [], []
+    for number in range(1, count + 1):
+        membership = rng.choice(customers)
+        customer = membership.user
+        chinese = customer.email.startswith(("liu@", "george@", "ivy@")) or rng.random() < 0.2
+        category, subject, ask, answer, thanks = rng.choice(
+            SCENARIOS_ZH if chinese else SCENARIOS_EN
+        )
+        status = rng.choice(statuses)
+        plan = membership.organization.plan if membership.organization else None
+        priority = rng.choice([Priority.HIGH, Priority.MEDIUM, Priority.MEDIUM, Priority.LOW])
+        if plan and plan.allows_urgent and rng.random() < 0.3:
+            priority = Priority.URGENT
+        created = now - timedelta(minutes=rng.randint(10, 60 * 24 * 60))
+        answered = status != Status.NEW
+        agent = rng.choice(agents)
+        reply_at = created + timedelta(minutes=rng.randint(5, 60 * 20))
+        solved_at = reply_at + timedelta(hours=rng.randint(1, 48))
+        if answered and reply_at > now:
+            reply_at = now - timedelta(minutes=1)
+        done = status in (Status.SOLVED, Status.CLOSED)
+        ticket = Ticket(
+            tenant=tenant,
+            number=number,
+            subject=subject,
+            requester=customer,
+            organization=membership.organization,
+            category=categories[category],
+            priority=priority,
+            status=status,
+            channel=rng.choice([Channel.WEB] * 4 + [Channel.EMAIL]),
+            assignee=agent if answered or rng.random() < 0.3 else None,
+            tags=rng.sample(
+                ["vip", "bug", "onboarding", "billing", "follow-up"], rng.randint(0, 2)
+            ),
+            created_at=created,
+            updated_at=solved_at if done else reply_at if answered else created,
+            first_agent_reply_at=reply_at if answered else None,
+            solved_at=solved_at if done else None,
+            closed_at=solved_at + timedelta(days=4) if status == Status.CLOSED else None,
+        )
+        tickets.append(ticket)
+        thread = [(customer, ask, created, False)]
+        if answered:
+            thread.append((agent, answer, reply_at, False))
+            if rng.random() < 0.4:
+                note = NOTE_ZH if chinese else NOTE_EN
+                thread.append((agent, note, reply_at - timedelta(minutes=2), True))
+        if done:
+            thread.append((customer, thanks, solved_at - timedelta(minutes=30), False))
+        for author, body, at, internal in thread:
+            channel = ticket.channel if author == customer else Channel.WEB
+            message = Message(
+                tenant=tenant,
+                author=author,
+                body=body,
+                is_internal=internal,
+                body_html=render_markdown(body),
+                channel=channel,
+                created_at=at,
+            )
+            messages.append((ticket, message))
+        kind = TicketEvent.Kind
+        history = [(customer, kind.CREATED, "", ticket.get_channel_display(), created)]
+        if ticket.assignee:
+            history.append((agent, kind.ASSIGNEE, "", agent.display_name, reply_at))
+        if done:
+            history.append((agent, kind.STATUS, Status.OPEN, Status.SOLVED, solved_at))
+        for actor, event_kind, old, new, at in history:
+            event = TicketEvent(
+                tenant=tenant,
+                actor=actor,
+                kind=event_kind,
+                old_value=old,
+                new_value=new,
+                created_at=at,
+            )
+            events.append((ticket, event))
+    Ticket.objects.bulk_create(tickets)
+    for ticket, message in messages:
+        message.ticket = ticket
+    Message.objects.bulk_create([m for _, m in messages])
+    for ticket, event in events:
+        event.ticket = ticket
+    TicketEvent.objects.bulk_create([e for _, e in events])
+    TicketSequence.objects.update_or_create(tenant=tenant, defaults={"last_number": count})
+    return count

@@ -1,0 +1,24 @@
+from datetime import timedelta
+
+from django.conf import settings
+
+from helpdesk.celery import app
+from helpdesk.models import Tenant
+from helpdesk.tenancy import tenant_task
+from tickets.services import tickets_close_solved
+
+
+@tenant_task()
+def close_solved_tickets_for(tenant) -> int:
+    return tickets_close_solved(
+        tenant=tenant, older_than=timedelta(days=settings.TICKET_AUTO_CLOSE_DAYS)
+    )
+
+
+@app.task(name="tickets.tasks.close_solved_tickets")
+def close_solved_tickets() -> int:
+    """Beat entry point: one task per active tenant, each in its own scope."""
+    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        close_solved_tickets_for.delay(tenant_id)
+    return len(tenant_ids)
