@@ -6,6 +6,8 @@ tenant owns derives from `TenantOwned`, whose default manager is a django-scopes
 silently reading every tenant's rows.
 """
 
+import hashlib
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -23,6 +25,10 @@ slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
     _("Use lowercase letters, digits and hyphens; it becomes part of a host name."),
 )
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class Tenant(models.Model):
@@ -46,6 +52,10 @@ class Tenant(models.Model):
         _("sign-up policy"), max_length=20, choices=SignupPolicy.choices, default=SignupPolicy.OPEN
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Authenticates the mail gateway that posts inbound email for this tenant.
+    inbound_email_secret = models.CharField(
+        _("inbound email secret"), max_length=64, default=new_secret, editable=False
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
@@ -296,3 +306,37 @@ class OutboundEmail(TenantOwned):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class ApiToken(TenantOwned):
+    """A personal API token: `Authorization: Token <key>` acts as its user in its tenant.
+
+    Only a SHA-256 digest of the key is stored; the key is shown once, when created.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=8, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [
+            models.UniqueConstraint(fields=["digest"], name="apitoken_digest_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "user"], name="apitoken_tenant_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

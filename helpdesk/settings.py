@@ -169,12 +169,12 @@ LOGIN_REDIRECT_URL = "home"
 
 # -- email --------------------------------------------------------------------------------
 
+# With DEBUG, mail is kept in a local outbox readable at /dev/mail/ (see helpdesk/mail.py).
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    "helpdesk.mail.DevOutboxBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
+DEV_OUTBOX_DIR = BASE_DIR / ".data" / "mail"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
