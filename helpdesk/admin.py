@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import (
@@ -24,6 +25,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.services import member_invite, tenant_provision
+from helpdesk.tenancy import tenant_url
 
 admin.site.unregister(Group)
 admin.site.unregister(EmailAddress)
@@ -179,8 +181,20 @@ class OutboundEmailAdmin(TenantModelAdmin):
 class TenantSettingsAdmin(admin.ModelAdmin):
     """A tenant admin's own desk settings: one row, their tenant's."""
 
-    fields = ("name", "slug", "time_zone", "default_language", "signup_policy")
-    readonly_fields = ("slug",)
+    fields = ("name", "slug", "time_zone", "default_language", "signup_policy", "inbound_email")
+    readonly_fields = ("slug", "inbound_email")
+
+    @admin.display(description=_("inbound email"))
+    def inbound_email(self, tenant):
+        endpoint = tenant_url(tenant, reverse("inbound_email"))
+        return format_html(
+            "{}<br>{} <code>X-Inbound-Secret: {}</code><br>{}",
+            _("Your mail gateway POSTs each raw message (RFC 822) to"),
+            format_html("<code>{}</code> {}", endpoint, _("with the header")),
+            tenant.inbound_email_secret,
+            _("Or run: manage.py ingest_mail --tenant %(slug)s --maildir PATH")
+            % {"slug": tenant.slug},
+        )
 
     def get_queryset(self, request):
         if not is_tenant_admin(request):

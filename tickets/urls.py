@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent, attachments, helpcenter
+from tickets.views import agent, attachments, helpcenter, inbound
 
 urlpatterns = [
     path("tickets/", helpcenter.ticket_list, name="hc_ticket_list"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("tickets/<int:number>/solve/", helpcenter.ticket_mark_solved, name="hc_ticket_solve"),
     path("tickets/<int:number>/reopen/", helpcenter.ticket_mark_reopened, name="hc_ticket_reopen"),
     path("attachments/<uuid:key>/", attachments.attachment_download, name="attachment_download"),
+    path("inbound/email/", inbound.inbound_email, name="inbound_email"),
     path("agent/", agent.ticket_queue, name="agent_queue"),
     path("agent/customers/", agent.customers, name="agent_customers"),
     path("agent/tickets/bulk/", agent.ticket_bulk, name="agent_bulk"),

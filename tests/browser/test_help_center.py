@@ -3,7 +3,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpdesk.factories import PASSWORD
+from tests.browser.helpers import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -11,12 +11,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def acme_live(transactional_db, acme):
     return acme
-
-
-def sign_in(page, email):
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
 
 
 def test_customer_signs_in_and_reads_the_help_center_in_english_and_chinese(

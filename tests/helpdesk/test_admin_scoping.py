@@ -409,3 +409,12 @@ def test_outbox_never_shows_another_persons_sign_in_links(
         assert sent.body_text == "" and sent.body_html == ""
     for page in [_url(OutboundEmail, "changelist"), _url(OutboundEmail, "change", sent.pk)]:
         assert key_path not in client.get(page).content.decode()
+
+
+def test_desk_settings_show_the_inbound_email_secret_to_their_admin_only(desks):
+    acme, globex = desks
+    page = acme.client(acme.admin).get(_url(TenantSettings, "change", acme.tenant.pk))
+    body = page.content.decode()
+    assert acme.tenant.inbound_email_secret in body
+    assert globex.tenant.inbound_email_secret not in body
+    assert "/inbound/email/" in body
