@@ -15,6 +15,9 @@ from helpdesk.tenancy import enqueue_on_commit, tenant_scope
 
 logger = logging.getLogger(__name__)
 
+# Delivery attempts before an email is marked failed (the task retries with backoff).
+EMAIL_MAX_ATTEMPTS = 8
+
 
 @transaction.atomic
 def tenant_create(
@@ -245,10 +248,15 @@ def email_deliver(*, email_id: int) -> bool:
     try:
         message.send()
     except Exception as error:
+        attempts = outbound.attempts + 1
+        # Back to queued for the task's retry; after the last attempt it stays
+        # visible as failed in the admin's delivery log instead of vanishing.
         OutboundEmail.objects.filter(pk=email_id).update(
-            status=OutboundEmail.Status.QUEUED,
-            attempts=outbound.attempts + 1,
-            last_error=str(error)[:2000],
+            status=OutboundEmail.Status.FAILED
+            if attempts >= EMAIL_MAX_ATTEMPTS
+            else OutboundEmail.Status.QUEUED,
+            attempts=attempts,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
         )
         raise
     # Bodies can hold sign-in secrets (verification and password-reset links) for a

@@ -1,5 +1,7 @@
 """A real Celery worker on the real Redis broker delivers queued email."""
 
+import time
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
@@ -40,8 +42,6 @@ def test_worker_delivers_an_email_queued_after_commit(acme, worker):
             outbound.refresh_from_db()
         if outbound.status == OutboundEmail.Status.SENT:
             break
-        import time
-
         time.sleep(0.05)
     assert outbound.status == OutboundEmail.Status.SENT
     assert [m.subject for m in mail.outbox] == ["Welcome aboard"]
@@ -69,3 +69,31 @@ def test_delivery_is_claimed_once(acme):
         outbound.refresh_from_db()
     assert outbound.status == OutboundEmail.Status.SENT and outbound.sent_at
     assert len(mail.outbox) == 1
+
+
+class RefusingSMTP:
+    """An SMTP server that is down: the delivery fails like smtplib would."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("smtp.example:25 refused the connection")
+
+
+def test_a_failed_send_is_retried_and_then_shown_as_failed(acme, settings):
+    settings.EMAIL_BACKEND = "tests.helpdesk.test_celery.RefusingSMTP"
+    from helpdesk.services import EMAIL_MAX_ATTEMPTS
+
+    with acme.scope():
+        outbound = email_queue(tenant=acme.tenant, message=_message("Will fail"))
+        for attempt in range(1, EMAIL_MAX_ATTEMPTS + 1):
+            with pytest.raises(ConnectionRefusedError):
+                email_deliver(email_id=outbound.id)
+            outbound.refresh_from_db()
+            assert outbound.attempts == attempt
+            assert "refused the connection" in outbound.last_error
+        assert outbound.status == OutboundEmail.Status.FAILED
+        # A late retry finds it failed and does not send.
+        assert email_deliver(email_id=outbound.id) is False
+    assert mail.outbox == []
