@@ -155,13 +155,21 @@ class Ticket(TenantOwned):
             models.UniqueConstraint(fields=["reply_token"], name="ticket_reply_token_unique"),
         ]
         indexes = [
-            # The queue: unsolved tickets, most urgent then oldest first.
+            # The queue's views read unsolved tickets most urgent, then oldest, first:
+            # partial indexes in exactly that order let the first page stop after
+            # 50 rows instead of sorting every unsolved ticket.
             models.Index(
-                fields=["tenant", "status", "priority", "created_at"], name="ticket_queue"
+                fields=["tenant", "priority", "created_at", "id"],
+                condition=models.Q(status__in=UNSOLVED),
+                name="ticket_unsolved_queue",
             ),
             models.Index(
-                fields=["tenant", "assignee", "status", "priority", "created_at"],
-                name="ticket_assignee_queue",
+                fields=["tenant", "assignee", "priority", "created_at", "id"],
+                condition=models.Q(status__in=UNSOLVED),
+                name="ticket_unsolved_by_assignee",
+            ),
+            models.Index(
+                fields=["tenant", "status", "priority", "created_at"], name="ticket_status_queue"
             ),
             models.Index(fields=["tenant", "requester", "-created_at"], name="ticket_requester"),
             models.Index(
