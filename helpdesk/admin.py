@@ -15,7 +15,9 @@ from helpdesk.admin_site import (
     TenantModelAdmin,
     is_tenant_admin,
 )
+from helpdesk.api_tokens import api_token_revoke
 from helpdesk.models import (
+    ApiToken,
     Membership,
     OutboundEmail,
     Role,
@@ -215,4 +217,35 @@ class TenantSettingsAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(TenantModelAdmin):
+    """Members' API tokens: admins see who can use the API and revoke a token."""
+
+    list_display = ("name", "owner", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "user__email", "prefix")
+    list_select_related = ("user",)
+    fields = ("name", "owner", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.display(description=_("owner"), ordering="user__email")
+    def owner(self, token):
+        return token.user.email
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        revoked = sum(api_token_revoke(token=token, actor=request.user) for token in queryset)
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
+
+    def has_revoke_permission(self, request):
+        return is_tenant_admin(request)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -3,13 +3,23 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from helpdesk import views
+from helpdesk import views, views_account, views_devmail
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("tickets.urls")),
     path("accounts/", include("allauth.urls")),
+    path("account/api-tokens/", views_account.api_tokens, name="account_api_tokens"),
+    path(
+        "account/api-tokens/<str:prefix>/revoke/",
+        views_account.api_token_revoke_view,
+        name="account_api_token_revoke",
+    ),
+    path("api/", include("helpdesk.urls_api")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
+    # The local outbox; answers 404 unless DEBUG is on with the dev mail backend.
+    path("dev/mail/", views_devmail.dev_mail_list, name="dev_mail_list"),
+    path("dev/mail/<str:name>/", views_devmail.dev_mail_detail, name="dev_mail_detail"),
 ]

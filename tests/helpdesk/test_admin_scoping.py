@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
+from helpdesk.api_tokens import api_token_create
 from helpdesk.models import (
     Membership,
     OutboundEmail,
@@ -23,6 +24,7 @@ from plans.models import Organization, OrganizationDomain, Plan
 # Text that only Globex's rows contain; none of it may appear on any Acme admin page.
 GLOBEX_SENTINELS = [
     "Globex secret macro",
+    "Globex secret token",
     "Globex Customer Co",
     "Globex Other Co",
     "globex.example",
@@ -61,6 +63,9 @@ def desks(acme, globex):
                 tenant=desk.tenant,
                 name=f"{desk.tenant.name} secret macro",
                 body="Hello {{ customer.first_name }}",
+            )
+            api_token_create(
+                tenant=desk.tenant, user=desk.agent, name=f"{desk.tenant.name} secret token"
             )
             OutboundEmail.objects.create(
                 tenant=desk.tenant,
@@ -418,3 +423,22 @@ def test_desk_settings_show_the_inbound_email_secret_to_their_admin_only(desks):
     assert acme.tenant.inbound_email_secret in body
     assert globex.tenant.inbound_email_secret not in body
     assert "/inbound/email/" in body
+
+
+def test_tenant_admin_revokes_a_members_token_but_not_another_tenants(desks):
+    from helpdesk.models import ApiToken
+
+    acme, globex = desks
+    with acme.scope():
+        ours = ApiToken.objects.get(name="Acme Analytics secret token")
+    with globex.scope():
+        theirs = ApiToken.objects.get(name="Globex secret token")
+    client = acme.client(acme.admin)
+    changelist = _url(ApiToken, "changelist")
+    client.post(changelist, {"action": "revoke", "_selected_action": [ours.pk, theirs.pk]})
+    with acme.scope():
+        ours.refresh_from_db()
+    with globex.scope():
+        theirs.refresh_from_db()
+    assert ours.revoked_at is not None
+    assert theirs.revoked_at is None

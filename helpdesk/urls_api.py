@@ -1,0 +1,26 @@
+"""The REST API, mounted at /api/ on tenant hosts.
+
+- /api/v1/...     tickets, their messages, categories (tickets/api.py)
+- /api/schema/    the OpenAPI schema
+- /api/docs/      interactive docs (Swagger UI, assets served locally)
+
+Any other path under /api/ answers a JSON 404.
+"""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from helpdesk.api_errors import api_not_found
+from tickets.api import CategoryViewSet, TicketViewSet
+
+router = SimpleRouter()
+router.register("tickets", TicketViewSet, basename="api-ticket")
+router.register("categories", CategoryViewSet, basename="api-category")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularJSONAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    re_path(r"^", api_not_found),
+]
