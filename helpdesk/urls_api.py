@@ -1,6 +1,6 @@
 """The REST API, mounted at /api/ on tenant hosts.
 
-- /api/v1/...     tickets, their messages, categories (tickets/api.py)
+- /api/v1/...     tickets, their messages, categories (tickets/api/)
 - /api/schema/    the OpenAPI schema
 - /api/docs/      interactive docs (Swagger UI, assets served locally)
 
