@@ -186,6 +186,16 @@ class QueueFilterForm(forms.Form):
     )
     tag = forms.CharField(label=_("Tag"), required=False)
     q = forms.CharField(label=_("Search"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[
+            ("urgent", _("Most urgent first")),
+            ("oldest", _("Oldest first")),
+            ("newest", _("Newest first")),
+            ("updated", _("Recently updated")),
+        ],
+    )
     page = forms.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
 
     def __init__(self, *args, tenant, **kwargs):
@@ -213,4 +223,5 @@ class QueueFilterForm(forms.Form):
             organization=pks("organization"),
             tag=clean_tag(data.get("tag") or ""),
             q=(data.get("q") or "").strip()[:200],
+            sort=data.get("sort") or "urgent",
         )

@@ -114,6 +114,16 @@ class QueueFilters:
     organization: list[int] = field(default_factory=list)
     tag: str = ""
     q: str = ""
+    sort: str = "urgent"
+
+
+# Queue orders; "urgent" (the default) is most urgent first, then oldest first.
+QUEUE_SORTS = {
+    "urgent": ["priority", "created_at", "pk"],
+    "oldest": ["created_at", "pk"],
+    "newest": ["-created_at", "-pk"],
+    "updated": ["-updated_at", "-pk"],
+}
 
 
 def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
@@ -140,11 +150,10 @@ def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
         if text.isdigit():
             match |= Q(number=int(text))
         tickets = tickets.filter(match)
-    if filters.view == "solved":
-        order = ["-solved_at", "-pk"]
+    if filters.view == "solved" and filters.sort == "urgent":
+        order = ["-solved_at", "-pk"]  # recently solved first
     else:
-        # Most urgent first, then oldest first (until SLA due times exist).
-        order = ["priority", "created_at", "pk"]
+        order = QUEUE_SORTS.get(filters.sort, QUEUE_SORTS["urgent"])
     return tickets.select_related(
         "requester", "organization__plan", "category", "assignee"
     ).order_by(*order)

@@ -863,3 +863,26 @@ def test_tag_filter_matches_the_way_tags_are_stored(acme):
         ticket_update(ticket=ticket, actor=acme.agent, tags=["Needs Reply"])
     body = acme.client(acme.agent).get("/agent/", {"tag": "needs reply"}).content.decode()
     assert "Tagged one" in body and "Untagged one" not in body
+
+
+def test_queue_sorts_are_kept_in_the_url(acme):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now() - timedelta(days=2)):
+        old = make_ticket(acme, subject="Old and low", priority=Priority.LOW)
+    new = make_ticket(acme, subject="New and high", priority=Priority.HIGH)
+    client = acme.client(acme.agent)
+
+    def order(**params):
+        rows = client.get("/agent/", params).context["tickets"]
+        return [t.number for t in rows]
+
+    assert order() == [new.number, old.number]  # most urgent first
+    assert order(sort="oldest") == [old.number, new.number]
+    assert order(sort="newest") == [new.number, old.number]
+    body = client.get("/agent/", {"sort": "oldest", "priority": [4, 2]}).content.decode()
+    assert 'value="oldest" selected' in body
+    assert order(sort="bogus") == [new.number, old.number]
