@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -125,7 +127,8 @@ class TicketFieldsForm(forms.Form):
         self.fields["assignee"].queryset = tenant_staff_queryset(tenant).order_by("full_name")
 
     def clean_tags(self):
-        return [t for t in self.cleaned_data["tags"].split(",") if t.strip()]
+        # Chinese keyboards type "，" or "、" between words just as naturally.
+        return [t for t in re.split(r"[,，、]", self.cleaned_data["tags"]) if t.strip()]
 
 
 class MergeForm(forms.Form):

@@ -52,6 +52,7 @@ QUOTE_STARTS = [
     re.compile(r"^From: .+", re.IGNORECASE),
     re.compile(r"^发件人[:：]"),
     re.compile(r"^Reply above this line", re.IGNORECASE),
+    re.compile(r"^请在此行上方回复"),
     re.compile(r"^_{10,}$"),
 ]
 

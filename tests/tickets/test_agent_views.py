@@ -886,3 +886,15 @@ def test_queue_sorts_are_kept_in_the_url(acme):
     body = client.get("/agent/", {"sort": "oldest", "priority": [4, 2]}).content.decode()
     assert 'value="oldest" selected' in body
     assert order(sort="bogus") == [new.number, old.number]
+
+
+def test_tags_typed_with_chinese_commas_are_split(acme):
+    ticket = make_ticket(acme)
+    client = acme.client(acme.agent)
+    client.post(
+        f"/agent/tickets/{ticket.number}/change/",
+        {"status": "open", "priority": 3, "tags": "账单，重要、vip, later"},
+    )
+    with acme.scope():
+        ticket.refresh_from_db()
+    assert ticket.tags == ["账单", "重要", "vip", "later"]

@@ -309,3 +309,10 @@ def test_ingest_mail_reads_a_maildir_once_and_an_mbox(acme, tmp_path):
     with acme.scope():
         subjects = sorted(Ticket.objects.values_list("subject", flat=True))
     assert subjects == ["Maildir one", "Mbox one"]
+
+
+def test_the_chinese_reply_marker_cuts_the_quoted_history():
+    assert (
+        strip_quoted("好的，谢谢\n\n请在此行上方回复，回复内容将添加到对话中。\n旧内容")
+        == "好的，谢谢"
+    )
