@@ -129,6 +129,8 @@ def start_redis() -> str:
             str(REDIS_DIR / "redis.log"),
         ],
         stdout=subprocess.DEVNULL,
+        # Its own process group: Ctrl-C must not stop it before the workers using it.
+        process_group=0,
     )
     deadline = time.monotonic() + 10
     while not _redis_answers(port):
@@ -164,12 +166,48 @@ def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
 
+def _port_is_free(port: str) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("0.0.0.0", int(port)))  # noqa: S104 - the dev server listens there too
+        except OSError:
+            return False
+    return True
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    """Stop each child with everything it started (runserver's reloader, Celery's pool)."""
+    for process in processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(port: str) -> int:
+    # Installed explicitly: a shell that starts us in the background ignores SIGINT,
+    # and a process manager stops us with SIGTERM; both must stop the children.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    if not _port_is_free(port):
+        print(
+            f"Port {port} is already in use (another `make run`?). "
+            f"Stop it, or choose another port: PORT=8001 make run",
+            file=sys.stderr,
+        )
+        return 1
     env = ensure_services()
     env.setdefault("DEBUG", "1")
     env.setdefault("PUBLIC_PORT", port)
     _manage(env, "migrate", "--noinput")
-    _manage(env, "seed_demo")
+    _manage(env, "seed_demo", "--port", port)
     celery = [PYTHON, "-m", "celery", "-A", "helpdesk"]
     commands = {
         "web": [PYTHON, "manage.py", "runserver", f"0.0.0.0:{port}"],
@@ -183,13 +221,17 @@ def run(port: str) -> int:
             str(DATA_DIR / "celerybeat-schedule"),
         ],
     }
+    # Each child leads its own process group so stopping it stops what it started;
+    # Ctrl-C reaches this process, which stops them all.
     processes = {
-        name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env) for name, cmd in commands.items()
+        name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env, process_group=0)
+        for name, cmd in commands.items()
     }
     print(
         f"\nHelpdesk is up: web, worker and beat are running. Ctrl-C stops them.\n"
         f"  help center  http://acme.localhost:{port}/\n"
-        f"  admin        http://acme.localhost:{port}/admin/\n",
+        f"  admin        http://acme.localhost:{port}/admin/\n"
+        f"  mail         http://acme.localhost:{port}/dev/mail/\n",
         flush=True,
     )
     try:
@@ -201,14 +243,7 @@ def run(port: str) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for p in processes.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in processes.values():
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        _stop(processes)
 
 
 def test(pytest_args: list[str]) -> int:
