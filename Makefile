@@ -28,6 +28,10 @@ chromium:
 test: venv chromium
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 CHROMIUM_PATH=$(CHROMIUM) $(PY) -m helpdesk.devstack test $(ARGS)
 
+# Performance benchmark (bench/): 100,000 tickets, gunicorn, writes bench/RESULTS.md.
+bench: venv
+	$(PY) -m bench.run $(ARGS)
+
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
 

@@ -187,6 +187,7 @@ class QueueFilterForm(forms.Form):
     organization = forms.ModelMultipleChoiceField(
         label=_("Organization"), queryset=Organization.objects.none(), required=False
     )
+    org = forms.CharField(label=_("Organization name"), required=False, max_length=200)
     tag = forms.CharField(label=_("Tag"), required=False)
     q = forms.CharField(label=_("Search"), required=False)
     sort = forms.ChoiceField(
@@ -224,6 +225,7 @@ class QueueFilterForm(forms.Form):
             plan=pks("plan"),
             assignee=pks("assignee"),
             organization=pks("organization"),
+            org=(data.get("org") or "").strip(),
             tag=clean_tag(data.get("tag") or ""),
             q=(data.get("q") or "").strip()[:200],
             sort=data.get("sort") or "urgent",

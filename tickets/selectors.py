@@ -45,21 +45,13 @@ def merged_target_for_customer(membership: Membership, number: int) -> int | Non
 
 
 def ticket_for_agent(number: int) -> Ticket:
-    ticket = (
-        Ticket.objects.select_related(
-            "requester",
-            "organization__plan",
-            "organization__success_manager",
-            "category",
-            "assignee",
-            "merged_into",
-        )
-        .filter(number=number)
-        .first()
-    )
-    if ticket is None:
-        raise Http404
-    return ticket
+    # The merged-into ticket and the success manager are loaded only when set.
+    try:
+        return Ticket.objects.select_related(
+            "requester", "organization__plan", "category", "assignee"
+        ).get(number=number)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
 
 
 def thread(ticket: Ticket, *, include_internal: bool) -> list[Message]:
@@ -112,6 +104,7 @@ class QueueFilters:
     plan: list[int] = field(default_factory=list)
     assignee: list[int] = field(default_factory=list)
     organization: list[int] = field(default_factory=list)
+    org: str = ""  # part of an organization's name
     tag: str = ""
     q: str = ""
     sort: str = "urgent"
@@ -142,6 +135,8 @@ def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
         tickets = tickets.filter(assignee_id__in=filters.assignee)
     if filters.organization:
         tickets = tickets.filter(organization_id__in=filters.organization)
+    if filters.org:
+        tickets = tickets.filter(organization__name__icontains=filters.org)
     if filters.tag:
         tickets = tickets.filter(tags__contains=[filters.tag])
     if filters.q:
@@ -154,9 +149,35 @@ def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
         order = ["-solved_at", "-pk"]  # recently solved first
     else:
         order = QUEUE_SORTS.get(filters.sort, QUEUE_SORTS["urgent"])
-    return tickets.select_related(
-        "requester", "organization__plan", "category", "assignee"
-    ).order_by(*order)
+    return tickets.order_by(*order)
+
+
+# What each consumer of the queue joins: the page shows plan and assignee names from
+# the sidebar's own small lists, so it joins only the two it cannot (fewer joins plan
+# faster; planning, not execution, dominated this query at 100,000 tickets).
+QUEUE_PAGE_RELATED = ("requester", "organization")
+QUEUE_API_RELATED = ("requester", "organization__plan", "category", "assignee")
+
+
+def queue_filter_choices(tenant) -> dict[str, list[tuple]]:
+    """(value, label) pairs for each filter of the queue sidebar and the bulk bar."""
+    from helpdesk.admin_site import tenant_staff_queryset
+    from plans.models import Plan
+    from tickets.models import Category
+
+    staff = [
+        (user.pk, user.display_name)
+        for user in tenant_staff_queryset(tenant)
+        .only("pk", "full_name", "email")
+        .order_by("full_name", "email")
+    ]
+    return {
+        "status": list(Status.choices),
+        "priority": list(Priority.choices),
+        "category": list(Category.objects.values_list("pk", "name")),
+        "plan": list(Plan.objects.order_by("rank").values_list("pk", "name")),
+        "assignee": staff,
+    }
 
 
 def queue_page(tickets: QuerySet[Ticket], page: int) -> tuple[list[Ticket], bool]:

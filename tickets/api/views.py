@@ -33,6 +33,7 @@ from tickets.api.serializers import (
 from tickets.forms import QueueFilterForm
 from tickets.models import Category, Channel, Priority, Status, Ticket
 from tickets.selectors import (
+    QUEUE_API_RELATED,
     QUEUE_VIEWS,
     queue,
     thread,
@@ -103,7 +104,7 @@ def _agent_tickets(request) -> QuerySet[Ticket]:
                 for name, errors in form.errors.get_json_data().items()
             }
         )
-    return queue(form.filters(), agent=request.user)
+    return queue(form.filters(), agent=request.user).select_related(*QUEUE_API_RELATED)
 
 
 def _customer_tickets(request) -> QuerySet[Ticket]:

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,10 +16,12 @@ from helpdesk.admin_site import tenant_staff_queryset
 from helpdesk.models import Role
 from plans.selectors import plans_with_organizations
 from tickets.forms import AgentReplyForm, BulkForm, MergeForm, QueueFilterForm, TicketFieldsForm
-from tickets.models import Macro, Ticket
+from tickets.models import Macro, Priority, Status, Ticket
 from tickets.selectors import (
+    QUEUE_PAGE_RELATED,
     audit_trail,
     queue,
+    queue_filter_choices,
     queue_page,
     requester_context,
     thread,
@@ -51,7 +54,10 @@ def ticket_queue(request):
     filter_form = QueueFilterForm(request.GET or None, tenant=request.tenant)
     filters = filter_form.filters()
     page_number = (filter_form.cleaned_data.get("page") if filter_form.is_bound else None) or 1
-    tickets, has_next = queue_page(queue(filters, agent=request.user), page_number)
+    tickets, has_next = queue_page(
+        queue(filters, agent=request.user).select_related(*QUEUE_PAGE_RELATED), page_number
+    )
+    choices = queue_filter_choices(request.tenant)
     selected = {int(n) for n in request.GET.getlist("selected") if n.isdigit()}
     query = request.GET.copy()
     query.pop("page", None)
@@ -61,8 +67,18 @@ def ticket_queue(request):
         "has_next": has_next,
         "page": page_number,
         "filters": filters,
-        "filter_form": filter_form,
-        "bulk_form": BulkForm(tenant=request.tenant, auto_id="bulk-%s"),
+        # Plain choice lists: the sidebar is rendered with loops, because Django's
+        # widget templates (one include per option) cost more than the queries.
+        "choices": choices,
+        "sorts": QueueFilterForm.base_fields["sort"].choices,
+        # Resolved once per page rather than once per row.
+        "ticket_path": reverse("agent_ticket", args=[0]).removesuffix("0/"),
+        "labels": {
+            "status": {value: str(label) for value, label in Status.choices},
+            "priority": {value: str(label) for value, label in Priority.choices},
+            "plan": dict(choices["plan"]),
+            "staff": dict(choices["assignee"]),
+        },
         "views": QUEUE_VIEW_LABELS,
         "selected": selected,
         "base_query": query.urlencode(),
@@ -129,6 +145,8 @@ def _ticket_page(
             "macros": Macro.objects.filter(is_active=True),
             "context": requester_context(ticket),
             "plan": ticket.organization.plan if ticket.organization_id else None,
+            # The forms are rendered with plain loops over these (see the queue).
+            "choices": queue_filter_choices(request.tenant),
         },
         status=status,
     )
