@@ -290,6 +290,9 @@ class OutboundEmail(TenantOwned):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
+    # Identifies the email of one event for one recipient, so a retried task that
+    # queues it again finds it instead of sending it twice ("" when not needed).
+    dedupe_key = models.CharField(max_length=200, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -301,6 +304,13 @@ class OutboundEmail(TenantOwned):
         indexes = [
             models.Index(
                 fields=["tenant", "status", "created_at"], name="outboundemail_tenant_status"
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="outboundemail_tenant_dedupe_key",
             )
         ]
 

@@ -6,7 +6,7 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -160,6 +160,7 @@ def email_queue_template(
     context: dict,
     headers: dict[str, str] | None = None,
     reply_to: list[str] | None = None,
+    dedupe_key: str = "",
 ) -> OutboundEmail:
     """Render `<prefix>_subject.txt`, `_message.txt` and `_message.html` and queue them
     (in the active language: callers wrap this in the recipient's)."""
@@ -179,7 +180,7 @@ def email_queue_template(
     message.attach_alternative(
         render_to_string(f"{template_prefix}_message.html", context), "text/html"
     )
-    return email_queue(tenant=tenant, message=message)
+    return email_queue(tenant=tenant, message=message, dedupe_key=dedupe_key)
 
 
 def tenant_from_email(tenant: Tenant, address: str) -> str:
@@ -190,9 +191,12 @@ def tenant_from_email(tenant: Tenant, address: str) -> str:
     return formataddr((_("%(name)s Support") % {"name": tenant.name}, bare))
 
 
-@transaction.atomic
-def email_queue(*, tenant: Tenant, message: EmailMessage) -> OutboundEmail:
-    """Store a rendered message and have a worker deliver it after commit."""
+def email_queue(*, tenant: Tenant, message: EmailMessage, dedupe_key: str = "") -> OutboundEmail:
+    """Store a rendered message and have a worker deliver it after commit.
+
+    With a `dedupe_key`, an email already queued under that key is returned as it
+    is and not queued again (the unique constraint settles races between workers).
+    """
     from helpdesk.tasks import deliver_email
 
     html = ""
@@ -202,8 +206,23 @@ def email_queue(*, tenant: Tenant, message: EmailMessage) -> OutboundEmail:
     body_text = message.body
     if message.content_subtype == "html":
         html, body_text = message.body, ""
-    outbound = OutboundEmail.objects.create(
+    if dedupe_key:
+        existing = OutboundEmail.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            outbound = _email_store(tenant, message, body_text, html, dedupe_key)
+    except IntegrityError:
+        return OutboundEmail.objects.get(dedupe_key=dedupe_key)
+    enqueue_on_commit(deliver_email, tenant.id, outbound.id)
+    return outbound
+
+
+def _email_store(tenant, message, body_text, html, dedupe_key) -> OutboundEmail:
+    return OutboundEmail.objects.create(
         tenant=tenant,
+        dedupe_key=dedupe_key,
         to=list(message.to),
         from_email=message.from_email,
         subject=message.subject,
@@ -214,8 +233,6 @@ def email_queue(*, tenant: Tenant, message: EmailMessage) -> OutboundEmail:
             **({"Reply-To": ", ".join(message.reply_to)} if message.reply_to else {}),
         },
     )
-    enqueue_on_commit(deliver_email, tenant.id, outbound.id)
-    return outbound
 
 
 def email_deliver(*, email_id: int) -> bool:

@@ -8,6 +8,7 @@ Queued through the outbox: rendered now, delivered by a worker after commit.
 
 from __future__ import annotations
 
+import uuid
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from django.utils import translation
 
 from helpdesk.models import Membership, Role, User
 from helpdesk.services import email_queue_template
-from helpdesk.tenancy import tenant_url
+from helpdesk.tenancy import enqueue_on_commit, tenant_url
 
 if TYPE_CHECKING:
     from tickets.models import Message, Ticket
@@ -43,8 +44,9 @@ def _language(user: User, ticket: Ticket) -> str:
     return user.preferred_language or ticket.tenant.default_language
 
 
-def _send(ticket: Ticket, recipients, template: str, **context) -> None:
+def _send(ticket: Ticket, recipients, template: str, *, occurrence: str, **context) -> int:
     root = thread_root_id(ticket)
+    queued = 0
     for user in recipients:
         headers = {
             "Message-ID": make_msgid(f"t{ticket.number}", domain=settings.INBOUND_EMAIL_DOMAIN),
@@ -66,7 +68,10 @@ def _send(ticket: Ticket, recipients, template: str, **context) -> None:
                 },
                 headers=headers,
                 reply_to=[reply_address(ticket)],
+                dedupe_key=f"{occurrence}:{template}:{user.pk}",
             )
+            queued += 1
+    return queued
 
 
 def _staff(exclude: User | None = None) -> list[User]:
@@ -84,23 +89,86 @@ def _plan(ticket: Ticket):
     return Plan.objects.order_by("rank").first()
 
 
+# -- what services call: queue the event; a worker renders and sends (after commit) ------
+
+
+def _later(ticket: Ticket, event: str, message: Message | None = None) -> None:
+    from tickets.tasks import notify_ticket_event
+
+    # The occurrence id makes the emails of one event idempotent: a retried or
+    # duplicated task finds them already queued (OutboundEmail.dedupe_key).
+    enqueue_on_commit(
+        notify_ticket_event,
+        ticket.tenant_id,
+        event,
+        ticket.pk,
+        message.pk if message else None,
+        uuid.uuid4().hex,
+    )
+
+
 def ticket_created(ticket: Ticket) -> None:
-    _send(ticket, [ticket.requester], "acknowledgement", plan=_plan(ticket))
-    _send(ticket, _staff(exclude=ticket.requester), "new_ticket", plan=_plan(ticket))
+    _later(ticket, "created")
 
 
 def agent_replied(ticket: Ticket, message: Message) -> None:
-    _send(ticket, [ticket.requester], "agent_reply", message=message)
+    _later(ticket, "agent_replied", message)
 
 
 def customer_replied(ticket: Ticket, message: Message) -> None:
-    recipients = [ticket.assignee] if ticket.assignee else _staff()
-    _send(ticket, [u for u in recipients if u != message.author], "customer_reply", message=message)
+    _later(ticket, "customer_replied", message)
 
 
 def ticket_solved(ticket: Ticket) -> None:
-    _send(ticket, [ticket.requester], "solved")
+    _later(ticket, "solved")
 
 
 def ticket_assigned(ticket: Ticket) -> None:
-    _send(ticket, [ticket.assignee], "assigned")
+    _later(ticket, "assigned")
+
+
+# -- what the worker runs ---------------------------------------------------------------
+
+
+def deliver(*, event: str, ticket_id: int, message_id: int | None, occurrence: str) -> int:
+    """Render and queue the emails of one ticket event; returns how many were new."""
+    from tickets.models import Message, Ticket
+
+    ticket = (
+        Ticket.objects.select_related("tenant", "requester", "organization__plan", "assignee")
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None:
+        return 0
+    message = (
+        Message.objects.select_related("author").filter(pk=message_id).first()
+        if message_id
+        else None
+    )
+    plan = _plan(ticket)
+    plans = {
+        "created": [
+            ([ticket.requester], "acknowledgement"),
+            (_staff(exclude=ticket.requester), "new_ticket"),
+        ],
+        "agent_replied": [([ticket.requester], "agent_reply")],
+        "customer_replied": [
+            (
+                [
+                    u
+                    for u in ([ticket.assignee] if ticket.assignee else _staff())
+                    if message is None or u != message.author
+                ],
+                "customer_reply",
+            )
+        ],
+        "solved": [([ticket.requester], "solved")],
+        "assigned": [([ticket.assignee] if ticket.assignee else [], "assigned")],
+    }[event]
+    sent = 0
+    for recipients, template in plans:
+        sent += _send(
+            ticket, recipients, template, occurrence=occurrence, plan=plan, message=message
+        )
+    return sent

@@ -45,4 +45,6 @@
       }
     }
   });
+  // Lets tests (and styles) know the shortcuts are listening.
+  document.documentElement.dataset.shortcuts = "on";
 })();

@@ -270,3 +270,30 @@ def test_beat_task_closes_solved_tickets_in_every_tenant(acme, globex):
         with desk.scope():
             ticket.refresh_from_db()
         assert ticket.status == Status.CLOSED
+
+
+def test_a_retried_notification_task_sends_each_email_once(
+    acme, django_capture_on_commit_callbacks
+):
+    from tickets.tasks import notify_ticket_event
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = make_ticket(acme)
+    first = len(mail.outbox)
+    assert first == 3  # the acknowledgement and two staff notices
+    # The broker redelivers the same task (same occurrence id): nothing new is sent.
+    from helpdesk.models import OutboundEmail
+
+    with acme.scope():
+        key = OutboundEmail.objects.filter(to=[acme.customer.email]).get().dedupe_key
+    occurrence = key.split(":")[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_ticket_event.delay(acme.tenant.id, "created", ticket.pk, None, occurrence)
+    assert len(mail.outbox) == first
+    # A new occurrence of an event (solved again after a reopen) does send.
+    with acme.scope(), django_capture_on_commit_callbacks(execute=True):
+        ticket_solve(ticket=ticket, actor=acme.agent)
+        ticket_reopen(ticket=ticket, actor=acme.customer)
+        ticket_solve(ticket=ticket, actor=acme.agent)
+    solved = [m for m in mail.outbox if m.subject.startswith(f"[#{ticket.number}] Solved")]
+    assert len(solved) == 2
