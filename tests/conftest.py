@@ -24,7 +24,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings):
+def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.BASE_DOMAIN = "localhost"
     # No collectstatic before tests: serve assets from the app folders.
@@ -35,6 +35,7 @@ def _fast_and_isolated(settings):
     # Tasks run in-process unless a test starts a real worker (test_celery.py).
     celery_app.conf.task_always_eager = True
     cache.clear()  # allauth's rate limits live in the (Redis) cache
+    settings.MEDIA_ROOT = tmp_path / "media"  # uploads never land in .data/
     yield
     celery_app.conf.task_always_eager = False
 

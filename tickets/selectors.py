@@ -45,10 +45,15 @@ def merged_target_for_customer(membership: Membership, number: int) -> int | Non
 
 
 def ticket_for_agent(number: int) -> Ticket:
-    # The merged-into ticket and the success manager are loaded only when set.
+    # The merged-into ticket (rare) is loaded only when set; everything the page
+    # always shows is joined, so its query count does not depend on the data.
     try:
         return Ticket.objects.select_related(
-            "requester", "organization__plan", "category", "assignee"
+            "requester",
+            "organization__plan",
+            "organization__success_manager",
+            "category",
+            "assignee",
         ).get(number=number)
     except Ticket.DoesNotExist:
         raise Http404 from None
@@ -140,11 +145,15 @@ def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
     if filters.tag:
         tickets = tickets.filter(tags__contains=[filters.tag])
     if filters.q:
-        text = filters.q.strip().lstrip("#")
-        match = Q(subject__icontains=filters.q) | Q(requester__email__icontains=filters.q)
-        if text.isdigit():
-            match |= Q(number=int(text))
-        tickets = tickets.filter(match)
+        query = filters.q.strip()
+        if query.startswith("#") and query[1:].isdigit():
+            # "#75" is a ticket number: the unique index answers it at once.
+            tickets = tickets.filter(number=int(query[1:]))
+        else:
+            match = Q(subject__icontains=query) | Q(requester__email__icontains=query)
+            if query.isdigit():  # "429" may be a number or an error code in a subject
+                match |= Q(number=int(query))
+            tickets = tickets.filter(match)
     if filters.view == "solved" and filters.sort == "urgent":
         order = ["-solved_at", "-pk"]  # recently solved first
     else:

@@ -19,14 +19,9 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from helpdesk.models import Membership, Role
 from tests.helpdesk.factories import make_member
-from tests.tickets.factories import make_ticket, upload
+from tests.tickets.factories import category, make_ticket, refresh, set_fields, upload
 from tickets.models import Category, Channel, Message, Priority, Status, Ticket, TicketEvent
-from tickets.services import ticket_add_note, ticket_reply, ticket_update
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+from tickets.services import ticket_add_note, ticket_reply
 
 
 def _body(response):
@@ -47,25 +42,9 @@ def _numbers(response) -> list[int]:
     return [ticket["number"] for ticket in _body(response)["results"]]
 
 
-def _refresh(desk, ticket) -> Ticket:
-    with desk.scope():
-        ticket.refresh_from_db()
-    return ticket
-
-
 def _counts(desk) -> tuple[int, int, int]:
     with desk.scope():
         return Ticket.objects.count(), Message.objects.count(), TicketEvent.objects.count()
-
-
-def _set(desk, ticket, **fields) -> Ticket:
-    with desk.scope():
-        return ticket_update(ticket=ticket, actor=desk.agent, **fields)
-
-
-def _category(desk, name: str) -> Category:
-    with desk.scope():
-        return Category.objects.get(name=name)
 
 
 # -- the permission table -------------------------------------------------------------------
@@ -136,7 +115,7 @@ def test_permission_table(acme, globex, method, path, body, persona, expected):
         assert set(data) == {"detail"}
         assert "Carol's private dashboard question" not in response.content.decode()
         assert _counts(acme) == before
-        assert _refresh(acme, ticket).status == Status.NEW
+        assert refresh(acme, ticket).status == Status.NEW
     if expected == 401:
         assert response["WWW-Authenticate"] == "Token"
     if persona == "other_customer" and method == "get" and path == "/api/v1/tickets/":
@@ -220,7 +199,7 @@ def test_a_ticket_number_of_another_tenant_is_a_json_404(acme, globex):
         acme.client(acme.agent), "patch", f"/api/v1/tickets/{secret.number}/", {"status": "solved"}
     )
     assert response.status_code == 404
-    assert _refresh(globex, secret).status == Status.NEW
+    assert refresh(globex, secret).status == Status.NEW
 
 
 # -- listing tickets ------------------------------------------------------------------------
@@ -231,7 +210,7 @@ def test_agents_list_unsolved_tickets_most_urgent_first_then_oldest(acme):
     medium = make_ticket(acme, subject="Chart colors off")
     urgent = make_ticket(acme, subject="Site is down", priority=Priority.URGENT, actor=acme.agent)
     solved = make_ticket(acme, subject="Already fixed")
-    _set(acme, solved, status=Status.SOLVED)
+    set_fields(acme, solved, status=Status.SOLVED)
 
     response = acme.client(acme.agent).get("/api/v1/tickets/")
 
@@ -242,16 +221,16 @@ def test_agents_list_unsolved_tickets_most_urgent_first_then_oldest(acme):
 
 
 def test_agent_filters_take_names_and_emails_and_each_narrow_the_list(acme):
-    billing = _category(acme, "Billing")
+    billing = category(acme, "Billing")
     high = make_ticket(acme, subject="High one", priority=Priority.HIGH)
     billed = make_ticket(acme, subject="Billing one", category=billing)
     free_org = make_ticket(acme, acme.other_customer, subject="Free plan one")
     tagged = make_ticket(acme, subject="Tagged one")
     assigned = make_ticket(acme, subject="Assigned one")
     pending = make_ticket(acme, subject="Pending one")
-    _set(acme, tagged, tags=["vip"])
-    _set(acme, assigned, assignee=acme.admin)
-    _set(acme, pending, status=Status.PENDING, assignee=acme.agent)
+    set_fields(acme, tagged, tags=["vip"])
+    set_fields(acme, assigned, assignee=acme.admin)
+    set_fields(acme, pending, status=Status.PENDING, assignee=acme.agent)
     client = acme.client(acme.agent)
 
     def listed(query):
@@ -311,7 +290,7 @@ def test_customers_list_their_own_requests_newest_activity_first(acme):
     make_ticket(acme, acme.other_customer, subject="Oscar's")
     colleague = make_member(acme.tenant, "dave@acme-co.example", organization=acme.org)
     make_ticket(acme, colleague, subject="Dave's")
-    _set(acme, second, status=Status.SOLVED)  # now the most recently updated
+    set_fields(acme, second, status=Status.SOLVED)  # now the most recently updated
 
     response = acme.client(acme.customer).get("/api/v1/tickets/")
 
@@ -384,7 +363,7 @@ def _spread_tickets(desk, start, stop):
     for i in range(start, stop):
         ticket = make_ticket(desk, people[i % 2], subject=f"Row {i}")
         if i % 3 == 0:
-            _set(desk, ticket, assignee=desk.admin if i % 2 else desk.agent, tags=["vip"])
+            set_fields(desk, ticket, assignee=desk.admin if i % 2 else desk.agent, tags=["vip"])
 
 
 @pytest.mark.parametrize("persona", ["agent", "customer"])
@@ -408,9 +387,9 @@ def test_tickets_list_query_count_does_not_grow_with_rows(acme, persona, django_
 
 def test_agents_see_a_ticket_with_names_and_emails_never_ids(acme):
     ticket = make_ticket(
-        acme, subject="Export fails", priority=Priority.HIGH, category=_category(acme, "Billing")
+        acme, subject="Export fails", priority=Priority.HIGH, category=category(acme, "Billing")
     )
-    _set(acme, ticket, assignee=acme.agent, tags=["vip", "export"])
+    set_fields(acme, ticket, assignee=acme.agent, tags=["vip", "export"])
 
     data = _body(acme.client(acme.admin).get(f"/api/v1/tickets/{ticket.number}/"))
 
@@ -431,7 +410,7 @@ def test_agents_see_a_ticket_with_names_and_emails_never_ids(acme):
 
 def test_customers_see_what_the_help_center_shows_them(acme):
     ticket = make_ticket(acme, subject="Export fails")
-    _set(acme, ticket, assignee=acme.agent, tags=["angry-customer"])
+    set_fields(acme, ticket, assignee=acme.agent, tags=["angry-customer"])
 
     response = acme.client(acme.customer).get(f"/api/v1/tickets/{ticket.number}/")
 
@@ -549,7 +528,7 @@ def test_agents_file_on_behalf_of_a_member_with_any_priority_and_tags(acme):
 )
 def test_bad_ticket_input_is_a_400_naming_the_field(acme, globex, persona, body, field):
     if body.get("category") == 3:
-        body = {**body, "category": _category(acme, "Billing").pk}  # ids are not names
+        body = {**body, "category": category(acme, "Billing").pk}  # ids are not names
     before = _counts(acme)
     response = _send(acme.client(getattr(acme, persona)), "post", "/api/v1/tickets/", body)
     assert response.status_code == 400
@@ -602,7 +581,7 @@ def test_agents_change_status_priority_category_assignee_and_tags(acme):
     assert data["category"] == "Billing"
     assert data["assignee"]["email"] == "admin@acme.example"
     assert data["tags"] == ["refund", "vip"]
-    ticket = _refresh(acme, ticket)
+    ticket = refresh(acme, ticket)
     assert ticket.status == Status.PENDING and ticket.priority == Priority.LOW
     with acme.scope():
         kinds = set(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
@@ -615,7 +594,7 @@ def test_agents_change_status_priority_category_assignee_and_tags(acme):
         {"assignee": None, "category": None},
     )
     assert _body(cleared)["assignee"] is None and _body(cleared)["category"] is None
-    assert _refresh(acme, ticket).assignee is None
+    assert refresh(acme, ticket).assignee is None
 
 
 @pytest.mark.parametrize(
@@ -640,19 +619,19 @@ def test_bad_changes_are_a_400_and_change_nothing(acme, globex, body, field):
     assert response.status_code == 400
     assert field in _body(response)
     assert _counts(acme) == before
-    ticket = _refresh(acme, ticket)
+    ticket = refresh(acme, ticket)
     assert ticket.status == Status.NEW and ticket.assignee is None and ticket.subject != "Renamed"
 
 
 def test_rules_of_the_services_come_back_as_400s(acme):
     ticket = make_ticket(acme)
-    _set(acme, ticket, status=Status.CLOSED)
+    set_fields(acme, ticket, status=Status.CLOSED)
     response = _send(
         acme.client(acme.agent), "patch", f"/api/v1/tickets/{ticket.number}/", {"status": "open"}
     )
     assert response.status_code == 400
     assert _body(response) == {"non_field_errors": ["A closed ticket cannot change status."]}
-    assert _refresh(acme, ticket).status == Status.CLOSED
+    assert refresh(acme, ticket).status == Status.CLOSED
 
 
 def test_customers_can_mark_their_request_solved_and_nothing_else(acme):
@@ -669,12 +648,12 @@ def test_customers_can_mark_their_request_solved_and_nothing_else(acme):
         response = _send(client, "patch", path, body)
         assert response.status_code == 400
         assert _body(response)[field] == [message]
-    assert _refresh(acme, ticket).status == Status.NEW
+    assert refresh(acme, ticket).status == Status.NEW
 
     response = _send(client, "patch", path, {"status": "solved"})
     assert response.status_code == 200
     assert _body(response)["status"] == "solved"
-    assert _refresh(acme, ticket).solved_at is not None
+    assert refresh(acme, ticket).solved_at is not None
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -711,7 +690,7 @@ def test_customers_see_the_public_thread_and_agents_the_internal_notes_too(acme)
 
 def test_a_customers_reply_reopens_a_solved_ticket(acme):
     ticket = make_ticket(acme)
-    _set(acme, ticket, status=Status.SOLVED)
+    set_fields(acme, ticket, status=Status.SOLVED)
     response = _send(
         acme.client(acme.customer),
         "post",
@@ -721,7 +700,7 @@ def test_a_customers_reply_reopens_a_solved_ticket(acme):
     assert response.status_code == 201
     data = _body(response)
     assert data["body"] == "Still broken" and data["author"]["email"] == "carol@acme-co.example"
-    ticket = _refresh(acme, ticket)
+    ticket = refresh(acme, ticket)
     assert ticket.status == Status.OPEN
     with acme.scope():
         assert ticket.messages.last().channel == Channel.API
@@ -742,7 +721,7 @@ def test_agents_reply_or_add_internal_notes(acme, django_capture_on_commit_callb
     with django_capture_on_commit_callbacks(execute=True):
         reply = _send(client, "post", path, {"body": "Fixed it"})
     assert reply.status_code == 201 and _body(reply)["internal"] is False
-    assert _refresh(acme, ticket).status == Status.OPEN
+    assert refresh(acme, ticket).status == Status.OPEN
     assert [m for m in mail.outbox if acme.customer.email in m.to]
 
 
@@ -774,7 +753,7 @@ def test_bad_messages_are_a_400_and_add_nothing(acme, persona, body, field):
 
 def test_replying_to_a_closed_ticket_is_a_400(acme):
     ticket = make_ticket(acme)
-    _set(acme, ticket, status=Status.CLOSED)
+    set_fields(acme, ticket, status=Status.CLOSED)
     before = _counts(acme)
     response = _send(
         acme.client(acme.customer),

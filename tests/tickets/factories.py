@@ -1,7 +1,7 @@
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tickets.models import Category, Priority
-from tickets.services import Upload, ticket_create
+from tickets.models import Category, Message, Priority, Ticket
+from tickets.services import Upload, ticket_create, ticket_update
 
 
 def upload(name="notes.txt", content=b"hello", content_type="text/plain") -> Upload:
@@ -28,3 +28,25 @@ def make_ticket(
             priority=priority,
             **fields,
         )
+
+
+def refresh(desk, ticket) -> Ticket:
+    with desk.scope():
+        ticket.refresh_from_db()
+    return ticket
+
+
+def message_count(desk, ticket) -> int:
+    with desk.scope():
+        return Message.objects.filter(ticket=ticket).count()
+
+
+def set_fields(desk, ticket, **fields) -> Ticket:
+    """Change a ticket as the desk's agent would (status, priority, assignee, ...)."""
+    with desk.scope():
+        return ticket_update(ticket=ticket, actor=desk.agent, **fields)
+
+
+def category(desk, name: str) -> Category:
+    with desk.scope():
+        return Category.objects.get(name=name)

@@ -16,14 +16,16 @@ from django.test.utils import CaptureQueriesContext
 
 from helpdesk.models import Role
 from tests.helpdesk.factories import make_member
-from tests.tickets.factories import make_ticket, upload
-from tickets.models import Category, Macro, Message, Priority, Status, Ticket, TicketEvent
+from tests.tickets.factories import (
+    category,
+    make_ticket,
+    message_count,
+    refresh,
+    set_fields,
+    upload,
+)
+from tickets.models import Macro, Priority, Status, TicketEvent
 from tickets.services import ticket_add_note, ticket_reply, ticket_update
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def _text(response) -> str:
@@ -35,30 +37,9 @@ def _numbers(html: str) -> list[int]:
     return [int(n) for n in re.findall(r"<td>#(\d+)</td>", html)]
 
 
-def _refresh(desk, ticket) -> Ticket:
-    with desk.scope():
-        ticket.refresh_from_db()
-    return ticket
-
-
-def _message_count(desk, ticket) -> int:
-    with desk.scope():
-        return Message.objects.filter(ticket=ticket).count()
-
-
 def _event_count(desk) -> int:
     with desk.scope():
         return TicketEvent.objects.count()
-
-
-def _set(desk, ticket, **fields) -> Ticket:
-    with desk.scope():
-        return ticket_update(ticket=ticket, actor=desk.agent, **fields)
-
-
-def _category(desk, name: str) -> Category:
-    with desk.scope():
-        return Category.objects.get(name=name)
 
 
 def _macro(desk, **fields) -> Macro:
@@ -114,11 +95,11 @@ def two_tickets(acme):
 
 
 def _unchanged(desk, ticket) -> None:
-    ticket = _refresh(desk, ticket)
+    ticket = refresh(desk, ticket)
     assert ticket.status == Status.NEW
     assert ticket.priority == Priority.MEDIUM
     assert ticket.merged_into is None
-    assert _message_count(desk, ticket) == 1
+    assert message_count(desk, ticket) == 1
 
 
 def _numbers_of(two_tickets):
@@ -167,9 +148,9 @@ def test_a_number_that_exists_only_at_another_tenant_is_404(acme, globex, method
     response = _call(acme.client(acme.agent), method, path, data, n=2, n2=1, m=macro.pk)
     assert response.status_code == 404
     assert "Globex secret migration" not in _text(response)
-    globex_only = _refresh(globex, globex_only)
+    globex_only = refresh(globex, globex_only)
     assert globex_only.status == Status.NEW and globex_only.merged_into is None
-    assert _message_count(globex, globex_only) == 1
+    assert message_count(globex, globex_only) == 1
 
 
 @pytest.mark.parametrize(
@@ -203,7 +184,7 @@ def test_queue_lists_unsolved_tickets_most_urgent_first_then_oldest(acme, person
     urgent = make_ticket(acme, subject="Site is down", priority=Priority.URGENT, actor=acme.agent)
     medium_new = make_ticket(acme, subject="Slow dashboard")
     solved = make_ticket(acme, subject="Already fixed thing")
-    _set(acme, solved, status=Status.SOLVED)
+    set_fields(acme, solved, status=Status.SOLVED)
 
     page = _text(acme.client(getattr(acme, persona)).get("/agent/"))
     assert _numbers(page) == [
@@ -226,11 +207,11 @@ def test_queue_views_mine_unassigned_pending_on_hold_and_solved(acme):
     pending = make_ticket(acme, subject="Waiting on customer")
     on_hold = make_ticket(acme, subject="Waiting on vendor")
     solved = make_ticket(acme, subject="Done and dusted")
-    _set(acme, mine, assignee=acme.agent)
-    _set(acme, theirs, assignee=acme.admin)
-    _set(acme, pending, status=Status.PENDING, assignee=acme.agent)
-    _set(acme, on_hold, status=Status.ON_HOLD, assignee=acme.admin)
-    _set(acme, solved, status=Status.SOLVED, assignee=acme.agent)
+    set_fields(acme, mine, assignee=acme.agent)
+    set_fields(acme, theirs, assignee=acme.admin)
+    set_fields(acme, pending, status=Status.PENDING, assignee=acme.agent)
+    set_fields(acme, on_hold, status=Status.ON_HOLD, assignee=acme.admin)
+    set_fields(acme, solved, status=Status.SOLVED, assignee=acme.agent)
     client = acme.client(acme.agent)
 
     def listed(view):
@@ -246,7 +227,7 @@ def test_queue_views_mine_unassigned_pending_on_hold_and_solved(acme):
 
 
 def test_queue_filters_each_narrow_the_list(acme):
-    billing = _category(acme, "Billing")
+    billing = category(acme, "Billing")
     dave = make_member(acme.tenant, "dave@acme-co.example", Role.CUSTOMER, organization=acme.org)
     high = make_ticket(acme, subject="High one", priority=Priority.HIGH)
     billed = make_ticket(acme, subject="Billing one", category=billing)
@@ -255,9 +236,9 @@ def test_queue_filters_each_narrow_the_list(acme):
     assigned = make_ticket(acme, subject="Assigned one")
     by_dave = make_ticket(acme, dave, subject="Dave wrote this")
     pending = make_ticket(acme, subject="Pending one")
-    _set(acme, tagged, tags=["vip"])
-    _set(acme, assigned, assignee=acme.admin)
-    _set(acme, pending, status=Status.PENDING)
+    set_fields(acme, tagged, tags=["vip"])
+    set_fields(acme, assigned, assignee=acme.admin)
+    set_fields(acme, pending, status=Status.PENDING)
     client = acme.client(acme.agent)
 
     def listed(**query):
@@ -277,7 +258,7 @@ def test_queue_filters_each_narrow_the_list(acme):
 
 
 def test_queue_filters_combine_through_the_query_string(acme):
-    billing = _category(acme, "Billing")
+    billing = category(acme, "Billing")
     wanted = make_ticket(acme, subject="Refund please", priority=Priority.HIGH, category=billing)
     make_ticket(acme, subject="Refund later", priority=Priority.LOW, category=billing)
     make_ticket(acme, subject="Refund technical", priority=Priority.HIGH)
@@ -369,9 +350,9 @@ def test_bulk_assign_applies_to_every_selected_ticket(acme):
     )
     assert response.redirect_chain == [("/agent/", 302)]
     assert "Updated 2 tickets." in _text(response)
-    assert _refresh(acme, a).assignee == acme.agent
-    assert _refresh(acme, b).assignee == acme.agent
-    assert _refresh(acme, c).assignee is None
+    assert refresh(acme, a).assignee == acme.agent
+    assert refresh(acme, b).assignee == acme.agent
+    assert refresh(acme, c).assignee is None
     with acme.scope():
         assert TicketEvent.objects.filter(kind="assignee").count() == 2
     mine = _text(acme.client(acme.agent).get("/agent/?view=mine"))
@@ -389,7 +370,7 @@ def test_bulk_status_applies_and_returns_to_the_filtered_queue(acme):
     page = _text(response)
     assert "Updated 2 tickets." in page
     assert _numbers(page) == [a.number, b.number]
-    assert _refresh(acme, a).status == _refresh(acme, b).status == Status.PENDING
+    assert refresh(acme, a).status == refresh(acme, b).status == Status.PENDING
 
 
 def test_bulk_does_not_redirect_off_the_workspace(acme):
@@ -422,7 +403,7 @@ def test_bulk_with_bad_input_shows_an_error_and_changes_nothing(acme, globex, da
     response = acme.client(acme.agent).post("/agent/tickets/bulk/", data, follow=True)
     assert response.status_code == 200
     assert error in _text(response)
-    ticket = _refresh(acme, ticket)
+    ticket = refresh(acme, ticket)
     assert ticket.status == Status.NEW and ticket.assignee is None
     assert _event_count(acme) == events
 
@@ -430,14 +411,14 @@ def test_bulk_with_bad_input_shows_an_error_and_changes_nothing(acme, globex, da
 def test_bulk_is_all_or_nothing(acme):
     fine = make_ticket(acme, subject="Fine")
     closed = make_ticket(acme, subject="Closed already")
-    _set(acme, closed, status=Status.CLOSED)
+    set_fields(acme, closed, status=Status.CLOSED)
     response = acme.client(acme.agent).post(
         "/agent/tickets/bulk/",
         {"selected": [fine.number, closed.number], "status": "open"},
         follow=True,
     )
     assert "A closed ticket cannot change status." in _text(response)
-    assert _refresh(acme, fine).status == Status.NEW
+    assert refresh(acme, fine).status == Status.NEW
 
 
 def test_bulk_cannot_touch_tickets_of_another_tenant(acme, globex):
@@ -447,7 +428,7 @@ def test_bulk_cannot_touch_tickets_of_another_tenant(acme, globex):
     acme.client(acme.agent).post(
         "/agent/tickets/bulk/", {"selected": [1, 2], "status": "solved"}, follow=True
     )
-    assert _refresh(globex, globex_ticket).status == Status.NEW
+    assert refresh(globex, globex_ticket).status == Status.NEW
 
 
 # -- the ticket page ------------------------------------------------------------------------
@@ -480,7 +461,7 @@ def test_ticket_page_shows_the_thread_with_internal_notes_marked(acme):
 
 def test_ticket_page_shows_the_audit_trail(acme):
     ticket = make_ticket(acme)
-    _set(acme, ticket, priority=Priority.HIGH, assignee=acme.admin)
+    set_fields(acme, ticket, priority=Priority.HIGH, assignee=acme.admin)
     page = _text(acme.client(acme.agent).get(f"/agent/tickets/{ticket.number}/"))
     assert "History" in page
     assert "<strong>Carol Customer</strong> created the ticket: Web" in page
@@ -554,7 +535,7 @@ def test_internal_note_is_not_emailed_nor_shown_to_the_customer(
     assert '<span class="badge note">Internal note</span>' in page
     assert "Check with billing first." in page
     assert [m for m in mail.outbox if acme.customer.email in m.to] == []
-    assert _refresh(acme, ticket).status == Status.NEW
+    assert refresh(acme, ticket).status == Status.NEW
     customer_page = _text(acme.client(acme.customer).get(f"/tickets/{ticket.number}/"))
     assert "Check with billing first." not in customer_page
 
@@ -566,7 +547,7 @@ def test_empty_response_is_an_error_in_place(acme):
     page = _text(response)
     assert "Write a message or attach a file." in page
     assert "Dashboard is blank" in page  # still the ticket page
-    assert _message_count(acme, ticket) == 1
+    assert message_count(acme, ticket) == 1
 
 
 def test_response_with_a_blocked_file_keeps_the_text(acme):
@@ -582,12 +563,12 @@ def test_response_with_a_blocked_file_keeps_the_text(acme):
     page = _text(response)
     assert "“fixer.bat” is a type of file we do not accept" in page
     assert "Run this fixer, please.</textarea>" in page
-    assert _message_count(acme, ticket) == 1
+    assert message_count(acme, ticket) == 1
 
 
 def test_reply_to_a_closed_ticket_says_why_and_keeps_the_text(acme):
     ticket = make_ticket(acme)
-    _set(acme, ticket, status=Status.CLOSED)
+    set_fields(acme, ticket, status=Status.CLOSED)
     response = acme.client(acme.agent).post(
         f"/agent/tickets/{ticket.number}/respond/", {"body": "One more thing."}
     )
@@ -595,7 +576,7 @@ def test_reply_to_a_closed_ticket_says_why_and_keeps_the_text(acme):
     page = _text(response)
     assert "This ticket is closed; open a new request instead." in page
     assert "One more thing.</textarea>" in page
-    assert _message_count(acme, ticket) == 1
+    assert message_count(acme, ticket) == 1
 
 
 # -- macros ---------------------------------------------------------------------------------
@@ -639,7 +620,7 @@ def test_reply_with_a_macro_applies_its_changes(acme):
     assert "Reply sent." in page
     assert "Hi Carol, a screenshot please." in page
     assert "applied a macro: Ask for a screenshot" in page
-    ticket = _refresh(acme, ticket)
+    ticket = refresh(acme, ticket)
     assert ticket.status == Status.PENDING and ticket.priority == Priority.HIGH
 
 
@@ -654,7 +635,7 @@ def _change(client, ticket, **fields):
 
 def test_changing_properties_records_each_in_the_audit_trail(acme, globex):
     ticket = make_ticket(acme)
-    billing = _category(acme, "Billing")
+    billing = category(acme, "Billing")
     page = _text(acme.client(acme.agent).get(f"/agent/tickets/{ticket.number}/"))
     assert "Acme Analytics Admin" in page  # a possible assignee
     assert "Globex Agent" not in page and "Carol Customer</option>" not in page
@@ -676,7 +657,7 @@ def test_changing_properties_records_each_in_the_audit_trail(acme, globex):
     assert "changed the category: <del>Technical issue</del> → Billing" in page
     assert "changed the assignee: Acme Analytics Admin" in page
     assert "changed the tags: vip needs-reply" in page
-    ticket = _refresh(acme, ticket)
+    ticket = refresh(acme, ticket)
     assert ticket.status == Status.ON_HOLD and ticket.priority == Priority.HIGH
     assert ticket.category == billing and ticket.assignee == acme.admin
     assert ticket.tags == ["vip", "needs-reply"]
@@ -705,12 +686,12 @@ def test_bad_property_values_are_refused_in_place(acme, globex, field, value):
     values = {
         "globex_agent": str(globex.agent.pk),
         "customer": str(acme.customer.pk),
-        "globex_category": str(_category(globex, "Billing").pk),
+        "globex_category": str(category(globex, "Billing").pk),
     }
     response = _change(acme.client(acme.agent), ticket, **{field: values.get(value, value)})
     assert response.status_code == 400
     assert "Select a valid choice." in _text(response)
-    ticket = _refresh(acme, ticket)
+    ticket = refresh(acme, ticket)
     assert ticket.assignee is None and ticket.priority == Priority.MEDIUM
     assert ticket.status == Status.NEW
     assert _event_count(acme) == events
@@ -718,11 +699,11 @@ def test_bad_property_values_are_refused_in_place(acme, globex, field, value):
 
 def test_a_closed_ticket_cannot_change_status(acme):
     ticket = make_ticket(acme)
-    _set(acme, ticket, status=Status.CLOSED)
+    set_fields(acme, ticket, status=Status.CLOSED)
     response = _change(acme.client(acme.agent), ticket, status="open")
     assert response.status_code == 400
     assert "A closed ticket cannot change status." in _text(response)
-    assert _refresh(acme, ticket).status == Status.CLOSED
+    assert refresh(acme, ticket).status == Status.CLOSED
 
 
 def test_merge_moves_the_thread_into_the_target(acme):
@@ -739,7 +720,7 @@ def test_merge_moves_the_thread_into_the_target(acme):
     source_page = _text(client.get(f"/agent/tickets/{source.number}/"))
     assert f"Merged into #{target.number}." in source_page
     assert 'class="status status-closed">Closed<' in source_page
-    assert _refresh(acme, source).merged_into == target
+    assert refresh(acme, source).merged_into == target
 
 
 @pytest.mark.parametrize("target", ["999", "2"])
@@ -754,7 +735,7 @@ def test_merge_into_a_number_that_does_not_exist_here_is_a_form_error(acme, glob
     page = _text(response)
     assert "There is no ticket with this number." in page
     assert f'name="target" value="{target}"' in page  # the number typed is kept
-    assert _refresh(acme, source).merged_into is None
+    assert refresh(acme, source).merged_into is None
 
 
 def test_merge_into_itself_says_why(acme):
@@ -764,7 +745,7 @@ def test_merge_into_itself_says_why(acme):
     )
     assert response.status_code == 400
     assert "A ticket cannot be merged into itself." in _text(response)
-    assert _refresh(acme, source).status == Status.NEW
+    assert refresh(acme, source).status == Status.NEW
 
 
 def test_presence_tells_an_agent_who_else_is_viewing_or_replying(acme):
@@ -809,7 +790,7 @@ def _spread_tickets(desk, start, stop):
     for i in range(start, stop):
         ticket = make_ticket(desk, people[i % 2], subject=f"Row {i}")
         if i % 3 == 0:
-            _set(desk, ticket, assignee=desk.admin if i % 2 else desk.agent, tags=["vip"])
+            set_fields(desk, ticket, assignee=desk.admin if i % 2 else desk.agent, tags=["vip"])
 
 
 def test_queue_query_count_does_not_grow_with_rows(acme, django_assert_num_queries):
@@ -898,3 +879,25 @@ def test_tags_typed_with_chinese_commas_are_split(acme):
     with acme.scope():
         ticket.refresh_from_db()
     assert ticket.tags == ["账单", "重要", "vip", "later"]
+
+
+def test_ticket_page_query_count_does_not_depend_on_the_organizations_data(
+    acme, django_assert_num_queries
+):
+    """A success manager (or none) must not change how many queries the page makes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with acme.scope():
+        acme.org.success_manager = acme.agent
+        acme.org.save()
+    with_manager = make_ticket(acme)
+    without_manager = make_ticket(acme, acme.other_customer)
+    client = acme.client(acme.agent)
+    counts = []
+    for ticket in (with_manager, without_manager):
+        client.get(f"/agent/tickets/{ticket.number}/")
+        with CaptureQueriesContext(connection) as queries:
+            client.get(f"/agent/tickets/{ticket.number}/")
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

@@ -14,11 +14,6 @@ from tickets.models import Attachment, Message
 from tickets.services import ticket_add_note, ticket_reply
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def _text(response) -> str:
     return response.content.decode()
 

@@ -14,14 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from helpdesk.models import Membership, Role
 from tests.helpdesk.factories import make_member
-from tests.tickets.factories import make_ticket, upload
-from tickets.models import Category, Message, Priority, Status, Ticket
+from tests.tickets.factories import make_ticket, message_count, upload
+from tickets.models import Category, Priority, Status, Ticket
 from tickets.services import ticket_add_note, ticket_merge, ticket_solve, ticket_update
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def _text(response) -> str:
@@ -37,11 +32,6 @@ def _status(desk, ticket) -> str:
     with desk.scope():
         ticket.refresh_from_db()
         return ticket.status
-
-
-def _message_count(desk, ticket) -> int:
-    with desk.scope():
-        return Message.objects.filter(ticket=ticket).count()
 
 
 def _colleague(desk):
@@ -86,7 +76,7 @@ def test_anonymous_visitors_are_sent_to_log_in(acme, method, path, data):
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
     assert _status(acme, ticket) == Status.NEW
-    assert _message_count(acme, ticket) == 1
+    assert message_count(acme, ticket) == 1
 
 
 @pytest.mark.parametrize("persona", ["customer", "agent"])
@@ -99,7 +89,7 @@ def test_people_of_another_tenant_get_the_no_access_page(acme, globex, persona, 
     assert "has no access to Acme Analytics" in page
     assert "Acme-only dashboard question" not in page
     assert _status(acme, ticket) == Status.NEW
-    assert _message_count(acme, ticket) == 1
+    assert message_count(acme, ticket) == 1
     with acme.scope():
         assert Ticket.objects.count() == 1
 
@@ -113,7 +103,7 @@ def test_customer_of_another_organization_gets_404_for_someone_elses_ticket(
     assert response.status_code == 404
     assert "Carol private request" not in _text(response)
     assert _status(acme, ticket) == Status.NEW
-    assert _message_count(acme, ticket) == 1
+    assert message_count(acme, ticket) == 1
 
 
 @pytest.mark.parametrize(("method", "path", "data"), TICKET_PAGES)
@@ -126,7 +116,7 @@ def test_a_number_that_exists_only_at_another_tenant_is_404(acme, globex, method
     assert response.status_code == 404
     assert "Globex secret migration" not in _text(response)
     assert _status(globex, globex_only) == Status.NEW
-    assert _message_count(globex, globex_only) == 1
+    assert message_count(globex, globex_only) == 1
 
 
 @pytest.mark.parametrize(
@@ -414,7 +404,7 @@ def test_customer_reply_is_added_to_the_thread(acme):
     page = _text(response)
     assert "Your reply was added." in page
     assert "Here is more detail." in page
-    assert _message_count(acme, ticket) == 2
+    assert message_count(acme, ticket) == 2
 
 
 def test_customer_reply_to_a_solved_request_reopens_it(acme):
@@ -435,7 +425,7 @@ def test_empty_reply_is_an_inline_error(acme):
     response = acme.client(acme.customer).post(f"/tickets/{ticket.number}/", {"body": "   "})
     assert response.status_code == 200
     assert "Write a message or attach a file." in _text(response)
-    assert _message_count(acme, ticket) == 1
+    assert message_count(acme, ticket) == 1
 
 
 def test_reply_with_a_blocked_file_is_refused_and_the_text_kept(acme):
@@ -451,7 +441,7 @@ def test_reply_with_a_blocked_file_is_refused_and_the_text_kept(acme):
     page = _text(response)
     assert "“fix.ps1” is a type of file we do not accept" in page
     assert "Script attached for you." in page
-    assert _message_count(acme, ticket) == 1
+    assert message_count(acme, ticket) == 1
 
 
 def test_closed_request_offers_a_new_request_instead_of_a_reply(acme):
@@ -463,7 +453,7 @@ def test_closed_request_offers_a_new_request_instead_of_a_reply(acme):
     assert "This request is closed." in page
     assert "Send reply" not in page
     client.post(f"/tickets/{ticket.number}/", {"body": "Hello?"})
-    assert _message_count(acme, ticket) == 1
+    assert message_count(acme, ticket) == 1
 
 
 def test_solve_button_marks_the_request_solved(acme):

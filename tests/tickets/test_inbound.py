@@ -14,11 +14,6 @@ from tickets.notifications import thread_root_id
 from tickets.services import ticket_solve
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def raw_mail(
     sender,
     body="Hello",
