@@ -60,7 +60,7 @@ def queue_rows(context) -> SafeString:
                 if ticket.assignee_id
                 else none,
                 created_iso=ticket.created_at.isoformat(),
-                age=timesince(ticket.created_at),
+                age=timesince(ticket.created_at, depth=1),
             )
         )
     return SafeString("\n".join(rows))
