@@ -47,10 +47,12 @@ def tenant_create(
 def tenant_provision(*, tenant: Tenant) -> None:
     """Create the tenant's default data; safe to call again (each step is idempotent)."""
     from plans.services import plan_create_defaults
+    from sla.services import sla_create_defaults
     from tickets.services import category_create_defaults
 
     with tenant_scope(tenant):
         plan_create_defaults(tenant=tenant)
+        sla_create_defaults(tenant=tenant)
         category_create_defaults(tenant=tenant)
 
 

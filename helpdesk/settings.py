@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "helpdesk",
     "plans",
     "tickets",
+    "sla",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +147,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE = {
     "close-solved-tickets": {"task": "tickets.tasks.close_solved_tickets", "schedule": 3600.0},
+    # Breaches are detected within a minute of their due time.
+    "sla-sweep": {"task": "sla.tasks.sweep", "schedule": 60.0},
 }
 
 # -- accounts -----------------------------------------------------------------------------

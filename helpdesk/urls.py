@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from helpdesk import views, views_account, views_devmail
+from sla import views as sla_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("tickets.urls")),
+    path("service-levels/", sla_views.service_levels_page, name="service_levels"),
+    path("agent/reports/sla/", sla_views.sla_report, name="sla_report"),
     path("accounts/", include("allauth.urls")),
     path("account/api-tokens/", views_account.api_tokens, name="account_api_tokens"),
     path(

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline
 from plans.models import Organization, OrganizationDomain, Plan
-from plans.templatetags.plans import duration_minutes
+from sla.admin import SLAPolicyInline
 
 
 @admin.register(Plan)
@@ -14,13 +14,11 @@ class PlanAdmin(TenantModelAdmin):
         "rank",
         "monthly_price",
         "currency",
-        "first_response",
-        "next_response",
-        "resolution",
         "channel_list",
     )
     ordering = ("rank",)
     search_fields = ("name",)
+    inlines = [SLAPolicyInline]
     fieldsets = (
         (
             None,
@@ -36,10 +34,6 @@ class PlanAdmin(TenantModelAdmin):
             },
         ),
         (
-            _("Response targets"),
-            {"fields": ("first_response_minutes", "next_response_minutes", "resolution_minutes")},
-        ),
-        (
             _("Channels"),
             {
                 "fields": (
@@ -53,18 +47,6 @@ class PlanAdmin(TenantModelAdmin):
             },
         ),
     )
-
-    @admin.display(description=_("first response"), ordering="first_response_minutes")
-    def first_response(self, plan):
-        return duration_minutes(plan.first_response_minutes)
-
-    @admin.display(description=_("next response"), ordering="next_response_minutes")
-    def next_response(self, plan):
-        return duration_minutes(plan.next_response_minutes)
-
-    @admin.display(description=_("resolution"), ordering="resolution_minutes")
-    def resolution(self, plan):
-        return duration_minutes(plan.resolution_minutes)
 
     @admin.display(description=_("channels"))
     def channel_list(self, plan):
@@ -97,6 +79,13 @@ class OrganizationAdmin(TenantModelAdmin):
         return (
             super().get_queryset(request).annotate(member_total=Count("memberships", distinct=True))
         )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "plan" in form.changed_data:
+            from tickets.services import tickets_follow_plan
+
+            tickets_follow_plan(organization=obj, actor=request.user)
 
     @admin.display(description=_("members"), ordering="member_total")
     def member_count(self, organization):

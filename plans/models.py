@@ -1,10 +1,9 @@
 """Plans a tenant sells, and the customer organizations on them.
 
-The plan decides the service: response targets, the channels offered, and what
-the help center shows. Service follows the plan (seeds/001).
+The plan decides the service: response targets (its SLA policies, in sla/), the
+channels offered, and what the help center shows. Service follows the plan (seeds/001).
 """
 
-from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -31,15 +30,6 @@ class Plan(TenantOwned):
         validators=[MinValueValidator(Decimal("0"))],
     )
     currency = models.CharField(_("currency"), max_length=3, default="USD")
-    first_response_minutes = models.PositiveIntegerField(
-        _("first response target (minutes)"), validators=[MinValueValidator(1)]
-    )
-    next_response_minutes = models.PositiveIntegerField(
-        _("next response target (minutes)"), validators=[MinValueValidator(1)]
-    )
-    resolution_minutes = models.PositiveIntegerField(
-        _("resolution target (minutes)"), validators=[MinValueValidator(1)]
-    )
     allows_urgent = models.BooleanField(
         _("urgent priority"),
         default=False,
@@ -92,18 +82,6 @@ class Plan(TenantOwned):
             errors["chat_details"] = _("A plan that offers 1:1 chat needs the chat details.")
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def first_response_target(self) -> timedelta:
-        return timedelta(minutes=self.first_response_minutes)
-
-    @property
-    def next_response_target(self) -> timedelta:
-        return timedelta(minutes=self.next_response_minutes)
-
-    @property
-    def resolution_target(self) -> timedelta:
-        return timedelta(minutes=self.resolution_minutes)
 
     @property
     def channels(self) -> list[str]:

@@ -5,17 +5,12 @@ from django.db import transaction
 from helpdesk.models import Tenant
 from plans.models import Organization, OrganizationDomain, Plan
 
-HOUR = 60
-
 # The tiers a new tenant starts with (seeds/001): service follows the plan.
 DEFAULT_PLANS = [
     {
         "name": "Free",
         "rank": 0,
         "monthly_price": Decimal("0"),
-        "first_response_minutes": 48 * HOUR,
-        "next_response_minutes": 48 * HOUR,
-        "resolution_minutes": 10 * 24 * HOUR,
         "help_center_blurb": "Self-service first: the knowledge base answers most questions, "
         "and our team replies to tickets within 48 hours.",
     },
@@ -23,18 +18,12 @@ DEFAULT_PLANS = [
         "name": "Pro",
         "rank": 1,
         "monthly_price": Decimal("49"),
-        "first_response_minutes": 24 * HOUR,
-        "next_response_minutes": 24 * HOUR,
-        "resolution_minutes": 5 * 24 * HOUR,
         "help_center_blurb": "Priority email and web support: a first reply within 24 hours.",
     },
     {
         "name": "Pro+",
         "rank": 2,
         "monthly_price": Decimal("199"),
-        "first_response_minutes": 2 * HOUR,
-        "next_response_minutes": 4 * HOUR,
-        "resolution_minutes": 2 * 24 * HOUR,
         "allows_urgent": True,
         "offers_chat": True,
         "offers_phone": True,

@@ -194,7 +194,8 @@ class QueueFilterForm(forms.Form):
         label=_("Sort"),
         required=False,
         choices=[
-            ("urgent", _("Most urgent first")),
+            ("urgent", _("SLA due soonest")),
+            ("priority", _("Highest priority first")),
             ("oldest", _("Oldest first")),
             ("newest", _("Newest first")),
             ("updated", _("Recently updated")),

@@ -145,6 +145,33 @@ class Ticket(TenantOwned):
     solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
+    # Service-level clocks (rules in sla/timers.py): stored when they change, never
+    # computed on read, so the queue can sort on them and the sweep scan them.
+    sla_policy = models.ForeignKey(
+        "sla.SLAPolicy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("SLA policy"),
+    )
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    next_response_due_at = models.DateTimeField(_("next response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    next_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    next_response_met_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(_("SLA paused since"), null=True, blank=True)
+    # The earliest due time still running (breached or not): the queue's order.
+    sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True)
+    # When that due time enters its warning window (the queue's amber badge).
+    sla_warn_at = models.DateTimeField(null=True, blank=True)
+    # The due time the assignee was last warned about: one warning per due time.
+    sla_warned_due_at = models.DateTimeField(null=True, blank=True)
+    # When the SLA sweep next has something to do (a warning or a breach).
+    sla_check_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
@@ -155,18 +182,25 @@ class Ticket(TenantOwned):
             models.UniqueConstraint(fields=["reply_token"], name="ticket_reply_token_unique"),
         ]
         indexes = [
-            # The queue's views read unsolved tickets most urgent, then oldest, first:
-            # partial indexes in exactly that order let the first page stop after
-            # 50 rows instead of sorting every unsolved ticket.
+            # The queue's views read unsolved tickets soonest due first (no SLA
+            # last), then most urgent, then oldest: partial indexes in exactly that
+            # order let the first page stop after 50 rows instead of sorting every
+            # unsolved ticket.
             models.Index(
-                fields=["tenant", "priority", "created_at", "id"],
+                fields=["tenant", "sla_due_at", "priority", "created_at", "id"],
                 condition=models.Q(status__in=UNSOLVED),
-                name="ticket_unsolved_queue",
+                name="ticket_sla_queue",
             ),
             models.Index(
-                fields=["tenant", "assignee", "priority", "created_at", "id"],
+                fields=["tenant", "assignee", "sla_due_at", "priority", "created_at", "id"],
                 condition=models.Q(status__in=UNSOLVED),
-                name="ticket_unsolved_by_assignee",
+                name="ticket_sla_by_assignee",
+            ),
+            # The SLA sweep's range scan across tenants: cost follows what is due.
+            models.Index(
+                fields=["sla_check_at", "tenant"],
+                condition=models.Q(sla_check_at__isnull=False),
+                name="ticket_sla_check",
             ),
             models.Index(
                 fields=["tenant", "status", "priority", "created_at"], name="ticket_status_queue"
@@ -257,6 +291,7 @@ class TicketEvent(TenantOwned):
         REOPENED = "reopened", _("reopened the ticket")
         MERGED = "merged", _("merged tickets")
         MACRO = "macro", _("applied a macro")
+        SLA = "sla", _("service level")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -281,6 +316,14 @@ class TicketEvent(TenantOwned):
         if self.kind in (self.Kind.STATUS, self.Kind.REOPENED) and value in Status.values:
             return Status(value).label
         return value
+
+    @property
+    def sla_label(self) -> str:
+        """'First response: due 25 Nov 10:00', 'clocks paused', ...: an SLA row of
+        the trail, stored as codes and an ISO time and read in the viewer's language."""
+        from sla.display import describe_clock_note
+
+        return describe_clock_note(self.old_value, self.new_value)
 
     @property
     def old_label(self) -> str:

@@ -127,6 +127,43 @@ def ticket_assigned(ticket: Ticket) -> None:
     _later(ticket, "assigned")
 
 
+# -- SLA warnings and breaches: rendered by the sweep, in its transaction -----------------
+
+
+def _sla_context(ticket: Ticket, metric: str, due) -> dict:
+    from sla.models import Metric
+
+    return {"metric": Metric(metric).label, "due": due, "plan": _plan(ticket)}
+
+
+def sla_warning(ticket: Ticket, metric: str, due) -> int:
+    """The assignee (or, for an unassigned ticket, every agent) hears a due time is near."""
+    recipients = [ticket.assignee] if ticket.assignee else _staff()
+    return _send(
+        ticket,
+        recipients,
+        "sla_warning",
+        occurrence=f"sla-warning:{ticket.pk}:{metric}:{due.isoformat()}",
+        **_sla_context(ticket, metric, due),
+    )
+
+
+def sla_breached(ticket: Ticket, metric: str, due) -> int:
+    """The assignee and the desk's admins hear a promise was broken."""
+    admins = [
+        m.user
+        for m in Membership.objects.filter(role=Role.ADMIN, is_active=True).select_related("user")
+    ]
+    recipients = list({user.pk: user for user in [ticket.assignee, *admins] if user}.values())
+    return _send(
+        ticket,
+        recipients,
+        "sla_breach",
+        occurrence=f"sla-breach:{ticket.pk}:{metric}:{due.isoformat()}",
+        **_sla_context(ticket, metric, due),
+    )
+
+
 # -- what the worker runs ---------------------------------------------------------------
 
 

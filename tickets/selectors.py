@@ -115,9 +115,11 @@ class QueueFilters:
     sort: str = "urgent"
 
 
-# Queue orders; "urgent" (the default) is most urgent first, then oldest first.
+# Queue orders; "urgent" (the default) is soonest SLA due time first (tickets
+# without a running clock last), then highest priority, then oldest.
 QUEUE_SORTS = {
-    "urgent": ["priority", "created_at", "pk"],
+    "urgent": ["sla_due_at", "priority", "created_at", "pk"],
+    "priority": ["priority", "created_at", "pk"],
     "oldest": ["created_at", "pk"],
     "newest": ["-created_at", "-pk"],
     "updated": ["-updated_at", "-pk"],

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.models import Membership, Role, Tenant, User
+from sla import timers as sla_clocks
+from sla.selectors import policy_book
 from tickets import notifications
 from tickets.attachments import validate_upload
 from tickets.models import (
@@ -178,7 +180,7 @@ def ticket_create(
     if not subject.strip():
         raise ValidationError({"subject": _("Give the request a subject.")})
     now = timezone.now()
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         tenant=tenant,
         number=_next_number(tenant),
         subject=subject.strip()[:200],
@@ -191,6 +193,8 @@ def ticket_create(
         created_at=now,
         updated_at=now,
     )
+    sla_clocks.start(ticket, policy_book(tenant), now)
+    ticket.save(force_insert=True)
     _add_message(
         ticket,
         author=requester,
@@ -202,6 +206,7 @@ def ticket_create(
         email_message_id=email_message_id,
     )
     _record(ticket, actor, TicketEvent.Kind.CREATED, new=ticket.get_channel_display())
+    sla_clocks.record(ticket)
     notifications.ticket_created(ticket)
     return ticket
 
@@ -249,8 +254,7 @@ def ticket_reply(
     )
     now = timezone.now()
     if by_staff:
-        if ticket.first_agent_reply_at is None:
-            ticket.first_agent_reply_at = now
+        sla_clocks.agent_replied(ticket, policy_book(ticket.tenant), now)
         new_status = status or (Status.OPEN if ticket.status == Status.NEW else ticket.status)
         if new_status != ticket.status:
             _set_status(ticket, new_status, author)
@@ -261,9 +265,10 @@ def ticket_reply(
             _set_status(ticket, Status.OPEN, author, record=False)
         elif ticket.status == Status.PENDING:
             _set_status(ticket, Status.OPEN, author)
+        sla_clocks.customer_replied(ticket, policy_book(ticket.tenant), now)
         notifications.customer_replied(ticket, message)
     ticket.updated_at = now
-    ticket.save()
+    _save(ticket, author)
     return message
 
 
@@ -281,12 +286,19 @@ def ticket_add_note(
     return message
 
 
+def _save(ticket: Ticket, actor: User | None) -> None:
+    """Save a changed ticket and what its SLA clocks did meanwhile."""
+    ticket.save()
+    sla_clocks.record(ticket, actor)
+
+
 def _set_status(ticket: Ticket, status: str, actor: User | None, *, record: bool = True) -> None:
     old = ticket.status
     if old == status:
         return
     now = timezone.now()
     ticket.status = status
+    sla_clocks.status_changed(ticket, policy_book(ticket.tenant), status, now)
     if status == Status.SOLVED:
         ticket.solved_at = now
     elif status == Status.CLOSED:
@@ -329,6 +341,7 @@ def ticket_update(
             Priority(priority).label,
         )
         ticket.priority = priority
+        sla_clocks.retarget(ticket, policy_book(ticket.tenant), timezone.now())
     if category is not ... and category != ticket.category:
         _record(ticket, actor, TicketEvent.Kind.CATEGORY, ticket.category or "", category or "")
         ticket.category = category
@@ -351,7 +364,7 @@ def ticket_update(
             _record(ticket, actor, TicketEvent.Kind.TAGS, " ".join(ticket.tags), " ".join(cleaned))
             ticket.tags = cleaned
     ticket.updated_at = timezone.now()
-    ticket.save()
+    _save(ticket, actor)
     return ticket
 
 
@@ -367,7 +380,7 @@ def ticket_reopen(*, ticket: Ticket, actor: User) -> Ticket:
         _record(ticket, actor, TicketEvent.Kind.REOPENED, Status.SOLVED, Status.OPEN)
         _set_status(ticket, Status.OPEN, actor, record=False)
         ticket.updated_at = timezone.now()
-        ticket.save()
+        _save(ticket, actor)
     return ticket
 
 
@@ -410,8 +423,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
     source.merged_into = target
     _set_status(source, Status.CLOSED, actor)
     source.updated_at = target.updated_at = timezone.now()
-    source.save()
-    target.save()
+    _save(source, actor)
+    _save(target, actor)
     return target
 
 
@@ -447,6 +460,23 @@ def ticket_apply_macro(*, ticket: Ticket, macro: Macro, actor: User, body: str |
     return message
 
 
+@transaction.atomic
+def tickets_follow_plan(*, organization, actor: User | None) -> int:
+    """The organization moved to another plan: its open tickets' clocks follow
+    the new plan's targets (see sla.timers.retarget)."""
+    book = policy_book(organization.tenant_id)
+    now = timezone.now()
+    moved = 0
+    for ticket in Ticket.objects.select_for_update().filter(
+        organization=organization, status__in=UNSOLVED
+    ):
+        ticket.organization = organization
+        sla_clocks.retarget(ticket, book, now)
+        _save(ticket, actor)
+        moved += 1
+    return moved
+
+
 def tickets_close_solved(*, tenant: Tenant, older_than: timedelta) -> int:
     """Close tickets solved longer ago than `older_than` (customer replies then open
     a new ticket). Each ticket is closed in its own short transaction."""
@@ -462,7 +492,7 @@ def tickets_close_solved(*, tenant: Tenant, older_than: timedelta) -> int:
                 continue
             _set_status(ticket, Status.CLOSED, None)
             ticket.updated_at = timezone.now()
-            ticket.save()
+            _save(ticket, None)
             closed += 1
     return closed
 
@@ -484,4 +514,5 @@ __all__ = [
     "ticket_solve",
     "ticket_update",
     "tickets_close_solved",
+    "tickets_follow_plan",
 ]

@@ -55,10 +55,20 @@ def _values(tenant, model):
 
 @pytest.fixture
 def desks(acme, globex):
+    from sla.models import SLAOutcome
+    from tests.tickets.factories import make_ticket
     from tickets.models import Macro
 
     for desk in (acme, globex):
+        ticket = make_ticket(desk, subject=f"{desk.tenant.name} secret subject")
         with desk.scope():
+            SLAOutcome.objects.create(
+                tenant=desk.tenant,
+                ticket=ticket,
+                metric="first_response",
+                result=SLAOutcome.Result.BREACHED,
+                due_at=ticket.created_at,
+            )
             Macro.objects.create(
                 tenant=desk.tenant,
                 name=f"{desk.tenant.name} secret macro",

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from helpdesk.models import Role
 from plans.models import Plan
 from plans.selectors import organization_for_email
+from sla.models import SLAPolicy
 from tests.helpdesk.factories import make_member, make_tenant
 
 
@@ -14,13 +15,16 @@ def test_a_new_tenant_gets_free_pro_and_pro_plus(db):
     with tenant_scope(tenant):
         plans = list(Plan.objects.order_by("rank"))
     assert [p.name for p in plans] == ["Free", "Pro", "Pro+"]
-    assert [p.first_response_minutes for p in plans] == [48 * 60, 24 * 60, 2 * 60]
+    with tenant_scope(tenant):
+        policies = [SLAPolicy.objects.get(plan=plan, priority=None) for plan in plans]
+    assert [p.first_response_minutes for p in policies] == [48 * 60, 24 * 60, 2 * 60]
     free, pro, pro_plus = plans
     assert free.channels == pro.channels == ["web", "email"]
     assert pro_plus.channels == ["web", "email", "chat", "phone"]
     assert pro_plus.phone_number and pro_plus.chat_details
     # Each plan promises more than the one below it.
-    assert free.resolution_minutes > pro.resolution_minutes > pro_plus.resolution_minutes
+    assert policies[0].resolution_minutes > policies[1].resolution_minutes
+    assert policies[1].resolution_minutes > policies[2].resolution_minutes
 
 
 def test_plan_offering_phone_needs_a_number(acme):
@@ -42,9 +46,12 @@ def test_organization_is_found_by_email_domain_case_insensitively(acme, globex):
 def test_pro_customer_sees_their_promise_and_the_upgrade_to_pro_plus(acme):
     body = acme.client(acme.customer).get("/").content.decode()
     assert "Acme Analytics Customer Co is on the Pro plan" in body
-    assert "We reply to new requests within <strong>24 hours</strong>" in body
+    assert (
+        "Your plan: <strong>Pro</strong> — first reply within "
+        "24 business hours (Mon-Fri 9:00-18:00, UTC)." in body
+    )
     assert "Need faster help?" in body
-    assert "first reply within 2 hours" in body
+    assert "first reply within 2 hours, around the clock" in body
     # Phone and chat are what Pro+ gives; a Pro customer is not given the number.
     with acme.scope():
         number = acme.pro_plus.phone_number
@@ -57,7 +64,7 @@ def test_pro_plus_customer_sees_phone_and_chat_and_no_upsell(acme):
         acme.org.save()
         number = acme.pro_plus.phone_number
     body = acme.client(acme.customer).get("/").content.decode()
-    assert "within <strong>2 hours</strong>" in body
+    assert "first reply within 2 hours, around the clock." in body
     assert number in body
     assert "1:1 chat" in body
     assert "Need faster help?" not in body
@@ -67,7 +74,7 @@ def test_customer_without_organization_gets_the_entry_plan(acme):
     loner = make_member(acme.tenant, "loner@gmail.example", Role.CUSTOMER)
     body = acme.client(loner).get("/").content.decode()
     assert "You are on the Free plan" in body
-    assert "within <strong>48 hours</strong>" in body
+    assert "first reply within 48 business hours (Mon-Fri 9:00-18:00, UTC)." in body
 
 
 def test_help_center_shows_nothing_of_another_tenants_plans(acme, globex):

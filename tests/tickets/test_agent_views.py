@@ -487,7 +487,7 @@ def test_ticket_page_shows_the_customer_context_and_nothing_of_globex(acme, glob
     page = _text(acme.client(acme.agent).get(f"/agent/tickets/{ticket.number}/"))
     assert "pat@acme-co.example" in page
     assert "Acme Analytics Customer Co" in page
-    assert "<dd>Pro · first reply within 24 hours</dd>" in page
+    assert "<dd>Pro · first reply within 24 business hours (Mon-Fri 9:00-18:00, UTC)</dd>" in page
     assert "120,000 USD" in page
     assert "Their other requests" in page and "Earlier problem" in page
     assert "Organization's recent requests" in page and "Colleague problem" in page
@@ -861,12 +861,14 @@ def test_queue_sorts_are_kept_in_the_url(acme):
         rows = client.get("/agent/", params).context["tickets"]
         return [t.number for t in rows]
 
-    assert order() == [new.number, old.number]  # most urgent first
+    # Default: soonest SLA due time first; the old ticket's 24 h ran out first.
+    assert order() == [old.number, new.number]
+    assert order(sort="priority") == [new.number, old.number]
     assert order(sort="oldest") == [old.number, new.number]
     assert order(sort="newest") == [new.number, old.number]
     body = client.get("/agent/", {"sort": "oldest", "priority": [4, 2]}).content.decode()
     assert 'value="oldest" selected' in body
-    assert order(sort="bogus") == [new.number, old.number]
+    assert order(sort="bogus") == [old.number, new.number]
 
 
 def test_tags_typed_with_chinese_commas_are_split(acme):

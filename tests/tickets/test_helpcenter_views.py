@@ -216,7 +216,11 @@ def test_list_pages_through_many_requests(acme, monkeypatch):
 
 def test_new_request_form_states_the_plans_promise_and_hides_urgent(acme):
     page = _text(acme.client(acme.customer).get("/tickets/new/"))
-    assert "On the Pro plan, we reply within 24 hours." in page
+    assert (
+        "Your plan: <strong>Pro</strong> — first reply within "
+        "24 business hours (Mon-Fri 9:00-18:00, UTC)." in page
+    )
+    assert 'href="/service-levels/"' in page
     assert "Urgent priority comes with higher plans." in page
     assert ">Urgent<" not in page
     assert ">High<" in page and "Technical issue" in page

@@ -5,6 +5,7 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from helpdesk.models import Role
 from tests.helpdesk.factories import make_member
@@ -24,8 +25,9 @@ from tickets.services import (
 
 
 def _kinds(desk, ticket):
+    """The ticket's audit trail, without the SLA clock rows (tests/sla covers those)."""
     with desk.scope():
-        return [(e.kind, e.old_value, e.new_value) for e in ticket.events.all()]
+        return [(e.kind, e.old_value, e.new_value) for e in ticket.events.exclude(kind="sla")]
 
 
 def test_new_tenant_gets_the_default_categories(acme):
@@ -62,7 +64,15 @@ def test_create_records_the_thread_audit_row_and_organization(
     to = sorted(m.to[0] for m in mail.outbox)
     assert to == sorted([acme.customer.email, acme.agent.email, acme.admin.email])
     ack = next(m for m in mail.outbox if m.to == [acme.customer.email])
-    assert "On the Pro plan, we reply within 24 hours." in ack.body
+    # The promise as a concrete time, in the desk's time zone, and as the plan's rule.
+    with acme.scope():
+        due = Ticket.objects.get(pk=ticket.pk).first_response_due_at
+    assert due is not None
+    shown = date_format(timezone.localtime(due, acme.tenant.tzinfo), "DATETIME_FORMAT")
+    assert f"We will reply by {shown} (UTC)." in ack.body
+    assert (
+        "On the Pro plan, we reply within 24 business hours (Mon-Fri 9:00-18:00, UTC)." in ack.body
+    )
     assert ack.subject.startswith(f"[#{ticket.number}]")
 
 

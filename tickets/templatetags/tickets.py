@@ -1,8 +1,11 @@
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
+
+from sla.display import sla_badge
 
 register = template.Library()
 
@@ -25,9 +28,11 @@ def queue_rows(context) -> SafeString:
     path = context["ticket_path"]
     select = _("Select")
     none = "—"
+    now = timezone.now()
     rows = []
     for ticket in context["tickets"]:
         organization = ticket.organization
+        badge = sla_badge(ticket, now)
         tags = format_html_join("", ' <span class="tag">{}</span>', ((tag,) for tag in ticket.tags))
         rows.append(
             format_html(
@@ -40,6 +45,8 @@ def queue_rows(context) -> SafeString:
                 "<td>{plan}</td>"
                 '<td><span class="priority priority-{priority}">{priority_label}</span></td>'
                 '<td><span class="status status-{status}">{status_label}</span></td>'
+                '<td><span class="sla sla-{sla_state}" data-due="{sla_due}" data-warn="{sla_warn}"'
+                ">{sla_text}</span></td>"
                 "<td>{assignee}</td>"
                 '<td><time datetime="{created_iso}">{age}</time></td>'
                 "</tr>",
@@ -56,6 +63,12 @@ def queue_rows(context) -> SafeString:
                 priority_label=labels["priority"].get(ticket.priority, ""),
                 status=ticket.status,
                 status_label=labels["status"].get(ticket.status, ""),
+                sla_state=badge.state,
+                sla_due=ticket.sla_due_at.isoformat()
+                if badge.state not in ("none", "paused")
+                else "",
+                sla_warn=ticket.sla_warn_at.isoformat() if ticket.sla_warn_at else "",
+                sla_text=badge.text,
                 assignee=labels["staff"].get(ticket.assignee_id, none)
                 if ticket.assignee_id
                 else none,
