@@ -227,14 +227,18 @@ def _check(ticket, book: PolicyBook, now: datetime) -> SweepResult:
     timers.refresh(ticket, book)
     ticket.save(update_fields=timers.SLA_FIELDS)
     timers.record(ticket, actor=None, notes=notes)
+    if breaches and policy is not None:
+        escalated = _escalate(ticket, policy)
+        if escalated is not None:
+            # Told after the escalation, so an escalation agent hears of the breach too.
+            ticket = escalated
+            result.escalated += 1
     for metric, due in breaches:
         notifications.sla_breached(ticket, metric, due)
         result.breached += 1
     if warning is not None:
         notifications.sla_warning(ticket, *warning)
         result.warned += 1
-    if breaches and policy is not None and _escalate(ticket, policy):
-        result.escalated += 1
     return result
 
 
@@ -255,8 +259,9 @@ def _record_breach(ticket, metric: str, due: datetime, now: datetime) -> bool:
     return True
 
 
-def _escalate(ticket, policy: SLAPolicy) -> bool:
-    """The policy's escalation: one priority step up, and/or the escalation agent."""
+def _escalate(ticket, policy: SLAPolicy):
+    """The policy's escalation: one priority step up, and/or the escalation agent.
+    Returns the updated ticket, or None when there was nothing to escalate."""
     from tickets.services import ticket_update
 
     changes = {}
@@ -265,9 +270,8 @@ def _escalate(ticket, policy: SLAPolicy) -> bool:
     if policy.escalation_agent_id and ticket.assignee_id is None:
         changes["assignee"] = policy.escalation_agent
     if not changes:
-        return False
-    ticket_update(ticket=ticket, actor=None, **changes)
-    return True
+        return None
+    return ticket_update(ticket=ticket, actor=None, **changes)
 
 
 __all__ = [

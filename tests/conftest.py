@@ -40,6 +40,16 @@ def _fast_and_isolated(settings, tmp_path):
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture
+def worker(transactional_db):
+    """A real Celery worker (in a thread) on the real Redis broker; tasks stop running eagerly."""
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app.conf.task_always_eager = False
+    with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        yield
+
+
 @dataclass
 class Desk:
     """One tenant and its people."""

@@ -3,21 +3,12 @@
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
-from helpdesk.celery import app as celery_app
 from helpdesk.models import OutboundEmail
 from helpdesk.services import email_deliver, email_queue
-
-
-@pytest.fixture
-def worker(transactional_db):
-    celery_app.conf.task_always_eager = False
-    with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
-        yield
 
 
 def _message(subject):
