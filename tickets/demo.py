@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.models import Membership, Role, Tenant
+from sla.models import SLAOutcome
+from sla.selectors import policy_book
 from tickets.models import (
     Category,
     Channel,
@@ -193,6 +195,33 @@ def seed_macros(tenant: Tenant) -> None:
 
 
 @transaction.atomic
+def _replay_clocks(ticket: Ticket, book, now, *, reply_at) -> None:
+    """Give a back-dated demo ticket the SLA history it would have had: clocks
+    started when it was filed, met (or missed) by the reply, stopped when solved,
+    and a clock that ran out before today recorded as breached, as the sweep would
+    have done, so starting the demo sends no burst of breach emails."""
+    from sla import timers
+
+    target_status = ticket.status
+    timers.start(ticket, book, ticket.created_at)
+    if reply_at is not None:
+        timers.agent_replied(ticket, book, reply_at)
+    if target_status in (Status.PENDING, Status.SOLVED, Status.CLOSED):
+        timers.status_changed(ticket, book, target_status, ticket.solved_at or reply_at)
+    if ticket.sla_paused_at is None:
+        for metric in timers.running_metrics(ticket):
+            due = timers.due_of(ticket, metric)
+            if due <= now and not timers.is_breached(ticket, metric):
+                setattr(ticket, f"{metric}_breached_at", due)
+                ticket._sla_outcomes = [
+                    *getattr(ticket, "_sla_outcomes", []),
+                    (metric, SLAOutcome.Result.BREACHED, due, due),
+                ]
+        timers.refresh(ticket, book)
+    ticket._sla_outcomes = getattr(ticket, "_sla_outcomes", [])
+    ticket._sla_notes = []
+
+
 def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
     """Create `count` tickets spread over the last 60 days; nothing if the tenant has some."""
     if Ticket.objects.exists():
@@ -206,6 +235,7 @@ def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
         for m in Membership.objects.filter(role__in=[Role.AGENT, Role.ADMIN]).select_related("user")
     ]
     categories = {c.name: c for c in Category.objects.all()}
+    book = policy_book(tenant)
     now = timezone.now()
     statuses = (
         [Status.NEW] * 3
@@ -229,6 +259,9 @@ def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
         if plan and plan.allows_urgent and rng.random() < 0.3:
             priority = Priority.URGENT
         created = now - timedelta(minutes=rng.randint(10, 60 * 24 * 60))
+        if status == Status.NEW:
+            # New requests are recent, so the queue shows clocks on track, near due and late.
+            created = now - timedelta(minutes=rng.randint(10, 60 * 30))
         answered = status != Status.NEW
         agent = rng.choice(agents)
         reply_at = created + timedelta(minutes=rng.randint(5, 60 * 20))
@@ -252,10 +285,10 @@ def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
             ),
             created_at=created,
             updated_at=solved_at if done else reply_at if answered else created,
-            first_agent_reply_at=reply_at if answered else None,
             solved_at=solved_at if done else None,
             closed_at=solved_at + timedelta(days=4) if status == Status.CLOSED else None,
         )
+        _replay_clocks(ticket, book, now, reply_at=reply_at if answered else None)
         tickets.append(ticket)
         thread = [(customer, ask, created, False)]
         if answered:
@@ -300,5 +333,12 @@ def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
     for ticket, event in events:
         event.ticket = ticket
     TicketEvent.objects.bulk_create([e for _, e in events])
+    SLAOutcome.objects.bulk_create(
+        SLAOutcome(
+            tenant=tenant, ticket=ticket, metric=metric, result=result, due_at=due, recorded_at=at
+        )
+        for ticket in tickets
+        for metric, result, due, at in ticket._sla_outcomes
+    )
     TicketSequence.objects.update_or_create(tenant=tenant, defaults={"last_number": count})
     return count

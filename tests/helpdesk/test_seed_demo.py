@@ -1,9 +1,12 @@
 from django.core.management import call_command
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from helpdesk.models import Membership, Tenant, User
 from plans.models import Organization, Plan
-from tickets.models import Macro, Message, Status, Ticket
+from sla.display import sla_badge
+from sla.models import SLAOutcome
+from tickets.models import UNSOLVED, Macro, Message, Status, Ticket
 
 
 def _counts():
@@ -54,6 +57,13 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         assert Message.objects.filter(is_internal=True).exists()
         # A new ticket continues the numbering after the demo history.
         assert Ticket.objects.order_by("-number").first().number == 200
+        # The history has SLA outcomes to report on, and the queue shows clocks in
+        # every state: on track, inside the warning window, overdue and paused.
+        assert set(SLAOutcome.objects.values_list("result", flat=True)) == {"met", "breached"}
+        now = timezone.now()
+        unsolved = Ticket.objects.filter(tenant=acme, status__in=UNSOLVED)
+        badges = {sla_badge(ticket, now).state for ticket in unsolved}
+        assert {"on-track", "breached", "paused"} <= badges
 
 
 def test_demo_customer_can_log_in(db):
