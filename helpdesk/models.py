@@ -304,7 +304,13 @@ class OutboundEmail(TenantOwned):
         indexes = [
             models.Index(
                 fields=["tenant", "status", "created_at"], name="outboundemail_tenant_status"
-            )
+            ),
+            # The stalled-delivery check looks across tenants at the few queued rows.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="queued"),
+                name="outboundemail_queued",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -149,6 +149,7 @@ CELERY_BEAT_SCHEDULE = {
     "close-solved-tickets": {"task": "tickets.tasks.close_solved_tickets", "schedule": 3600.0},
     # Breaches are detected within a minute of their due time.
     "sla-sweep": {"task": "sla.tasks.sweep", "schedule": 60.0},
+    "deliver-stalled-emails": {"task": "helpdesk.tasks.deliver_stalled_emails", "schedule": 300.0},
 }
 
 # -- accounts -----------------------------------------------------------------------------

@@ -22,13 +22,15 @@ def test_customer_signs_in_and_reads_the_help_center_in_english_and_chinese(
     sign_in(page, acme_live.customer.email)
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Carol")
-    expect(page.locator(".promise")).to_contain_text("We reply to new requests within 24 hours.")
+    expect(page.locator(".promise")).to_contain_text(
+        "Your plan: Pro — first reply within 24 business hours (Mon-Fri 9:00-18:00, UTC)."
+    )
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
     page.get_by_label("Language").select_option("zh-hans")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page.get_by_role("heading", level=1)).to_have_text("你好，Carol")
-    expect(page.locator(".promise")).to_contain_text("24 小时")
+    expect(page.locator(".promise")).to_contain_text("24 个工作小时（周一至周五 9:00-18:00，UTC）")
     expect(page.get_by_role("link", name="帮助中心")).to_be_visible()
     page.screenshot(path="test-results/help-center-zh.png", full_page=True)
 

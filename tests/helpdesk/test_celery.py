@@ -1,6 +1,7 @@
 """A real Celery worker on the real Redis broker delivers queued email."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -88,3 +89,37 @@ def test_a_failed_send_is_retried_and_then_shown_as_failed(acme, settings):
         # A late retry finds it failed and does not send.
         assert email_deliver(email_id=outbound.id) is False
     assert mail.outbox == []
+
+
+def test_an_email_whose_task_was_lost_is_delivered_by_the_stalled_check(acme):
+    from django.utils import timezone
+
+    from helpdesk.models import OutboundEmail
+    from helpdesk.tasks import deliver_stalled_emails
+
+    # Stored, but the process died before publishing its task: nothing ran it.
+    with acme.scope():
+        lost = OutboundEmail.objects.create(
+            tenant=acme.tenant,
+            to=["cu@acme.example"],
+            from_email="d@acme.example",
+            subject="Lost in a crash",
+            body_text="hello",
+        )
+        recent = OutboundEmail.objects.create(
+            tenant=acme.tenant,
+            to=["cu@acme.example"],
+            from_email="d@acme.example",
+            subject="Task still on its way",
+            body_text="hello",
+        )
+        OutboundEmail.objects.filter(pk=lost.pk).update(
+            created_at=timezone.now() - timedelta(minutes=6)
+        )
+    assert deliver_stalled_emails() == 1
+    assert [m.subject for m in mail.outbox] == ["Lost in a crash"]
+    with acme.scope():
+        assert OutboundEmail.objects.get(pk=recent.pk).status == OutboundEmail.Status.QUEUED
+    # Run again: the sent one is not sent twice.
+    assert deliver_stalled_emails() == 0
+    assert len(mail.outbox) == 1

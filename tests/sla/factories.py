@@ -30,9 +30,7 @@ def make_customer_on(desk, plan: Plan, *, slug: str = "initech") -> User:
     organization = make_organization(
         desk.tenant, name=f"{slug.title()} Inc", plan=plan, domain=f"{slug}.example"
     )
-    return make_member(
-        desk.tenant, f"ivy@{slug}.example", Role.CUSTOMER, organization=organization
-    )
+    return make_member(desk.tenant, f"ivy@{slug}.example", Role.CUSTOMER, organization=organization)
 
 
 def file(desk, when: datetime, requester=None, **fields) -> Ticket:
@@ -137,4 +135,3 @@ def add_inline_rows(data: dict, prefix: str, *rows: dict) -> dict:
             data[f"{prefix}-{index}-{name}"] = value
     data[f"{prefix}-TOTAL_FORMS"] = str(total + len(rows))
     return data
-
