@@ -1,6 +1,12 @@
 from django import template
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
-from sla.display import describe_target
+from sla import timers
+from sla.display import describe_target, sla_badge
+from sla.models import Metric
 from sla.selectors import policy_book
 
 register = template.Library()
@@ -17,3 +23,61 @@ def promise(plan, metric: str = "first_response") -> str:
     if policy is None:
         return ""
     return describe_target(policy, metric, book.calendar(policy))
+
+
+def _when(moment) -> str:
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def _done_at(ticket, metric: str):
+    """When the clock got its event, if it is over."""
+    if metric == Metric.FIRST_RESPONSE:
+        return ticket.first_agent_reply_at
+    if metric == Metric.NEXT_RESPONSE:
+        return ticket.next_response_met_at if ticket.next_response_due_at is None else None
+    return ticket.solved_at if ticket.status in ("solved", "closed") else None
+
+
+def _clock_state(ticket, metric: str, now) -> tuple[str, str]:
+    """(state, text) for one clock of the ticket page's SLA panel."""
+    due = timers.due_of(ticket, metric)
+    breached = timers.is_breached(ticket, metric)
+    done = _done_at(ticket, metric)
+    if done is not None:
+        if breached:
+            return "breached", _("missed; done %(time)s") % {"time": _when(done)}
+        return "on-track", _("met %(time)s") % {"time": _when(done)}
+    if due is None:
+        return "none", _("not running")
+    if ticket.sla_paused_at is not None:
+        return "paused", _("paused since %(time)s") % {"time": _when(ticket.sla_paused_at)}
+    if breached or due <= now:
+        return "breached", _("overdue since %(time)s") % {"time": _when(due)}
+    return "on-track", _("due %(time)s") % {"time": _when(due)}
+
+
+@register.simple_tag
+def sla_clocks(ticket) -> SafeString:
+    """The ticket page's SLA panel: each clock with its due time and state; the
+    countdown badge of the soonest one ticks like the queue's."""
+    if ticket.sla_policy_id is None:
+        return format_html('<p class="muted">{}</p>', _("No service level applies."))
+    now = timezone.now()
+    badge = sla_badge(ticket, now)
+    rows = format_html_join(
+        "",
+        '<dt>{}</dt><dd><span class="sla-state sla-state-{}">{}</span></dd>',
+        ((Metric(metric).label, *_clock_state(ticket, metric, now)) for metric in timers.METRICS),
+    )
+    countdown = (
+        format_html(
+            '<p><span class="sla sla-{}" data-due="{}" data-warn="{}">{}</span></p>',
+            badge.state,
+            ticket.sla_due_at.isoformat() if badge.state not in ("none", "paused") else "",
+            ticket.sla_warn_at.isoformat() if ticket.sla_warn_at else "",
+            badge.text,
+        )
+        if badge.state != "none"
+        else ""
+    )
+    return format_html('{}<dl class="props sla-clocks">{}</dl>', countdown, rows)

@@ -240,3 +240,34 @@ def test_recent_history_is_reported_from_real_ticket_events(
         ticket_reply(ticket=slow, author=acme.agent, body="Sorry for the wait.")
     overall = _report(acme, acme.admin).context["overall"]
     assert _cells(overall)["first_response"] == (1, 1, 50.0)
+
+
+# -- the ticket page's SLA panel ----------------------------------------------------------
+
+
+def test_the_ticket_page_shows_every_clock_and_its_history(acme):
+    from tickets.services import ticket_reply
+
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    with time_machine.travel(monday, tick=False):
+        ticket = make_ticket(acme, subject="Clocks")
+    with time_machine.travel(monday + timedelta(hours=1), tick=False), acme.scope():
+        ticket_reply(ticket=ticket, author=acme.agent, body="Looking.", status=Status.PENDING)
+    with time_machine.travel(monday + timedelta(hours=2), tick=False):
+        page = acme.client(acme.agent).get(f"/agent/tickets/{ticket.number}/").content.decode()
+    panel = page[
+        page.index('id="sla-heading"') : page.index("</section>", page.index("sla-heading"))
+    ]
+    assert (
+        'First response</dt><dd><span class="sla-state sla-state-on-track">met 11/23/2026 10 a.m.'
+        in panel
+    )
+    assert 'Next response</dt><dd><span class="sla-state sla-state-none">not running' in panel
+    assert (
+        'Resolution</dt><dd><span class="sla-state sla-state-paused">'
+        "paused since 11/23/2026 10 a.m." in panel
+    )
+    # The audit trail tells the story in words.
+    assert "First response: due 11/25/2026 3 p.m." in page
+    assert "First response: met at 11/23/2026 10 a.m." in page
+    assert "clocks paused" in page
