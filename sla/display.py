@@ -35,7 +35,11 @@ def describe_hours(calendar: BusinessCalendar) -> str:
             continue
         run = list(run)
         first, last = run[0][0], run[-1][0]
-        span = names[first] if first == last else f"{names[first]}-{names[last]}"
+        span = (
+            names[first]
+            if first == last
+            else _("%(first)s-%(last)s") % {"first": names[first], "last": names[last]}
+        )
         hours = ", ".join(f"{_clock(start)}-{_clock(end)}" for start, end in intervals)
         parts.append(f"{span} {hours}")
     return "; ".join(parts) or _("no working hours set")

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
 from helpdesk.models import TIME_ZONE_CHOICES, TenantOwned
@@ -113,8 +114,11 @@ class WorkingHours(TenantOwned):
         BusinessCalendar, on_delete=models.CASCADE, related_name="hours", verbose_name=_("calendar")
     )
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
-    start = models.TimeField(_("from"))
-    end = models.TimeField(_("until"), help_text=_("00:00 means midnight at the end of the day."))
+    start = models.TimeField(pgettext_lazy("working hours", "from"))
+    end = models.TimeField(
+        pgettext_lazy("working hours", "until"),
+        help_text=_("00:00 means midnight at the end of the day."),
+    )
 
     class Meta:
         verbose_name = _("working hours")
@@ -215,7 +219,7 @@ class SLAPolicy(TenantOwned):
         help_text=_("Blank: the desk's default calendar."),
     )
     warning_percent = models.PositiveSmallIntegerField(
-        _("warn at (% of target left)"),
+        _("warn at (percent of the target left)"),
         default=25,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )

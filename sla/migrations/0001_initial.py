@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
                 ('first_response_minutes', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)], verbose_name='first response target (minutes)')),
                 ('next_response_minutes', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)], verbose_name='next response target (minutes)')),
                 ('resolution_minutes', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)], verbose_name='resolution target (minutes)')),
-                ('warning_percent', models.PositiveSmallIntegerField(default=25, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='warn at (% of target left)')),
+                ('warning_percent', models.PositiveSmallIntegerField(default=25, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='warn at (percent of the target left)')),
                 ('warning_max_minutes', models.PositiveIntegerField(default=60, validators=[django.core.validators.MinValueValidator(1)], verbose_name='warn at most (minutes before due)')),
                 ('escalate_priority', models.BooleanField(default=True, help_text='A breached ticket moves one priority step up (Low to Medium, ...).', verbose_name='raise priority on breach')),
                 ('calendar', models.ForeignKey(blank=True, help_text="Blank: the desk's default calendar.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='policies', to='sla.businesscalendar', verbose_name='business calendar')),
