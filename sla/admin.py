@@ -137,10 +137,26 @@ class BusinessCalendarAdmin(TenantModelAdmin):
         return TemplateResponse(request, "admin/sla/import_holidays.html", context)
 
 
+class SLAPolicyFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        # Django's own check skips rows with a blank priority (NULL), so two new
+        # "every priority" rows would reach the unique constraint as a 500.
+        seen = set()
+        for form in self.forms:
+            data = form.cleaned_data
+            if not data or data.get("DELETE") or "priority" not in data:
+                continue
+            if data["priority"] in seen:
+                raise ValidationError(_("Two service levels of this plan have the same priority."))
+            seen.add(data["priority"])
+
+
 class SLAPolicyInline(TenantTabularInline):
     """A plan's targets on the plan's page: one row for every priority, plus overrides."""
 
     model = SLAPolicy
+    formset = SLAPolicyFormSet
     extra = 0
     fields = (
         "priority",

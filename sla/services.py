@@ -27,7 +27,7 @@ from sla.models import (
     Weekday,
     WorkingHours,
 )
-from sla.selectors import PolicyBook, policy_book
+from sla.selectors import PolicyBook, forget_policy_book, policy_book
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,11 @@ def calendar_import_holidays(
         if day not in existing
     ]
     CalendarDate.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        # bulk_create sends no post_save, so the cached policy book is dropped here
+        # (now and again after commit, as sla.apps does for single saves).
+        forget_policy_book(calendar.tenant_id)
+        transaction.on_commit(lambda: forget_policy_book(calendar.tenant_id))
     return len(new), len(wanted) - len(new)
 
 

@@ -140,9 +140,12 @@ def customer_replied(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
     refresh(ticket, book)
 
 
-def status_changed(ticket: Ticket, book: PolicyBook, new: str, now: datetime) -> None:
-    """Pending pauses, solved/closed stop (resolution met), anything else resumes."""
-    if new in ("solved", "closed") and is_running(ticket, Metric.RESOLUTION):
+def status_changed(
+    ticket: Ticket, book: PolicyBook, new: str, now: datetime, *, old: str | None = None
+) -> None:
+    """Pending pauses, solved/closed stop (resolution met), anything else resumes.
+    Closing a solved ticket ends nothing new: its resolution was met when solved."""
+    if new in ("solved", "closed") and old != "solved" and is_running(ticket, Metric.RESOLUTION):
         _meet(ticket, Metric.RESOLUTION, ticket.sla_paused_at or now)
         # Kept (not cleared) so the ticket page shows what was promised; reopening
         # resumes it from the time it had left.

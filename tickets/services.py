@@ -298,7 +298,7 @@ def _set_status(ticket: Ticket, status: str, actor: User | None, *, record: bool
         return
     now = timezone.now()
     ticket.status = status
-    sla_clocks.status_changed(ticket, policy_book(ticket.tenant), status, now)
+    sla_clocks.status_changed(ticket, policy_book(ticket.tenant), status, now, old=old)
     if status == Status.SOLVED:
         ticket.solved_at = now
     elif status == Status.CLOSED:

@@ -265,12 +265,14 @@ def test_solving_meets_resolution_and_reopening_resumes_with_the_time_left(acme,
         (RESOLUTION, MET, at(2026, 12, 2, 14), at(2026, 11, 30, 16)),
     ]
 
-    # Closing the solved ticket later ends nothing new.
+    # Closing the solved ticket later ends nothing new: no outcome, no audit line.
+    notes = sla_notes(acme, ticket)
     with travel(at(2026, 12, 7, 12)), acme.scope():
         tickets_close_solved(tenant=acme.tenant, older_than=timedelta(days=4))
     ticket = refresh(acme, ticket)
     assert ticket.status == Status.CLOSED
     assert [row for row in outcomes(acme, ticket) if row[0] == RESOLUTION] == resolutions
+    assert sla_notes(acme, ticket) == notes
     assert ticket.sla_due_at is None and ticket.sla_check_at is None
 
 
@@ -347,6 +349,21 @@ def test_raising_priority_late_puts_the_due_time_in_the_past(acme, pro_plus_cust
     assert outcomes(acme, ticket) == [
         (FIRST, BREACHED, at(2026, 11, 30, 11), at(2026, 11, 30, 11, 40))
     ]
+
+
+def test_a_priority_change_while_paused_counts_from_the_pause(acme, pro_plus_customer):
+    ticket = file(acme, MONDAY_10, pro_plus_customer)  # first response due 12:00
+    ticket = change(acme, ticket, at(2026, 11, 30, 10, 30), status=Status.PENDING)
+
+    ticket = change(acme, ticket, at(2026, 11, 30, 11), priority=Priority.URGENT)
+    # 30 min of the urgent 1 h were used before the pause: due 10:30 + 30 min, still paused.
+    assert ticket.first_response_due_at == at(2026, 11, 30, 11)
+    assert ticket.sla_due_at is None
+
+    ticket = reply(acme, ticket, pro_plus_customer, at(2026, 11, 30, 12))
+    # Resumed at 12:00 with the 30 min left.
+    assert ticket.first_response_due_at == at(2026, 11, 30, 12, 30)
+    assert ticket.sla_due_at == at(2026, 11, 30, 12, 30)
 
 
 def test_upgrading_the_plan_moves_open_tickets_and_leaves_solved_ones(acme):
