@@ -114,7 +114,7 @@ def agent_replied(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
     """A public agent reply meets the first-response or next-response clock."""
     for metric in (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE):
         if is_running(ticket, metric):
-            _meet(ticket, metric, ticket.sla_paused_at or now)
+            _meet(ticket, metric, now)
             if metric == Metric.NEXT_RESPONSE:
                 ticket.next_response_met_at = now
                 _set_due(ticket, metric, None)
@@ -146,7 +146,7 @@ def status_changed(
     """Pending pauses, solved/closed stop (resolution met), anything else resumes.
     Closing a solved ticket ends nothing new: its resolution was met when solved."""
     if new in ("solved", "closed") and old != "solved" and is_running(ticket, Metric.RESOLUTION):
-        _meet(ticket, Metric.RESOLUTION, ticket.sla_paused_at or now)
+        _meet(ticket, Metric.RESOLUTION, now)
         # Kept (not cleared) so the ticket page shows what was promised; reopening
         # resumes it from the time it had left.
     if new in PAUSING_STATUSES and ticket.sla_paused_at is None:
@@ -190,12 +190,14 @@ def retarget(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
 
 
 def _meet(ticket: Ticket, metric: str, at: datetime) -> None:
-    """Note the outcome of a clock that just got its event."""
+    """Note the outcome of a clock that just got its event at `at`. A paused clock
+    stopped counting when it was paused, so it is judged as of that moment."""
     due = due_of(ticket, metric)
     if is_breached(ticket, metric):
         _note(ticket, ClockNote(metric, "met", at))
         return
-    result = SLAOutcome.Result.MET if at <= due else SLAOutcome.Result.BREACHED
+    judged_at = ticket.sla_paused_at or at
+    result = SLAOutcome.Result.MET if judged_at <= due else SLAOutcome.Result.BREACHED
     if result == SLAOutcome.Result.BREACHED:
         # Late, but before the sweep noticed: a breach all the same, recorded now.
         setattr(ticket, f"{metric}_breached_at", at)
