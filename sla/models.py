@@ -320,3 +320,32 @@ class SLABreach(SLAOutcome):
         proxy = True
         verbose_name = _("SLA breach")
         verbose_name_plural = _("SLA breaches")
+
+
+class SLANotice(TenantOwned):
+    """An SLA email still to be written: stored by the sweep in the transaction that
+    records the warning, breach or escalation it tells of, and deleted by the
+    worker that queues its emails (sla.services.sla_notices_deliver). Nothing is
+    lost if a process dies in between: the next sweep finds the row again."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", _("Warning")
+        BREACH = "breach", _("Breach")
+        ESCALATED = "escalated", _("Escalated to an agent")
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    metric = models.CharField(max_length=20, choices=Metric.choices)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "ticket", "kind", "metric", "due_at"], name="slanotice_once"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="slanotice_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.ticket_id} {self.metric}"

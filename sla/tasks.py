@@ -3,21 +3,29 @@ from django.utils.dateparse import parse_datetime
 
 from helpdesk.celery import app
 from helpdesk.tenancy import tenant_task
-from sla.services import sla_sweep, tenants_with_sla_work
+from sla.services import sla_notices_deliver, sla_sweep, tenants_with_sla_work
 
 
 @tenant_task()
 def sweep_tenant(tenant, now: str) -> dict[str, int]:
     result = sla_sweep(tenant=tenant, now=parse_datetime(now))
+    # Notices the sweep wrote queue their own delivery; this also picks up any
+    # left behind by a worker that died before delivering them.
+    sla_notices_deliver(tenant=tenant)
     return vars(result)
+
+
+@tenant_task(autoretry_for=(OSError,), retry_backoff=10, max_retries=5)
+def deliver_notices(tenant) -> int:
+    return sla_notices_deliver(tenant=tenant)
 
 
 @app.task(name="sla.tasks.sweep")
 def sweep() -> int:
     """Beat entry point, every minute: a task per tenant with something due.
 
-    Finding those tenants is one range scan of the `ticket_sla_check` index, so a
-    minute with nothing due costs one index probe, whatever the number of tickets.
+    Finding those tenants is one query over two small index ranges, so a minute
+    with nothing due costs one index probe, whatever the number of tickets.
     """
     now = timezone.now()
     tenant_ids = tenants_with_sla_work(now)

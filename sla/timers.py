@@ -92,8 +92,9 @@ def running_metrics(ticket: Ticket) -> list[str]:
 # -- what services call ----------------------------------------------------------------
 
 
-def _note(ticket: Ticket, note: ClockNote) -> None:
-    ticket._sla_notes = [*getattr(ticket, "_sla_notes", []), note]
+def note(ticket: Ticket, entry: ClockNote) -> None:
+    """Remember a line for the audit trail (written by `record`)."""
+    ticket._sla_notes = [*getattr(ticket, "_sla_notes", []), entry]
 
 
 def start(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
@@ -106,7 +107,7 @@ def start(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
     for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
         due = add_business_time(now, policy.target(metric), schedule)
         _set_due(ticket, metric, due)
-        _note(ticket, ClockNote(metric, "due", due))
+        note(ticket, ClockNote(metric, "due", due))
     refresh(ticket, book)
 
 
@@ -136,7 +137,7 @@ def customer_replied(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
     due = add_business_time(base, policy.target(Metric.NEXT_RESPONSE), book.schedule(policy))
     ticket.next_response_due_at = due
     ticket.next_response_breached_at = None
-    _note(ticket, ClockNote(Metric.NEXT_RESPONSE, "due", due))
+    note(ticket, ClockNote(Metric.NEXT_RESPONSE, "due", due))
     refresh(ticket, book)
 
 
@@ -152,7 +153,7 @@ def status_changed(
     if new in PAUSING_STATUSES and ticket.sla_paused_at is None:
         if running_metrics(ticket):
             ticket.sla_paused_at = now
-            _note(ticket, ClockNote("", "paused", now))
+            note(ticket, ClockNote("", "paused", now))
     elif new not in PAUSING_STATUSES and ticket.sla_paused_at is not None:
         _resume(ticket, book, now)
     refresh(ticket, book)
@@ -182,7 +183,7 @@ def retarget(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
         else:
             due = subtract_business_time(base, -left, schedule)
         _set_due(ticket, metric, due)
-        _note(ticket, ClockNote(metric, "due", due))
+        note(ticket, ClockNote(metric, "due", due))
     refresh(ticket, book)
 
 
@@ -194,7 +195,7 @@ def _meet(ticket: Ticket, metric: str, at: datetime) -> None:
     stopped counting when it was paused, so it is judged as of that moment."""
     due = due_of(ticket, metric)
     if is_breached(ticket, metric):
-        _note(ticket, ClockNote(metric, "met", at))
+        note(ticket, ClockNote(metric, "met", at))
         return
     judged_at = ticket.sla_paused_at or at
     result = SLAOutcome.Result.MET if judged_at <= due else SLAOutcome.Result.BREACHED
@@ -202,7 +203,7 @@ def _meet(ticket: Ticket, metric: str, at: datetime) -> None:
         # Late, but before the sweep noticed: a breach all the same, recorded now.
         setattr(ticket, f"{metric}_breached_at", at)
     ticket._sla_outcomes = [*getattr(ticket, "_sla_outcomes", []), (metric, result, due, at)]
-    _note(ticket, ClockNote(metric, "met" if result == SLAOutcome.Result.MET else "breached", at))
+    note(ticket, ClockNote(metric, "met" if result == SLAOutcome.Result.MET else "breached", at))
 
 
 def _resume(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
@@ -211,7 +212,7 @@ def _resume(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
     ticket.sla_paused_at = None
     policy = book.policy_by_id(ticket.sla_policy_id)
     schedule = book.schedule(policy)
-    _note(ticket, ClockNote("", "resumed", now))
+    note(ticket, ClockNote("", "resumed", now))
     for metric in running_metrics(ticket):
         due = due_of(ticket, metric)
         if due <= paused_at:
@@ -219,44 +220,50 @@ def _resume(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
         left = business_time_between(paused_at, due, schedule)
         due = add_business_time(now, left, schedule)
         _set_due(ticket, metric, due)
-        _note(ticket, ClockNote(metric, "due", due))
+        note(ticket, ClockNote(metric, "due", due))
 
 
-def record(ticket: Ticket, actor=None, notes: list[ClockNote] = ()) -> None:
-    """Write what the clocks did, after the ticket is saved: the outcomes `_meet`
-    noted, and a line per note in the ticket's audit trail."""
+def take_records(ticket: Ticket, actor=None) -> tuple[list[SLAOutcome], list]:
+    """The unsaved outcome and audit rows of what the clocks did since the last
+    call (the outcomes `_meet` noted, a trail line per note); the notes are cleared."""
     from tickets.models import TicketEvent
 
-    outcomes = getattr(ticket, "_sla_outcomes", [])
-    notes = [*getattr(ticket, "_sla_notes", []), *notes]
+    outcomes = [
+        SLAOutcome(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            metric=metric,
+            result=result,
+            due_at=due,
+            recorded_at=at,
+        )
+        for metric, result, due, at in getattr(ticket, "_sla_outcomes", [])
+    ]
+    events = [
+        TicketEvent(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            actor=actor,
+            kind=TicketEvent.Kind.SLA,
+            old_value=note.metric,
+            new_value=f"{note.action} {note.at.isoformat() if note.at else ''}".strip(),
+        )
+        for note in getattr(ticket, "_sla_notes", [])
+    ]
     ticket._sla_outcomes = ticket._sla_notes = []
+    return outcomes, events
+
+
+def record(ticket: Ticket, actor=None) -> None:
+    """Write what the clocks did, after the ticket is saved."""
+    from tickets.models import TicketEvent
+
+    outcomes, events = take_records(ticket, actor)
     if outcomes:
-        SLAOutcome.objects.bulk_create(
-            [
-                SLAOutcome(
-                    tenant_id=ticket.tenant_id,
-                    ticket=ticket,
-                    metric=metric,
-                    result=result,
-                    due_at=due,
-                    recorded_at=at,
-                )
-                for metric, result, due, at in outcomes
-            ],
-            ignore_conflicts=True,  # a breach the sweep recorded first stays the record
-        )
-    if notes:
-        TicketEvent.objects.bulk_create(
-            TicketEvent(
-                tenant_id=ticket.tenant_id,
-                ticket=ticket,
-                actor=actor,
-                kind=TicketEvent.Kind.SLA,
-                old_value=note.metric,
-                new_value=f"{note.action} {note.at.isoformat() if note.at else ''}".strip(),
-            )
-            for note in notes
-        )
+        # A breach the sweep recorded first stays the record.
+        SLAOutcome.objects.bulk_create(outcomes, ignore_conflicts=True)
+    if events:
+        TicketEvent.objects.bulk_create(events)
 
 
 def next_unbreached(ticket: Ticket) -> tuple[str, datetime] | None:

@@ -164,6 +164,16 @@ def sla_breached(ticket: Ticket, metric: str, due) -> int:
     )
 
 
+def sla_escalated(ticket: Ticket, metric: str, due) -> int:
+    """The escalation agent a breached ticket was handed to hears it is theirs."""
+    return _send(
+        ticket,
+        [ticket.assignee] if ticket.assignee else [],
+        "assigned",
+        occurrence=f"sla-escalated:{ticket.pk}:{metric}:{due.isoformat()}",
+    )
+
+
 # -- what the worker runs ---------------------------------------------------------------
 
 

@@ -12,8 +12,8 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk.models import OutboundEmail
-from sla.models import SLABreach, SLAOutcome, SLAPolicy
-from sla.services import sla_sweep, tenants_with_sla_work
+from sla.models import SLABreach, SLANotice, SLAOutcome, SLAPolicy
+from sla.services import sla_notices_deliver, sla_sweep, tenants_with_sla_work
 from sla.tasks import sweep
 from tests.tickets.factories import make_ticket, refresh, set_fields
 from tickets.models import Priority, Status, Ticket, TicketEvent
@@ -39,8 +39,11 @@ def _file(desk, **fields):
 
 
 def _sweep(desk, at):
+    """A beat tick as a worker runs it: the sweep, then the emails it asked for."""
     with time_machine.travel(at, tick=False):
-        return sla_sweep(tenant=desk.tenant)
+        result = sla_sweep(tenant=desk.tenant)
+        sla_notices_deliver(tenant=desk.tenant)
+    return result
 
 
 def _emails(desk, subject_part):
@@ -177,28 +180,59 @@ def test_the_sweep_touches_only_its_own_tenant(pro_plus, globex):
 
 def test_a_sweep_that_dies_midway_loses_nothing(pro_plus, monkeypatch):
     tickets = [_file(pro_plus) for _ in range(3)]
+    from sla import services
+
+    real = services._check
+    calls = []
+
+    def dies_on_the_second_ticket(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return real(*args)
+
+    monkeypatch.setattr(services, "_check", dies_on_the_second_ticket)
+    with pytest.raises(SystemExit):
+        _sweep(pro_plus, DUE + timedelta(seconds=1))
+    with pro_plus.scope():
+        # The batch's transaction rolled back: no half-recorded breach, nothing to tell.
+        assert not SLABreach.objects.exists()
+        assert not SLANotice.objects.exists()
+        assert set(Ticket.objects.values_list("priority", flat=True)) == {Priority.MEDIUM}
+    monkeypatch.setattr(services, "_check", real)
+    assert _sweep(pro_plus, DUE + timedelta(seconds=2)).breached == 3
+    with pro_plus.scope():
+        assert SLABreach.objects.filter(ticket__in=tickets).count() == 3
+    assert len(_emails(pro_plus, "SLA breached")) == 3
+
+
+def test_emails_of_a_worker_that_died_are_written_once_by_the_next(pro_plus, monkeypatch):
+    for _ in range(3):
+        _file(pro_plus)
+    with time_machine.travel(DUE + timedelta(seconds=1), tick=False):
+        assert sla_sweep(tenant=pro_plus.tenant).breached == 3
     from tickets import notifications
 
     real = notifications.sla_breached
     calls = []
 
-    def dies_on_the_second_ticket(ticket, metric, due):
-        calls.append(ticket.pk)
+    def dies_on_the_second_email(ticket, metric, due):
+        calls.append(1)
         if len(calls) == 2:
             raise SystemExit("worker killed")
         return real(ticket, metric, due)
 
-    monkeypatch.setattr(notifications, "sla_breached", dies_on_the_second_ticket)
+    monkeypatch.setattr(notifications, "sla_breached", dies_on_the_second_email)
     with pytest.raises(SystemExit):
-        _sweep(pro_plus, DUE + timedelta(seconds=1))
-    with pro_plus.scope():
-        # The batch's transaction rolled back: no half-recorded breach, no email.
-        assert not SLABreach.objects.exists()
-        assert not OutboundEmail.objects.filter(subject__contains="SLA breached").exists()
+        sla_notices_deliver(tenant=pro_plus.tenant)
+    assert _emails(pro_plus, "SLA breached") == []  # rolled back with the notices
     monkeypatch.setattr(notifications, "sla_breached", real)
-    assert _sweep(pro_plus, DUE + timedelta(seconds=2)).breached == 3
-    with pro_plus.scope():
-        assert SLABreach.objects.filter(ticket__in=tickets).count() == 3
+    # The notices are still there: the next beat tick finds them once they are stale.
+    with time_machine.travel(DUE + timedelta(minutes=2), tick=False):
+        assert tenants_with_sla_work(datetime.now(UTC)) == [pro_plus.tenant.pk]
+    assert sla_notices_deliver(tenant=pro_plus.tenant) == 3
+    assert sla_notices_deliver(tenant=pro_plus.tenant) == 0
+    assert len(_emails(pro_plus, "SLA breached")) == 3
 
 
 def _sweep_in_a_child_process(tenant_id, at, results):
@@ -206,14 +240,16 @@ def _sweep_in_a_child_process(tenant_id, at, results):
     connections.close_all()
     from helpdesk.models import Tenant
 
+    tenant = Tenant.objects.get(pk=tenant_id)
     with time_machine.travel(at, tick=False):
-        result = sla_sweep(tenant=Tenant.objects.get(pk=tenant_id))
+        result = sla_sweep(tenant=tenant)
+        sla_notices_deliver(tenant=tenant)
     results.put(vars(result))
     connections.close_all()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_sweeps_at_once_record_one_breach(pro_plus):
+def test_two_workers_at_once_record_one_breach_and_send_one_email(pro_plus):
     tickets = [_file(pro_plus) for _ in range(20)]
     context = multiprocessing.get_context("fork")
     results = context.Queue()
