@@ -240,9 +240,10 @@ class TicketViewSet(viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        requester = data.get("requester") or request.user
         ticket = ticket_create(
             tenant=request.tenant,
-            requester=data.get("requester") or request.user,
+            requester=requester,
             subject=data["subject"],
             body=data["body"],
             category=data.get("category"),
@@ -250,8 +251,11 @@ class TicketViewSet(viewsets.GenericViewSet):
             channel=Channel.API,
             actor=request.user,
             tags=data.get("tags", ()),
+            requester_membership=request.membership if requester == request.user else None,
         )
-        return self._show(self._ticket(ticket.number), status=status.HTTP_201_CREATED)
+        # Shown as created: its requester, organization (with plan) and category are the
+        # objects just used, so reading it back would only repeat them.
+        return self._show(ticket, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, number=None):
         return self._show(self._ticket(number))
