@@ -97,3 +97,26 @@ def test_a_failed_send_is_retried_and_then_shown_as_failed(acme, settings):
         # A late retry finds it failed and does not send.
         assert email_deliver(email_id=outbound.id) is False
     assert mail.outbox == []
+
+
+def test_tasks_queued_on_commit_keep_no_result(
+    acme, monkeypatch, django_capture_on_commit_callbacks
+):
+    # No one can wait for them: the sender subscribes to no result channel (one
+    # Redis round trip per task otherwise) and the worker stores no result.
+    celery_app.conf.task_always_eager = False
+    sent, subscribed = [], []
+    monkeypatch.setattr(
+        celery_app.amqp,
+        "send_task_message",
+        lambda producer, name, message, **options: sent.append(message),
+    )
+    monkeypatch.setattr(
+        celery_app.backend, "on_task_call", lambda producer, task_id: subscribed.append(task_id)
+    )
+    with django_capture_on_commit_callbacks(execute=True), acme.scope():
+        email_queue(tenant=acme.tenant, message=_message("Queued"))
+
+    assert [message.headers["task"] for message in sent] == ["helpdesk.tasks.deliver_email"]
+    assert sent[0].headers["ignore_result"] is True
+    assert subscribed == []
