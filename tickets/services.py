@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.models import Membership, Role, Tenant, User
+from helpdesk.queries import unique_match
 from tickets import notifications
 from tickets.attachments import validate_upload
 from tickets.models import (
@@ -96,10 +97,8 @@ def _is_staff(user: User | None) -> bool:
 
 def _active_membership(user: User) -> Membership | None:
     """The user's active membership in the tenant in scope, with organization and plan."""
-    return (
-        Membership.objects.filter(user=user, is_active=True)
-        .select_related("organization__plan")
-        .first()
+    return unique_match(
+        Membership.objects.filter(user=user, is_active=True).select_related("organization__plan")
     )
 
 

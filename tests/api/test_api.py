@@ -17,7 +17,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.throttling import SimpleRateThrottle
 
+from helpdesk.api_tokens import api_token_create
 from helpdesk.models import Membership, Role
+from plans.models import Organization
 from tests.helpdesk.factories import make_member
 from tests.tickets.factories import category, make_ticket, refresh, set_fields, upload
 from tickets.models import Category, Channel, Message, Priority, Status, Ticket, TicketEvent
@@ -470,6 +472,45 @@ def test_urgent_is_refused_to_customers_whose_plan_does_not_include_it(acme):
         "priority": ["Urgent priority is part of higher plans; choose High instead."]
     }
     assert _counts(acme) == before
+
+
+def _token_client(desk, user) -> Client:
+    with desk.scope():
+        _token, key = api_token_create(tenant=desk.tenant, user=user, name="Integration")
+    return Client(HTTP_HOST=desk.host, HTTP_AUTHORIZATION=f"Token {key}")
+
+
+def test_urgent_through_a_token_follows_the_customers_plan(acme):
+    client = _token_client(acme, acme.customer)
+    body = {"subject": "Everything is on fire", "body": "Help", "priority": "urgent"}
+    assert _send(client, "post", "/api/v1/tickets/", body).status_code == 400  # Pro
+    with acme.scope():
+        Organization.objects.filter(pk=acme.org.pk).update(plan=acme.pro_plus)
+    response = _send(client, "post", "/api/v1/tickets/", body)
+    assert response.status_code == 201
+    assert _body(response)["priority"] == "urgent"
+
+
+def test_filing_through_a_token_takes_a_fixed_number_of_queries(
+    acme, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    client = _token_client(acme, acme.customer)
+    body = {"subject": "Export fails", "body": "Since **9:00**.", "category": "Billing"}
+    _send(client, "post", "/api/v1/tickets/", body)  # the token's first use records it
+
+    # The host's tenant, the token, the membership, the category; then a savepoint (a
+    # transaction outside tests), the ticket number, the ticket, its message and its
+    # audit event. The ticket is answered as created, not read back.
+    with django_assert_num_queries(10), django_capture_on_commit_callbacks() as queued:
+        response = _send(client, "post", "/api/v1/tickets/", body)
+
+    assert response.status_code == 201
+    assert len(queued) == 1  # the notifications, sent by a worker
+    data = _body(response)
+    with acme.scope():
+        ticket = Ticket.objects.select_related("requester", "category").get(number=data["number"])
+    assert data == _body(acme.client(acme.customer).get(f"/api/v1/tickets/{ticket.number}/"))
+    assert (ticket.category.name, ticket.organization_id) == ("Billing", acme.org.pk)
 
 
 def test_agents_file_on_behalf_of_a_member_with_any_priority_and_tags(acme):

@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from helpdesk.admin_site import tenant_staff_queryset
 from helpdesk.models import User
+from helpdesk.queries import unique_match
 from tickets.api.common import MAX_TAGS, PRIORITY_NAMES, quoted
 from tickets.models import Category, Message, Priority, Status, Ticket
 
@@ -49,7 +50,7 @@ class NamedField(serializers.Field):
         if not isinstance(data, str) or "\x00" in data:
             self.fail("invalid")
         value = data.strip()
-        found = self.get_queryset().filter(**{self.lookup: value}).first() if value else None
+        found = unique_match(self.get_queryset().filter(**{self.lookup: value})) if value else None
         if found is None:
             self.fail("unknown", value=quoted(value))
         return found
