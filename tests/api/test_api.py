@@ -17,27 +17,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.throttling import SimpleRateThrottle
 
-from helpdesk.api_tokens import api_token_create
 from helpdesk.models import Membership, Role
 from plans.models import Organization
+from tests.api.helpers import json_body as _body
+from tests.api.helpers import send as _send
+from tests.api.helpers import token_client
 from tests.helpdesk.factories import make_member
 from tests.tickets.factories import category, make_ticket, refresh, set_fields, upload
 from tickets.models import Category, Channel, Message, Priority, Status, Ticket, TicketEvent
 from tickets.services import ticket_add_note, ticket_reply
-
-
-def _body(response):
-    """The JSON body; every API answer, errors included, is JSON."""
-    content_type = response["Content-Type"].split(";")[0]
-    assert content_type.endswith(("/json", "+json")), response.content[:300]
-    return response.json()
-
-
-def _send(client: Client, method: str, path: str, data=None, **extra):
-    if method in ("post", "put", "patch"):
-        payload = data if isinstance(data, str) else json.dumps(data or {})
-        return getattr(client, method)(path, payload, content_type="application/json", **extra)
-    return getattr(client, method)(path, data or {}, **extra)
 
 
 def _numbers(response) -> list[int]:
@@ -474,14 +462,8 @@ def test_urgent_is_refused_to_customers_whose_plan_does_not_include_it(acme):
     assert _counts(acme) == before
 
 
-def _token_client(desk, user) -> Client:
-    with desk.scope():
-        _token, key = api_token_create(tenant=desk.tenant, user=user, name="Integration")
-    return Client(HTTP_HOST=desk.host, HTTP_AUTHORIZATION=f"Token {key}")
-
-
 def test_urgent_through_a_token_follows_the_customers_plan(acme):
-    client = _token_client(acme, acme.customer)
+    client = token_client(acme, acme.customer)
     body = {"subject": "Everything is on fire", "body": "Help", "priority": "urgent"}
     assert _send(client, "post", "/api/v1/tickets/", body).status_code == 400  # Pro
     with acme.scope():
@@ -494,7 +476,7 @@ def test_urgent_through_a_token_follows_the_customers_plan(acme):
 def test_filing_through_a_token_takes_a_fixed_number_of_queries(
     acme, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
-    client = _token_client(acme, acme.customer)
+    client = token_client(acme, acme.customer)
     body = {"subject": "Export fails", "body": "Since **9:00**.", "category": "Billing"}
     _send(client, "post", "/api/v1/tickets/", body)  # the token's first use records it
 
