@@ -36,7 +36,7 @@ from tickets.selectors import (
     QUEUE_API_RELATED,
     QUEUE_VIEWS,
     queue,
-    thread,
+    thread_messages,
     ticket_for_agent,
     ticket_for_customer,
     tickets_visible_to_customer,
@@ -304,7 +304,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self._ticket(number)
         agent = is_agent(request)
         if request.method != "POST":  # GET, and HEAD which DRF routes to the same handler
-            page = self.paginate_queryset(thread(ticket, include_internal=agent))
+            page = self.paginate_queryset(thread_messages(ticket, include_internal=agent))
             return self.get_paginated_response(self.get_serializer(page, many=True).data)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
