@@ -869,6 +869,7 @@ def test_schema_describes_every_endpoint(acme):
         "/api/v1/tickets/{number}/",
         "/api/v1/tickets/{number}/messages/",
         "/api/v1/categories/",
+        "/api/v1/attachments/{key}/",
     }
     assert set(schema["paths"]["/api/v1/tickets/{number}/"]) == {"get", "patch"}
     assert schema["components"]["securitySchemes"]["tokenAuth"]["name"] == "Authorization"

@@ -170,11 +170,23 @@ class AttachmentSerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
     size = serializers.IntegerField(read_only=True)
     content_type = serializers.CharField(read_only=True)
-    url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(
+        help_text=_("The file in the help center, for a signed-in browser.")
+    )
+    api_url = serializers.SerializerMethodField(
+        help_text=_("The file through the API, with a token (or a browser session).")
+    )
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, attachment) -> str:
-        path = reverse("attachment_download", args=[attachment.key])
+        return self._absolute("attachment_download", attachment)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_api_url(self, attachment) -> str:
+        return self._absolute("api-attachment-detail", attachment)
+
+    def _absolute(self, view_name: str, attachment) -> str:
+        path = reverse(view_name, args=[attachment.key])
         return self.context["request"].build_absolute_uri(path)
 
 

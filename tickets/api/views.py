@@ -35,6 +35,7 @@ from tickets.models import Category, Channel, Priority, Status, Ticket
 from tickets.selectors import (
     QUEUE_API_RELATED,
     QUEUE_VIEWS,
+    attachment_for_user,
     queue,
     thread_messages,
     ticket_for_agent,
@@ -48,6 +49,7 @@ from tickets.services import (
     ticket_solve,
     ticket_update,
 )
+from tickets.views.attachments import attachment_response
 
 
 def _resolve_queue_filters(request) -> QueryDict:
@@ -150,6 +152,12 @@ LIST_FILTERS = [
 ]
 NUMBER = OpenApiParameter(
     "number", OpenApiTypes.INT, OpenApiParameter.PATH, description=_("The ticket's number.")
+)
+KEY = OpenApiParameter(
+    "key",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    description=_("The attachment's key, from its message's `attachments`."),
 )
 
 
@@ -338,3 +346,35 @@ class CategoryViewSet(viewsets.GenericViewSet):
             categories = categories.filter(is_active=True)
         page = self.paginate_queryset(categories.order_by("position", "name", "pk"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary="Download an attachment",
+        description=(
+            "The file of an attachment listed in a message (its `api_url`), for whoever may "
+            "see that message: customers the public messages of their requests, agents "
+            "everything in their desk. Anyone else gets a 404. Images, PDF and text come "
+            "inline with their own type, any other file as an `application/octet-stream` "
+            "download."
+        ),
+        parameters=[KEY],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            404: OpenApiTypes.OBJECT,
+        },
+    )
+)
+class AttachmentViewSet(viewsets.GenericViewSet):
+    lookup_field = "key"
+    lookup_value_regex = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    http_method_names = ["get", "head", "options"]
+
+    def perform_content_negotiation(self, request, force=False):
+        # The answer is a file of its own type (JSON only for errors): an Accept header
+        # naming that type, or any other, is no reason for a 406.
+        return super().perform_content_negotiation(request, force=True)
+
+    def retrieve(self, request, key=None):
+        attachment = attachment_for_user(key, user=request.user, membership=request.membership)
+        return attachment_response(attachment)
