@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.models import ApiToken, Membership, Role, Tenant, User
+from helpdesk.queries import unique_match
 
 logger = logging.getLogger(__name__)
 
@@ -111,19 +112,19 @@ def api_token_authenticate(*, tenant: Tenant, key: str) -> tuple[ApiToken, Membe
     A token stops working when it is revoked, its user is deactivated, or the
     user's membership in the tenant ends.
     """
-    token = (
+    token = unique_match(
         ApiToken.objects.filter(
             tenant=tenant, digest=ApiToken.digest_of(key), revoked_at__isnull=True
-        )
-        .select_related("user")
-        .first()
+        ).select_related("user")
     )
     if token is None or not token.user.is_active:
         return None
-    membership = (
-        Membership.objects.filter(tenant=tenant, user=token.user, is_active=True)
-        .select_related("organization__plan")
-        .first()
+    # With the organization (customers' visibility rules need it) but not its plan,
+    # which the API reads only when a customer asks for urgent priority.
+    membership = unique_match(
+        Membership.objects.filter(tenant=tenant, user=token.user, is_active=True).select_related(
+            "organization"
+        )
     )
     if membership is None:
         return None

@@ -132,8 +132,12 @@ def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
 
     A task queued inside a transaction that later rolls back would act on rows
     that never existed; one queued before commit could run before they are visible.
+
+    Nobody can wait for the result of a task queued this way, so none is kept: with
+    a result backend, Celery would otherwise subscribe this process to each task's
+    result channel when sending it, and the worker would store every result.
     """
-    transaction.on_commit(functools.partial(task.delay, *args, **kwargs))
+    transaction.on_commit(functools.partial(task.apply_async, args, kwargs, ignore_result=True))
 
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The REST API, mounted at /api/ on tenant hosts.
 
-- /api/v1/...     tickets, their messages, categories (tickets/api/)
+- /api/v1/...     tickets, their messages and attachments, categories (tickets/api/)
 - /api/schema/    the OpenAPI schema
 - /api/docs/      interactive docs (Swagger UI, assets served locally)
 
@@ -12,11 +12,12 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from helpdesk.api_errors import api_not_found
-from tickets.api import CategoryViewSet, TicketViewSet
+from tickets.api import AttachmentViewSet, CategoryViewSet, TicketViewSet
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
 router.register("categories", CategoryViewSet, basename="api-category")
+router.register("attachments", AttachmentViewSet, basename="api-attachment")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

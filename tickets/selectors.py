@@ -59,15 +59,23 @@ def ticket_for_agent(number: int) -> Ticket:
         raise Http404 from None
 
 
-def thread(ticket: Ticket, *, include_internal: bool) -> list[Message]:
+def thread_messages(ticket: Ticket, *, include_internal: bool) -> QuerySet[Message]:
+    """The ticket's messages, oldest first, with authors and attachments: a queryset, so
+    a page of it is fetched (and its attachments prefetched) for that page only.
+    Customers are shown it with `include_internal=False`: internal notes never leave."""
     messages = Message.objects.filter(ticket=ticket)
     if not include_internal:
         messages = messages.filter(is_internal=False)
-    return list(
-        messages.select_related("author").prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
-        )
+    return (
+        messages.select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+        .order_by("created_at", "pk")
     )
+
+
+def thread(ticket: Ticket, *, include_internal: bool) -> list[Message]:
+    """The whole thread, as the ticket pages show it."""
+    return list(thread_messages(ticket, include_internal=include_internal))
 
 
 def audit_trail(ticket: Ticket) -> list[TicketEvent]:

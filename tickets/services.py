@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.models import Membership, Role, Tenant, User
+from helpdesk.queries import unique_match
 from sla import timers as sla_clocks
 from sla.selectors import policy_book
 from tickets import notifications
@@ -57,16 +57,27 @@ def category_create_defaults(*, tenant: Tenant) -> None:
 
 
 def _next_number(tenant: Tenant) -> int:
-    # The row lock serializes numbering within a tenant only; other tenants never wait.
-    sequence, _created = TicketSequence.objects.select_for_update().get_or_create(tenant=tenant)
-    sequence.last_number = F("last_number") + 1
-    sequence.save(update_fields=["last_number"])
-    sequence.refresh_from_db(fields=["last_number"])
-    return sequence.last_number
+    # One statement locks the tenant's row and hands out the number (the ORM has no
+    # UPDATE ... RETURNING). The lock, held until commit, serializes numbering within a
+    # tenant only; other tenants never wait.
+    table = connection.ops.quote_name(TicketSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1 "  # noqa: S608 - our table name
+            "WHERE tenant_id = %s RETURNING last_number",
+            [tenant.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the tenant's first ticket
+        TicketSequence.objects.get_or_create(tenant=tenant)
+        return _next_number(tenant)
+    return row[0]
 
 
-def _record(ticket: Ticket, actor: User | None, kind: str, old: object = "", new: object = ""):
-    return TicketEvent.objects.create(
+def _event(
+    ticket: Ticket, actor: User | None, kind: str, old: object = "", new: object = ""
+) -> TicketEvent:
+    return TicketEvent(
         tenant_id=ticket.tenant_id,
         ticket=ticket,
         actor=actor,
@@ -74,6 +85,12 @@ def _record(ticket: Ticket, actor: User | None, kind: str, old: object = "", new
         old_value=str(old)[:255],
         new_value=str(new)[:255],
     )
+
+
+def _record(ticket: Ticket, actor: User | None, kind: str, old: object = "", new: object = ""):
+    event = _event(ticket, actor, kind, old, new)
+    event.save()
+    return event
 
 
 def _is_staff(user: User | None) -> bool:
@@ -85,6 +102,13 @@ def _is_staff(user: User | None) -> bool:
         or Membership.objects.filter(
             user=user, role__in=[Role.AGENT, Role.ADMIN], is_active=True
         ).exists()
+    )
+
+
+def _active_membership(user: User) -> Membership | None:
+    """The user's active membership in the tenant in scope, with organization and plan."""
+    return unique_match(
+        Membership.objects.filter(user=user, is_active=True).select_related("organization__plan")
     )
 
 
@@ -169,14 +193,25 @@ def ticket_create(
     body_html: str | None = None,
     email_message_id: str = "",
     tags: Iterable[str] = (),
+    requester_membership: Membership | None = None,
 ) -> Ticket:
-    """Open a ticket for `requester` (filed by them, or by `actor` on their behalf)."""
+    """Open a ticket for `requester` (filed by them, or by `actor` on their behalf).
+
+    A caller that already holds the requester's active membership here (the API has
+    the caller's) passes it as `requester_membership` and saves looking it up.
+    """
     actor = actor or requester
-    membership = Membership.objects.filter(user=requester, is_active=True).first()
-    if membership is None:
+    membership = requester_membership or _active_membership(requester)
+    if membership is None or not membership.is_active:
         raise ValidationError(_("The requester is not a member of this help desk."))
+    if membership.user_id != requester.pk or membership.tenant_id != tenant.pk:
+        raise ValueError("requester_membership is not the requester's membership here.")
+    if actor == requester:
+        by_staff = actor.is_superuser or membership.is_staff_member
+    else:
+        by_staff = _is_staff(actor)
     organization = membership.organization
-    _validate_priority_for(organization, priority, by_staff=_is_staff(actor))
+    _validate_priority_for(organization, priority, by_staff=by_staff)
     if not subject.strip():
         raise ValidationError({"subject": _("Give the request a subject.")})
     now = timezone.now()
@@ -205,8 +240,14 @@ def ticket_create(
         body_html=body_html,
         email_message_id=email_message_id,
     )
-    _record(ticket, actor, TicketEvent.Kind.CREATED, new=ticket.get_channel_display())
-    sla_clocks.record(ticket)
+    # The creation and the clocks it started: one insert for the audit trail.
+    _outcomes, clock_events = sla_clocks.take_records(ticket)
+    TicketEvent.objects.bulk_create(
+        [
+            _event(ticket, actor, TicketEvent.Kind.CREATED, new=ticket.get_channel_display()),
+            *clock_events,
+        ]
+    )
     notifications.ticket_created(ticket)
     return ticket
 

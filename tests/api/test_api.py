@@ -18,24 +18,14 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.throttling import SimpleRateThrottle
 
 from helpdesk.models import Membership, Role
+from plans.models import Organization
+from tests.api.helpers import json_body as _body
+from tests.api.helpers import send as _send
+from tests.api.helpers import token_client
 from tests.helpdesk.factories import make_member
 from tests.tickets.factories import category, make_ticket, refresh, set_fields, upload
 from tickets.models import Category, Channel, Message, Priority, Status, Ticket, TicketEvent
 from tickets.services import ticket_add_note, ticket_reply
-
-
-def _body(response):
-    """The JSON body; every API answer, errors included, is JSON."""
-    content_type = response["Content-Type"].split(";")[0]
-    assert content_type.endswith(("/json", "+json")), response.content[:300]
-    return response.json()
-
-
-def _send(client: Client, method: str, path: str, data=None, **extra):
-    if method in ("post", "put", "patch"):
-        payload = data if isinstance(data, str) else json.dumps(data or {})
-        return getattr(client, method)(path, payload, content_type="application/json", **extra)
-    return getattr(client, method)(path, data or {}, **extra)
 
 
 def _numbers(response) -> list[int]:
@@ -472,6 +462,39 @@ def test_urgent_is_refused_to_customers_whose_plan_does_not_include_it(acme):
     assert _counts(acme) == before
 
 
+def test_urgent_through_a_token_follows_the_customers_plan(acme):
+    client = token_client(acme, acme.customer)
+    body = {"subject": "Everything is on fire", "body": "Help", "priority": "urgent"}
+    assert _send(client, "post", "/api/v1/tickets/", body).status_code == 400  # Pro
+    with acme.scope():
+        Organization.objects.filter(pk=acme.org.pk).update(plan=acme.pro_plus)
+    response = _send(client, "post", "/api/v1/tickets/", body)
+    assert response.status_code == 201
+    assert _body(response)["priority"] == "urgent"
+
+
+def test_filing_through_a_token_takes_a_fixed_number_of_queries(
+    acme, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    client = token_client(acme, acme.customer)
+    body = {"subject": "Export fails", "body": "Since **9:00**.", "category": "Billing"}
+    _send(client, "post", "/api/v1/tickets/", body)  # the token's first use records it
+
+    # The host's tenant, the token, the membership, the category; then a savepoint (a
+    # transaction outside tests), the ticket number, the ticket, its message and its
+    # audit event. The ticket is answered as created, not read back.
+    with django_assert_num_queries(10), django_capture_on_commit_callbacks() as queued:
+        response = _send(client, "post", "/api/v1/tickets/", body)
+
+    assert response.status_code == 201
+    assert len(queued) == 1  # the notifications, sent by a worker
+    data = _body(response)
+    with acme.scope():
+        ticket = Ticket.objects.select_related("requester", "category").get(number=data["number"])
+    assert data == _body(acme.client(acme.customer).get(f"/api/v1/tickets/{ticket.number}/"))
+    assert (ticket.category.name, ticket.organization_id) == ("Billing", acme.org.pk)
+
+
 def test_agents_file_on_behalf_of_a_member_with_any_priority_and_tags(acme):
     response = _send(
         acme.client(acme.agent),
@@ -846,6 +869,7 @@ def test_schema_describes_every_endpoint(acme):
         "/api/v1/tickets/{number}/",
         "/api/v1/tickets/{number}/messages/",
         "/api/v1/categories/",
+        "/api/v1/attachments/{key}/",
     }
     assert set(schema["paths"]["/api/v1/tickets/{number}/"]) == {"get", "patch"}
     assert schema["components"]["securitySchemes"]["tokenAuth"]["name"] == "Authorization"

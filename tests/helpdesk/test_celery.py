@@ -8,6 +8,7 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
+from helpdesk.celery import app as celery_app
 from helpdesk.models import OutboundEmail
 from helpdesk.services import email_deliver, email_queue
 
@@ -123,3 +124,26 @@ def test_an_email_whose_task_was_lost_is_delivered_by_the_stalled_check(acme):
     # Run again: the sent one is not sent twice.
     assert deliver_stalled_emails() == 0
     assert len(mail.outbox) == 1
+
+
+def test_tasks_queued_on_commit_keep_no_result(
+    acme, monkeypatch, django_capture_on_commit_callbacks
+):
+    # No one can wait for them: the sender subscribes to no result channel (one
+    # Redis round trip per task otherwise) and the worker stores no result.
+    celery_app.conf.task_always_eager = False
+    sent, subscribed = [], []
+    monkeypatch.setattr(
+        celery_app.amqp,
+        "send_task_message",
+        lambda producer, name, message, **options: sent.append(message),
+    )
+    monkeypatch.setattr(
+        celery_app.backend, "on_task_call", lambda producer, task_id: subscribed.append(task_id)
+    )
+    with django_capture_on_commit_callbacks(execute=True), acme.scope():
+        email_queue(tenant=acme.tenant, message=_message("Queued"))
+
+    assert [message.headers["task"] for message in sent] == ["helpdesk.tasks.deliver_email"]
+    assert sent[0].headers["ignore_result"] is True
+    assert subscribed == []

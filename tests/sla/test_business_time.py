@@ -36,7 +36,8 @@ WEEKLY_SHAPES = {
     "weekend shift": (CLOSED,) * 4 + (((18 * 60, 24 * 60),), ALL_DAY, ALL_DAY),
 }
 
-PROPERTY = settings(deadline=None, max_examples=200)
+# Derandomized so CI sees the same examples every run; raise max_examples locally to explore.
+PROPERTY = settings(deadline=None, max_examples=200, derandomize=True)
 
 
 def shanghai_office(**kw):
@@ -369,7 +370,9 @@ def test_deadlines_never_fall_in_closed_time(case, duration):
 @given(starts_with_schedules(), gaps, durations, durations)
 def test_later_starts_and_longer_durations_never_give_earlier_deadlines(case, gap, d1, d2):
     start, schedule = case
-    assert add_business_time(start, d1, schedule) <= add_business_time(start + gap, d1, schedule)
+    assert add_business_time(start, d1, schedule) <= add_business_time(
+        start.astimezone(UTC) + gap, d1, schedule
+    )
     shorter, longer = sorted((d1, d2))
     assert add_business_time(start, shorter, schedule) <= add_business_time(start, longer, schedule)
 
@@ -395,6 +398,9 @@ def test_measuring_adds_up_over_consecutive_spans_in_any_order(case, b, c):
 @given(starts_with_schedules())
 def test_open_exactly_when_the_next_microsecond_counts(case):
     moment, schedule = case
+    # Aware arithmetic in one zone is wall-clock arithmetic (a fold=1 time + 1 µs can
+    # land an hour away); in UTC it is a real microsecond.
+    moment = moment.astimezone(UTC)
     next_microsecond = business_time_between(moment, moment + MICROSECOND, schedule)
     assert schedule.is_open(moment) == (next_microsecond == MICROSECOND)
 
@@ -408,10 +414,10 @@ def test_open_exactly_when_the_next_microsecond_counts(case):
 def test_skipping_whole_weeks_changes_no_answer(case, duration, gap):
     start, schedule = case
     due = add_business_time(start, duration, schedule)
-    measured = business_time_between(start, start + gap * 6, schedule)
+    measured = business_time_between(start, start.astimezone(UTC) + gap * 6, schedule)
     with mock.patch.object(_Plan, "regular_weeks", return_value=0):
         assert add_business_time(start, duration, schedule) == due
-        assert business_time_between(start, start + gap * 6, schedule) == measured
+        assert business_time_between(start, start.astimezone(UTC) + gap * 6, schedule) == measured
 
 
 # -- subtracting: "warn an hour of business time before the due time" --------------------

@@ -9,6 +9,6 @@ addressed by their per-tenant number; categories, plans and organizations by
 name; people by email. Primary keys never appear.
 """
 
-from tickets.api.views import CategoryViewSet, TicketViewSet
+from tickets.api.views import AttachmentViewSet, CategoryViewSet, TicketViewSet
 
-__all__ = ["CategoryViewSet", "TicketViewSet"]
+__all__ = ["AttachmentViewSet", "CategoryViewSet", "TicketViewSet"]

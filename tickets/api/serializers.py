@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from helpdesk.admin_site import tenant_staff_queryset
 from helpdesk.models import User
+from helpdesk.queries import unique_match
 from tickets.api.common import MAX_TAGS, PRIORITY_NAMES, quoted
 from tickets.models import Category, Message, Priority, Status, Ticket
 
@@ -49,7 +50,7 @@ class NamedField(serializers.Field):
         if not isinstance(data, str) or "\x00" in data:
             self.fail("invalid")
         value = data.strip()
-        found = self.get_queryset().filter(**{self.lookup: value}).first() if value else None
+        found = unique_match(self.get_queryset().filter(**{self.lookup: value})) if value else None
         if found is None:
             self.fail("unknown", value=quoted(value))
         return found
@@ -169,11 +170,23 @@ class AttachmentSerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
     size = serializers.IntegerField(read_only=True)
     content_type = serializers.CharField(read_only=True)
-    url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(
+        help_text=_("The file in the help center, for a signed-in browser.")
+    )
+    api_url = serializers.SerializerMethodField(
+        help_text=_("The file through the API, with a token (or a browser session).")
+    )
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, attachment) -> str:
-        path = reverse("attachment_download", args=[attachment.key])
+        return self._absolute("attachment_download", attachment)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_api_url(self, attachment) -> str:
+        return self._absolute("api-attachment-detail", attachment)
+
+    def _absolute(self, view_name: str, attachment) -> str:
+        path = reverse(view_name, args=[attachment.key])
         return self.context["request"].build_absolute_uri(path)
 
 

@@ -35,8 +35,9 @@ from tickets.models import Category, Channel, Priority, Status, Ticket
 from tickets.selectors import (
     QUEUE_API_RELATED,
     QUEUE_VIEWS,
+    attachment_for_user,
     queue,
-    thread,
+    thread_messages,
     ticket_for_agent,
     ticket_for_customer,
     tickets_visible_to_customer,
@@ -48,6 +49,7 @@ from tickets.services import (
     ticket_solve,
     ticket_update,
 )
+from tickets.views.attachments import attachment_response
 
 
 def _resolve_queue_filters(request) -> QueryDict:
@@ -151,6 +153,12 @@ LIST_FILTERS = [
 NUMBER = OpenApiParameter(
     "number", OpenApiTypes.INT, OpenApiParameter.PATH, description=_("The ticket's number.")
 )
+KEY = OpenApiParameter(
+    "key",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    description=_("The attachment's key, from its message's `attachments`."),
+)
 
 
 # -- viewsets -----------------------------------------------------------------------------
@@ -240,9 +248,10 @@ class TicketViewSet(viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        requester = data.get("requester") or request.user
         ticket = ticket_create(
             tenant=request.tenant,
-            requester=data.get("requester") or request.user,
+            requester=requester,
             subject=data["subject"],
             body=data["body"],
             category=data.get("category"),
@@ -250,8 +259,11 @@ class TicketViewSet(viewsets.GenericViewSet):
             channel=Channel.API,
             actor=request.user,
             tags=data.get("tags", ()),
+            requester_membership=request.membership if requester == request.user else None,
         )
-        return self._show(self._ticket(ticket.number), status=status.HTTP_201_CREATED)
+        # Shown as created: its requester, organization (with plan) and category are the
+        # objects just used, so reading it back would only repeat them.
+        return self._show(ticket, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, number=None):
         return self._show(self._ticket(number))
@@ -300,7 +312,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self._ticket(number)
         agent = is_agent(request)
         if request.method != "POST":  # GET, and HEAD which DRF routes to the same handler
-            page = self.paginate_queryset(thread(ticket, include_internal=agent))
+            page = self.paginate_queryset(thread_messages(ticket, include_internal=agent))
             return self.get_paginated_response(self.get_serializer(page, many=True).data)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -334,3 +346,35 @@ class CategoryViewSet(viewsets.GenericViewSet):
             categories = categories.filter(is_active=True)
         page = self.paginate_queryset(categories.order_by("position", "name", "pk"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary="Download an attachment",
+        description=(
+            "The file of an attachment listed in a message (its `api_url`), for whoever may "
+            "see that message: customers the public messages of their requests, agents "
+            "everything in their desk. Anyone else gets a 404. Images, PDF and text come "
+            "inline with their own type, any other file as an `application/octet-stream` "
+            "download."
+        ),
+        parameters=[KEY],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            404: OpenApiTypes.OBJECT,
+        },
+    )
+)
+class AttachmentViewSet(viewsets.GenericViewSet):
+    lookup_field = "key"
+    lookup_value_regex = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    http_method_names = ["get", "head", "options"]
+
+    def perform_content_negotiation(self, request, force=False):
+        # The answer is a file of its own type (JSON only for errors): an Accept header
+        # naming that type, or any other, is no reason for a 406.
+        return super().perform_content_negotiation(request, force=True)
+
+    def retrieve(self, request, key=None):
+        attachment = attachment_for_user(key, user=request.user, membership=request.membership)
+        return attachment_response(attachment)

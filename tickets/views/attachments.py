@@ -1,20 +1,29 @@
-from django.http import FileResponse
+import logging
+
+from django.http import FileResponse, Http404
 from django.views.decorators.http import require_GET
 
 from helpdesk.access import role_required
 from helpdesk.models import Role
 from tickets.attachments import INLINE_CONTENT_TYPES
+from tickets.models import Attachment
 from tickets.selectors import attachment_for_user
 
+logger = logging.getLogger(__name__)
 
-@require_GET
-@role_required(Role.CUSTOMER)
-def attachment_download(request, key):
-    """Serve an attachment to someone who may see its message; others get a 404."""
-    attachment = attachment_for_user(key, user=request.user, membership=request.membership)
+
+def attachment_response(attachment: Attachment) -> FileResponse:
+    """The file, streamed: images, PDF and text inline, anything else as a download.
+
+    Shared by the help center's link and the API's endpoint, so both serve it alike."""
     inline = attachment.content_type in INLINE_CONTENT_TYPES
+    try:
+        file = attachment.file.open("rb")
+    except FileNotFoundError:
+        logger.error("Attachment %s has no file at %s", attachment.key, attachment.file.name)
+        raise Http404 from None
     response = FileResponse(
-        attachment.file.open("rb"),
+        file,
         as_attachment=not inline,
         filename=attachment.name,
         content_type=attachment.content_type if inline else "application/octet-stream",
@@ -24,3 +33,11 @@ def attachment_download(request, key):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@require_GET
+@role_required(Role.CUSTOMER)
+def attachment_download(request, key):
+    """Serve an attachment to someone who may see its message; others get a 404."""
+    attachment = attachment_for_user(key, user=request.user, membership=request.membership)
+    return attachment_response(attachment)
