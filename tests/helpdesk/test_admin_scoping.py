@@ -56,10 +56,12 @@ def _values(tenant, model):
 @pytest.fixture
 def desks(acme, globex):
     from sla.models import SLAOutcome
+    from tests.knowledge.factories import make_article
     from tests.tickets.factories import make_ticket
     from tickets.models import Macro
 
     for desk in (acme, globex):
+        make_article(desk, f"{desk.tenant.name} secret macro article")
         ticket = make_ticket(desk, subject=f"{desk.tenant.name} secret subject")
         with desk.scope():
             SLAOutcome.objects.create(

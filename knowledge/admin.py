@@ -1,0 +1,94 @@
+from datetime import timedelta
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline
+from knowledge.models import Article, Category, Section
+from knowledge.services import article_save
+
+STALE_AFTER = timedelta(days=180)
+
+
+class SectionInline(TenantTabularInline):
+    model = Section
+    extra = 1
+    fields = ("name", "slug", "position")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Category)
+class CategoryAdmin(TenantModelAdmin):
+    list_display = ("name", "position")
+    list_editable = ("position",)
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [SectionInline]
+
+
+@admin.register(Section)
+class SectionAdmin(TenantModelAdmin):
+    list_display = ("name", "category", "position")
+    list_editable = ("position",)
+    list_filter = ("category",)
+    list_select_related = ("category",)
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class StaleFilter(admin.SimpleListFilter):
+    title = _("freshness")
+    parameter_name = "stale"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Not updated in 6 months"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(updated_at__lt=timezone.now() - STALE_AFTER)
+        return queryset
+
+
+@admin.register(Article)
+class ArticleAdmin(TenantModelAdmin):
+    list_display = (
+        "title",
+        "section",
+        "language",
+        "status",
+        "visibility",
+        "promoted",
+        "updated_at",
+    )
+    list_filter = ("status", "language", "visibility", StaleFilter, "section__category")
+    list_select_related = ("section__category",)
+    search_fields = ("title", "labels")
+    prepopulated_fields = {"slug": ("title",)}
+    filter_horizontal = ("plans",)
+    readonly_fields = ("preview", "updated_at")
+    staff_user_fields = ("author",)
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "section", "language", "translation_of", "labels")}),
+        (_("Content"), {"fields": ("body", "preview")}),
+        (
+            _("Publishing"),
+            {"fields": ("status", "visibility", "plans", "promoted", "position", "author")},
+        ),
+        (None, {"fields": ("updated_at",)}),
+    )
+
+    @admin.display(description=_("preview"))
+    def preview(self, article):
+        if not article.pk:
+            return _("Save to see the preview.")
+        # body_html is sanitized when saved (knowledge.rendering).
+        return format_html('<div class="kb-body">{}</div>', mark_safe(article.body_html))  # noqa: S308
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.tenant = request.tenant
+            obj.author = obj.author or request.user
+        article_save(obj)

@@ -1,0 +1,225 @@
+"""The knowledge base: categories, sections and articles, like a bookstore's
+shelves (seeds/000), in English and Simplified Chinese, each article visible to
+everyone, to signed-in customers, or to chosen plans only."""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.models import TenantOwned
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    ZH_HANS = "zh-hans", "简体中文"
+
+
+class LocalizedName(models.Model):
+    """A name in English and, optionally, in Chinese; readers see theirs."""
+
+    name = models.CharField(_("name"), max_length=100)
+    name_zh_hans = models.CharField(_("name in Chinese"), max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        from django.utils.translation import get_language
+
+        if self.name_zh_hans and (get_language() or "").startswith("zh"):
+            return self.name_zh_hans
+        return self.name
+
+
+class Category(LocalizedName, TenantOwned):
+    slug = models.SlugField(_("slug"), max_length=100, allow_unicode=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("knowledge base category")
+        verbose_name_plural = _("knowledge base categories")
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "slug"],
+                name="kbcategory_tenant_slug_unique",
+                violation_error_message=_("Another category already has this slug."),
+            )
+        ]
+
+
+class Section(LocalizedName, TenantOwned):
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="sections", verbose_name=_("category")
+    )
+    slug = models.SlugField(_("slug"), max_length=100, allow_unicode=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+        ordering = ["category__position", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "category", "slug"],
+                name="kbsection_category_slug_unique",
+                violation_error_message=_("Another section of this category has this slug."),
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "category", "position"], name="kbsection_order")]
+
+    def __str__(self) -> str:
+        return f"{self.category} › {self.display_name}"
+
+
+class Article(TenantOwned):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    class Visibility(models.TextChoices):
+        EVERYONE = "everyone", _("Everyone, including visitors who are not signed in")
+        SIGNED_IN = "signed_in", _("Signed-in customers")
+        PLANS = "plans", _("Customers on the selected plans")
+
+    section = models.ForeignKey(
+        Section, on_delete=models.PROTECT, related_name="articles", verbose_name=_("section")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=200, allow_unicode=True)
+    body = models.TextField(_("body"), help_text=_("Markdown: headings, lists, tables, code."))
+    body_html = models.TextField(editable=False, default="")
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    visibility = models.CharField(
+        _("visible to"), max_length=10, choices=Visibility.choices, default=Visibility.EVERYONE
+    )
+    plans = models.ManyToManyField(
+        "plans.Plan", blank=True, related_name="+", verbose_name=_("plans")
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=Language.choices, default=Language.EN
+    )
+    translation_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="translations",
+        verbose_name=_("translation of"),
+        help_text=_("The original article, when this one is its translation."),
+    )
+    # The original's id for every version of one article (its own id for an
+    # original): lists show one version per group, in the reader's language if any.
+    group_id = models.PositiveBigIntegerField(null=True, editable=False, db_index=False)
+    labels = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    promoted = models.BooleanField(_("promoted"), default=False)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    # Kept by knowledge.search.index_article: title (A), labels (B) and body (C),
+    # Chinese segmented into words, English stemmed.
+    search_vector = SearchVectorField(null=True, editable=False)
+    # Title and labels as plain words: the vocabulary typos are corrected against.
+    search_words = models.TextField(editable=False, default="")
+    # The body as plain text, for search snippets.
+    body_text = models.TextField(editable=False, default="")
+
+    class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        ordering = ["section", "position", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "language", "slug"],
+                name="kbarticle_language_slug_unique",
+                violation_error_message=_("Another article in this language has this slug."),
+            )
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="kbarticle_search"),
+            models.Index(fields=["tenant", "section", "status"], name="kbarticle_section"),
+            models.Index(fields=["tenant", "group_id", "language"], name="kbarticle_group"),
+            models.Index(fields=["tenant", "status", "-updated_at"], name="kbarticle_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+def article_image_path(image: "ArticleImage", filename: str) -> str:
+    return f"kb/{image.tenant_id}/{image.key}"
+
+
+class ArticleImage(TenantOwned):
+    """A picture uploaded for articles, served by the app at /kb/images/<key>/."""
+
+    key = models.UUIDField(unique=True, editable=False)
+    file = models.FileField(upload_to=article_image_path)
+    name = models.CharField(_("name"), max_length=255)
+    content_type = models.CharField(max_length=100, editable=False)
+    size = models.PositiveIntegerField(editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("article image")
+        verbose_name_plural = _("article images")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ArticleVote(TenantOwned):
+    """'Was this helpful?': one vote per person and article, which they may change."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    helpful = models.BooleanField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "article", "user"], name="kbvote_one_per_user"
+            )
+        ]
+
+
+class SearchLog(TenantOwned):
+    """A search with no results, so admins can write the article people looked for."""
+
+    query = models.CharField(max_length=200)
+    normalized = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"], name="kbsearchlog_recent")]

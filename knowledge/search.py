@@ -1,0 +1,214 @@
+"""Knowledge-base search: PostgreSQL full-text search, English and Chinese, with
+a trigram fallback for typos.
+
+PostgreSQL has no Chinese parser here, so Chinese is cut into words in Python
+(rjieba, the jieba-rs segmenter) before it reaches `to_tsvector`; English words
+pass through the segmenter unchanged and are stemmed by the `english`
+configuration, so one configuration serves both languages and mixed queries
+("SSO 登录失败"). The vector weighs the title (A) over labels (B) over the body (C).
+
+A query is tried as "all words" first, then "any word". When that finds little,
+each word the knowledge base does not contain is replaced by the closest word of
+its titles and labels (edit distance, rapidfuzz) and the search runs again, so
+"pasword reset" still finds "Reset your password". (PostgreSQL's pg_trgm would
+do this in the database, but the embedded PostgreSQL ships without contrib.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import rjieba
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import F, QuerySet
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from rapidfuzz import fuzz, process
+
+from knowledge.models import Article
+from knowledge.rendering import plain_text
+
+CONFIG = "english"
+# Words that say nothing about what is asked ("how do I", "what") in either language.
+STOP_WORDS = frozenset(
+    [
+        "如何",
+        "怎么",
+        "怎样",
+        "怎么办",
+        "什么",
+        "为什么",
+        "吗",
+        "呢",
+        "的",
+        "了",
+        "是",
+        "我",
+        "我们",
+        "你",
+        "在",
+        "和",
+        "与",
+        "及",
+        "或",
+        "请问",
+        "可以",
+        "能",
+        "能否",
+        "需要",
+        "要",
+        "一个",
+        "这个",
+        "那个",
+        "哪里",
+        "哪些",
+        "有",
+        "没有",
+        "不",
+        "无法",
+        "不能",
+    ]
+)
+_WORD = re.compile(r"\w", re.UNICODE)
+MIN_FULL_TEXT = 3  # fewer full-text hits than this and typo correction joins in
+TYPO_SCORE = 75  # rapidfuzz ratio (0-100) a vocabulary word needs to replace a typo
+VOCABULARY_SECONDS = 3600
+
+
+def segment(text: str) -> list[str]:
+    """Words of `text`: Chinese cut by jieba, everything else as written, lowercased."""
+    return [
+        word.lower()
+        for word in rjieba.cut_for_search(text or "")
+        if word.strip() and _WORD.search(word)
+    ]
+
+
+def query_words(text: str, *, finer: bool = False) -> list[str]:
+    """The words a query asks about; `finer` also cuts long Chinese words into
+    their parts (开发票 -> 开发, 发票, 开发票), for the "any word" pass."""
+    cut = rjieba.cut_for_search if finer else rjieba.cut
+    words = [w.lower() for w in cut(text or "") if w.strip() and _WORD.search(w)]
+    meaningful = [w for w in words if w not in STOP_WORDS]
+    return list(dict.fromkeys(meaningful or words))
+
+
+def index_article(article: Article) -> None:
+    """Fill the article's search columns (called on every save, see services)."""
+    title = " ".join(segment(article.title))
+    labels = " ".join(segment(" ".join(article.labels)))
+    article.body_text = plain_text(article.body)
+    body = " ".join(segment(article.body_text))
+    article.search_words = f"{article.title} {' '.join(article.labels)}".lower()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setweight(to_tsvector(%s, %s), 'A') || setweight(to_tsvector(%s, %s), 'B')"
+            " || setweight(to_tsvector(%s, %s), 'C')",
+            [CONFIG, title, CONFIG, labels, CONFIG, body],
+        )
+        article.search_vector = cursor.fetchone()[0]
+
+
+def _tsquery(words: list[str], *, match_all: bool) -> SearchQuery:
+    query = None
+    for word in words:
+        term = SearchQuery(word, config=CONFIG, search_type="plain")
+        query = term if query is None else (query & term if match_all else query | term)
+    return query
+
+
+@dataclass
+class Hit:
+    article: Article
+    rank: float
+    snippet: SafeString
+
+
+def _full_text(articles: QuerySet[Article], words: list[str], finer: list[str], limit: int):
+    """All words first; any word (of the finer cut) when that finds too little."""
+    found: list[tuple[Article, float]] = []
+    for match_all in (True, False):
+        query = _tsquery(words if match_all else finer, match_all=match_all)
+        ranked = (
+            articles.filter(search_vector=query)
+            .annotate(rank=SearchRank(F("search_vector"), query, normalization=32))
+            .order_by("-rank", "pk")[:limit]
+        )
+        found = [(article, article.rank) for article in ranked]
+        if len(found) >= MIN_FULL_TEXT or len(words) == 1:
+            break
+    return found
+
+
+def _vocabulary_key(tenant_id: int) -> str:
+    return f"kb:vocabulary:v1:{tenant_id}"
+
+
+def vocabulary(tenant_id: int) -> frozenset[str]:
+    """The words of every article's title and labels (cached until an article changes)."""
+    key = _vocabulary_key(tenant_id)
+    words = cache.get(key)
+    if words is None:
+        texts = Article.objects.filter(tenant_id=tenant_id).values_list("search_words", flat=True)
+        words = frozenset(word for text in texts for word in segment(text) if len(word) > 1)
+        cache.set(key, words, VOCABULARY_SECONDS)
+    return words
+
+
+def forget_vocabulary(tenant_id: int) -> None:
+    cache.delete(_vocabulary_key(tenant_id))
+
+
+def corrected(words: list[str], known: frozenset[str]) -> list[str]:
+    """Each unknown word replaced by the closest known one, if one is close enough."""
+    result = []
+    for word in words:
+        if word in known or len(word) < 4 or not word.isascii():
+            result.append(word)
+            continue
+        match = process.extractOne(word, known, scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
+        result.append(match[0] if match else word)
+    return result
+
+
+def search(articles: QuerySet[Article], text: str, *, tenant_id: int, limit: int = 10) -> list[Hit]:
+    """The best `limit` of `articles` (already limited to what the reader may see)
+    for `text`, best first, each with a highlighted snippet."""
+    words = query_words(text)
+    if not words:
+        return []
+    finer = query_words(text, finer=True)
+    found = _full_text(articles, words, finer, limit)
+    if len(found) < MIN_FULL_TEXT:
+        fixed = corrected(finer, vocabulary(tenant_id))
+        if fixed != finer:
+            seen = {article.pk for article, _rank in found}
+            found += [
+                (article, rank)
+                for article, rank in _full_text(articles, fixed, fixed, limit)
+                if article.pk not in seen
+            ][: limit - len(found)]
+            finer = fixed
+    return [Hit(article, rank, snippet(article.body_text, finer)) for article, rank in found]
+
+
+def snippet(text: str, words: list[str], width: int = 160) -> SafeString:
+    """A window of `text` around the first query word in it, words marked."""
+    lowered = text.lower()
+    positions = [lowered.find(w) for w in words if w and lowered.find(w) >= 0]
+    start = max(0, min(positions) - width // 3) if positions else 0
+    window = text[start : start + width].replace("\n", " ")
+    marked = escape(window)
+    for word in sorted({w for w in words if w}, key=len, reverse=True):
+        marked = re.sub(
+            re.escape(escape(word)), lambda m: f"<mark>{m.group(0)}</mark>", marked, flags=re.I
+        )
+    prefix = "…" if start else ""
+    suffix = "…" if start + width < len(text) else ""
+    return mark_safe(f"{prefix}{marked}{suffix}")  # noqa: S308 - escaped above, <mark> added
+
+
+__all__ = ["Hit", "index_article", "query_words", "search", "segment", "snippet"]

@@ -1,0 +1,95 @@
+"""Which articles a reader may see, and reading them.
+
+Content a reader's plan may not see is absent everywhere (lists, search,
+suggestions, related articles, the API): every read starts from
+`visible_articles`.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from helpdesk.models import Membership
+from knowledge.models import Article, Category, Section
+
+
+def visible_articles(membership: Membership | None) -> QuerySet[Article]:
+    """Published articles the reader may see: everyone's to anyone; signed-in
+    customers' to members; plan-only ones to customers on those plans; every
+    published article to the desk's agents and admins."""
+    articles = Article.objects.filter(status=Article.Status.PUBLISHED)
+    if membership is not None and membership.is_active and membership.is_staff_member:
+        return articles
+    allowed = Q(visibility=Article.Visibility.EVERYONE)
+    if membership is not None and membership.is_active:
+        from plans.selectors import plan_for_membership
+
+        allowed |= Q(visibility=Article.Visibility.SIGNED_IN)
+        plan = plan_for_membership(membership)
+        if plan is not None:
+            allowed |= Q(visibility=Article.Visibility.PLANS, plans=plan)
+    return articles.filter(allowed).distinct()
+
+
+def one_version_each(articles: QuerySet[Article], language: str) -> QuerySet[Article]:
+    """Of each article's versions, the one in `language`, or the others when it
+    has none in that language."""
+    in_language = articles.filter(group_id=OuterRef("group_id"), language=language)
+    return articles.filter(Q(language=language) | ~Exists(in_language))
+
+
+def categories_with_sections(articles: QuerySet[Article]) -> list[Category]:
+    """Categories that have something to read, each with its sections' visible articles."""
+    from django.db.models import Prefetch
+
+    sections = Section.objects.filter(articles__in=articles).distinct().order_by("position", "name")
+    return list(
+        Category.objects.filter(sections__articles__in=articles)
+        .distinct()
+        .order_by("position", "name")
+        .prefetch_related(Prefetch("sections", queryset=sections))
+    )
+
+
+def related_articles(article: Article, articles: QuerySet[Article], limit: int = 5):
+    """Same section and shared labels first, then the rest of the section."""
+    others = articles.exclude(group_id=article.group_id)
+    same_labels = list(others.filter(labels__overlap=article.labels or ["-"])[:limit])
+    if len(same_labels) < limit:
+        seen = [a.pk for a in same_labels]
+        same_labels += list(
+            others.filter(section=article.section_id).exclude(pk__in=seen)[: limit - len(seen)]
+        )
+    return same_labels
+
+
+STALE_AFTER_DAYS = 180
+
+
+def failed_searches(days: int = 30, limit: int = 50) -> list[dict]:
+    """The most frequent searches that found nothing: what to write next."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Max
+    from django.utils import timezone
+
+    from knowledge.models import SearchLog
+
+    since = timezone.now() - timedelta(days=days)
+    return list(
+        SearchLog.objects.filter(created_at__gte=since)
+        .values("normalized")
+        .annotate(times=Count("pk"), last=Max("created_at"))
+        .order_by("-times", "normalized")[:limit]
+    )
+
+
+def stale_articles(days: int = STALE_AFTER_DAYS) -> QuerySet[Article]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(days=days)
+    return Article.objects.filter(status=Article.Status.PUBLISHED, updated_at__lt=cutoff).order_by(
+        "updated_at"
+    )

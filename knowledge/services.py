@@ -1,0 +1,47 @@
+"""Every write to the knowledge base: saving articles (rendered and indexed on
+the way), votes, the failed-search log."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.models import Tenant, User
+from knowledge.models import Article, ArticleVote, SearchLog
+from knowledge.rendering import render_article
+from knowledge.search import forget_vocabulary, index_article
+
+
+@transaction.atomic
+def article_save(article: Article, *, touch: bool = True) -> Article:
+    """Render, index and save an article (admin, import and demo all come here)."""
+    article.body_html, _headings = render_article(article.body)
+    index_article(article)
+    if touch:
+        article.updated_at = timezone.now()
+    if article.translation_of_id:
+        article.group_id = article.translation_of.group_id or article.translation_of_id
+    article.save()
+    transaction.on_commit(lambda: forget_vocabulary(article.tenant_id))
+    if article.group_id is None:
+        article.group_id = article.pk
+        Article.objects.filter(pk=article.pk).update(group_id=article.pk)
+    return article
+
+
+def article_vote(*, article: Article, user: User, helpful: bool) -> ArticleVote:
+    """One vote per person and article; voting again changes it."""
+    vote, _created = ArticleVote.objects.update_or_create(
+        tenant_id=article.tenant_id,
+        article=article,
+        user=user,
+        defaults={"helpful": helpful, "updated_at": timezone.now()},
+    )
+    return vote
+
+
+def search_log_miss(*, tenant: Tenant, query: str, user: User | None) -> None:
+    """Remember a search that found nothing (admins see the most frequent)."""
+    query = " ".join(query.split())[:200]
+    if query:
+        SearchLog.objects.create(tenant=tenant, query=query, normalized=query.lower(), user=user)

@@ -1,0 +1,172 @@
+"""The knowledge base in the help center: open to visitors for what is public,
+and to signed-in customers for what their plan includes."""
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk.access import role_required
+from helpdesk.models import Role
+from knowledge import search as kb_search
+from knowledge.models import Article, ArticleVote, Category, Section
+from knowledge.rendering import render_article
+from knowledge.selectors import (
+    categories_with_sections,
+    failed_searches,
+    one_version_each,
+    related_articles,
+    stale_articles,
+    visible_articles,
+)
+from knowledge.services import article_vote, search_log_miss
+
+SEARCH_RESULTS = 20
+SUGGESTIONS = 5
+
+
+def _readable(request):
+    """What this reader may see, one version of each article in their language."""
+    language = "zh-hans" if get_language().startswith("zh") else "en"
+    return one_version_each(visible_articles(request.membership), language)
+
+
+@require_GET
+def kb_home(request):
+    articles = _readable(request)
+    return render(
+        request,
+        "knowledge/home.html",
+        {
+            "categories": categories_with_sections(articles),
+            "promoted": articles.filter(promoted=True).select_related("section__category")[:6],
+        },
+    )
+
+
+@require_GET
+def kb_category(request, slug: str):
+    articles = _readable(request)
+    category = get_object_or_404(Category, slug=slug)
+    sections = [
+        (section, list(articles.filter(section=section).order_by("position", "title")))
+        for section in category.sections.order_by("position", "name")
+    ]
+    sections = [(section, listed) for section, listed in sections if listed]
+    if not sections:
+        raise Http404
+    return render(request, "knowledge/category.html", {"category": category, "sections": sections})
+
+
+@require_GET
+def kb_section(request, category_slug: str, slug: str):
+    section = get_object_or_404(
+        Section.objects.select_related("category"), category__slug=category_slug, slug=slug
+    )
+    listed = list(_readable(request).filter(section=section).order_by("position", "title"))
+    if not listed:
+        raise Http404
+    return render(request, "knowledge/section.html", {"section": section, "articles": listed})
+
+
+def _article_or_404(request, pk: int) -> Article:
+    article = (
+        visible_articles(request.membership)
+        .select_related("section__category")
+        .filter(pk=pk)
+        .first()
+    )
+    if article is None:
+        raise Http404
+    return article
+
+
+@require_GET
+def kb_article(request, pk: int, slug: str = ""):
+    article = _article_or_404(request, pk)
+    if slug != article.slug:
+        return redirect("kb_article", pk=article.pk, slug=article.slug)
+    _html, headings = render_article(article.body)
+    visible = visible_articles(request.membership)
+    vote = None
+    if request.user.is_authenticated:
+        vote = ArticleVote.objects.filter(article=article, user=request.user).first()
+    return render(
+        request,
+        "knowledge/article.html",
+        {
+            "article": article,
+            "headings": headings,
+            "translations": visible.filter(group_id=article.group_id).exclude(pk=article.pk),
+            "related": related_articles(article, _readable(request)),
+            "vote": vote,
+        },
+    )
+
+
+@require_POST
+def kb_vote(request, pk: int):
+    if not request.user.is_authenticated or request.membership is None:
+        return redirect(f"{reverse('account_login')}?next={request.path}")
+    article = _article_or_404(request, pk)
+    article_vote(article=article, user=request.user, helpful=request.POST.get("helpful") == "yes")
+    if request.htmx:
+        return render(request, "knowledge/_vote.html", {"article": article, "voted": True})
+    return redirect("kb_article", pk=article.pk, slug=article.slug)
+
+
+@require_GET
+def kb_search_page(request):
+    query = request.GET.get("q", "").strip()[:200]
+    hits = kb_search.search(
+        visible_articles(request.membership),
+        query,
+        tenant_id=request.tenant.pk,
+        limit=SEARCH_RESULTS,
+    )
+    if query and not hits:
+        search_log_miss(tenant=request.tenant, query=query, user=_user(request))
+    return render(request, "knowledge/search.html", {"query": query, "hits": hits})
+
+
+@require_GET
+def kb_search_json(request):
+    """Search as you type: titles, links and snippets, best first."""
+    query = request.GET.get("q", "").strip()[:200]
+    hits = kb_search.search(
+        visible_articles(request.membership), query, tenant_id=request.tenant.pk, limit=SUGGESTIONS
+    )
+    return JsonResponse(
+        {
+            "query": query,
+            "results": [
+                {
+                    "id": hit.article.pk,
+                    "title": hit.article.title,
+                    "url": reverse("kb_article", args=[hit.article.pk, hit.article.slug]),
+                    "snippet": str(hit.snippet),
+                    "language": hit.article.language,
+                }
+                for hit in hits
+            ],
+        }
+    )
+
+
+def _user(request):
+    return request.user if request.user.is_authenticated else None
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def kb_insights(request):
+    """For admins: what people searched for and did not find, and articles gone stale."""
+    return render(
+        request,
+        "knowledge/insights.html",
+        {
+            "failed": failed_searches(days=30),
+            "stale": stale_articles(),
+        },
+    )

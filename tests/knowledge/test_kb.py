@@ -1,0 +1,291 @@
+"""The knowledge base as readers meet it: pages, visibility by plan everywhere,
+search in English and Chinese, votes, and what admins learn from it."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from knowledge.models import Article, ArticleVote, SearchLog
+from knowledge.rendering import render_article
+from tests.knowledge.factories import make_article
+from tests.knowledge.factories import section as _section
+
+
+def _get(desk, user, path, **params):
+    return desk.client(user).get(path, params)
+
+
+# -- rendering ------------------------------------------------------------------------
+
+
+def test_markdown_renders_headings_tables_and_code_and_no_script_survives():
+    html, headings = render_article(
+        "## Steps\n\n1. Open *Settings*\n\n```\ncurl -H x\n```\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))"
+    )
+    assert '<h2 id="h-steps">Steps</h2>' in html
+    assert "<table>" in html and "<pre><code>curl -H x" in html
+    # Raw HTML is shown as text, never as markup; the javascript: link is not a link.
+    assert not re.search(r"<script|<img[^>]*onerror|href=\"javascript", html)
+    assert "&lt;script&gt;" in html
+    assert [h.anchor for h in headings] == ["h-steps"]
+
+
+# -- pages, breadcrumbs, table of contents ------------------------------------------
+
+
+def test_article_page_has_breadcrumbs_toc_date_and_contact_link(acme):
+    article = make_article(
+        acme,
+        "Download an invoice",
+        "Intro.\n\n## From the billing page\n\nSteps.\n\n## By email\n\nMore.",
+    )
+    page = _get(acme, None, f"/kb/articles/{article.pk}/{article.slug}/").content.decode()
+    assert '<a href="/kb/">Knowledge base</a>' in page
+    assert '<a href="/kb/billing/">Billing</a>' in page
+    assert '<a href="/kb/billing/invoices-and-payments/">Invoices and payments</a>' in page
+    assert '<a href="#h-from-the-billing-page">From the billing page</a>' in page
+    assert '<h2 id="h-by-email">By email</h2>' in page
+    assert "Last updated" in page
+    assert f'href="/tickets/new/?article={article.pk}"' in page
+
+
+def test_a_wrong_slug_redirects_to_the_article(acme):
+    article = make_article(acme, "Download an invoice")
+    response = _get(acme, None, f"/kb/articles/{article.pk}/old-title/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/kb/articles/{article.pk}/{article.slug}/"
+
+
+def test_drafts_are_nowhere(acme):
+    draft = make_article(acme, "Secret roadmap", status=Article.Status.DRAFT)
+    assert _get(acme, acme.customer, f"/kb/articles/{draft.pk}/{draft.slug}/").status_code == 404
+    assert "Secret roadmap" not in _get(acme, acme.customer, "/kb/").content.decode()
+    assert (
+        "Secret roadmap"
+        not in _get(acme, acme.customer, "/kb/search/", q="roadmap").content.decode()
+    )
+
+
+# -- visibility by plan, on every surface ---------------------------------------------
+
+
+@pytest.fixture
+def pro_only(acme):
+    return make_article(
+        acme,
+        "Set up SAML single sign-on",
+        "## Steps\n\nConfigure SAML single sign-on with Okta.",
+        plans=[acme.pro, acme.pro_plus],
+        labels=["sso", "saml"],
+        section=_section(acme, "Account", "Sign-in and security"),
+    )
+
+
+@pytest.fixture
+def public_sso(acme):
+    return make_article(
+        acme,
+        "Sign in with your company account",
+        "## How\n\nUse single sign-on if your admin set it up.",
+        labels=["sso"],
+        section=_section(acme, "Account", "Sign-in and security"),
+    )
+
+
+def test_plan_only_article_is_absent_for_a_free_customer_everywhere(acme, pro_only, public_sso):
+    free = acme.other_customer  # on the Free plan
+    url = f"/kb/articles/{pro_only.pk}/{pro_only.slug}/"
+    assert _get(acme, free, url).status_code == 404
+    for path, params in [
+        ("/kb/", {}),
+        ("/kb/account/", {}),
+        ("/kb/account/sign-in-and-security/", {}),
+        ("/kb/search/", {"q": "SAML single sign-on"}),
+        ("/kb/search.json", {"q": "SAML single sign-on"}),
+        (f"/kb/articles/{public_sso.pk}/{public_sso.slug}/", {}),  # related articles
+    ]:
+        body = _get(acme, free, path, **params).content.decode()
+        assert "Set up SAML" not in body, path
+    # The Pro customer sees it, and so do anonymous visitors... not.
+    assert _get(acme, acme.customer, url).status_code == 200
+    assert _get(acme, None, url).status_code == 404
+    assert "Set up SAML" in _get(acme, acme.customer, "/kb/search/", q="saml").content.decode()
+
+
+def test_signed_in_articles_need_a_sign_in(acme):
+    article = make_article(acme, "Your account's audit log", visibility="signed_in")
+    url = f"/kb/articles/{article.pk}/{article.slug}/"
+    assert _get(acme, None, url).status_code == 404
+    assert _get(acme, acme.other_customer, url).status_code == 200
+
+
+def test_agents_see_every_published_article(acme, pro_only):
+    assert _get(acme, acme.agent, f"/kb/articles/{pro_only.pk}/{pro_only.slug}/").status_code == 200
+
+
+def test_another_desks_articles_are_never_shown(acme, globex):
+    theirs = make_article(globex, "Globex secret pricing")
+    assert _get(acme, acme.customer, f"/kb/articles/{theirs.pk}/{theirs.slug}/").status_code == 404
+    assert (
+        "Globex secret" not in _get(acme, None, "/kb/search/", q="secret pricing").content.decode()
+    )
+    assert "Globex secret" not in _get(acme, None, "/kb/").content.decode()
+
+
+# -- search ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def library(acme):
+    account = _section(acme, "Account", "Sign-in and security")
+    return {
+        "password": make_article(
+            acme,
+            "Reset your password",
+            "## Steps\n\nClick *Forgot password* on the sign-in page and follow the email.",
+            labels=["password", "login"],
+            section=account,
+        ),
+        "invoice": make_article(
+            acme,
+            "Download an invoice",
+            "Invoices are on the billing page as PDF.",
+            labels=["invoice", "billing"],
+        ),
+        "fapiao": make_article(
+            acme,
+            "如何开具增值税发票",
+            "## 申请步骤\n\n在账单页面填写公司名称和税号，即可申请开具发票。",
+            labels=["发票", "invoice"],
+            language="zh-hans",
+        ),
+        "reset_zh": make_article(
+            acme,
+            "如何重置密码",
+            "在登录页面点击“忘记密码”，按邮件中的链接设置新密码。",
+            labels=["密码"],
+            language="zh-hans",
+            section=account,
+        ),
+        "export": make_article(
+            acme,
+            "Exports time out on large date ranges",
+            "Split the date range or schedule the CSV export by email.",
+            labels=["export", "csv"],
+            section=_section(acme, "Troubleshooting", "Exports"),
+        ),
+    }
+
+
+def _titles(desk, query, user=None):
+    data = desk.client(user).get("/kb/search.json", {"q": query}).json()
+    return [result["title"] for result in data["results"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("reset password", "Reset your password"),
+        ("resetting passwords", "Reset your password"),  # English stemming
+        ("invoice", "Download an invoice"),
+        ("发票", "如何开具增值税发票"),  # Chinese word inside a longer title
+        ("如何重置密码", "如何重置密码"),
+        ("开发票需要什么信息", "如何开具增值税发票"),
+        ("CSV 导出 export", "Exports time out on large date ranges"),  # mixed
+        ("pasword reset", "Reset your password"),  # typo: trigram fallback
+        ("exprot timeout", "Exports time out on large date ranges"),
+    ],
+)
+def test_search_finds_the_right_article_first(acme, library, query, expected):
+    assert _titles(acme, query)[:1] == [expected]
+
+
+def test_the_title_outweighs_the_body(acme, library):
+    make_article(acme, "Billing overview", "You can also download an invoice from here.")
+    assert _titles(acme, "invoice")[0] == "Download an invoice"
+
+
+def test_snippets_mark_the_words_and_escape_the_rest(acme, library):
+    make_article(acme, "Odd <b>markup</b>", "Use <em>export</em> carefully & export often.")
+    page = _get(acme, None, "/kb/search/", q="export").content.decode()
+    assert "<mark>export</mark>" in page.lower()
+    assert "&lt;em&gt;" in page and "<em>export" not in page
+
+
+def test_a_search_with_no_results_is_logged_for_admins(acme, library):
+    _get(acme, acme.customer, "/kb/search/", q="quantum teleportation")
+    _get(acme, None, "/kb/search/", q="Quantum   teleportation")
+    _get(acme, None, "/kb/search/", q="invoice")  # found: not logged
+    with acme.scope():
+        assert list(SearchLog.objects.values_list("normalized", flat=True)) == [
+            "quantum teleportation",
+            "quantum teleportation",
+        ]
+    page = _get(acme, acme.admin, "/agent/kb/insights/").content.decode()
+    assert "<td>quantum teleportation</td><td>2</td>" in page
+    assert _get(acme, acme.agent, "/agent/kb/insights/").status_code == 403
+    assert "quantum" not in _get(acme, acme.agent, "/kb/").content.decode()
+
+
+def test_failed_searches_of_another_desk_stay_there(acme, globex):
+    _get(globex, None, "/kb/search/", q="globex only question")
+    assert "globex only" not in _get(acme, acme.admin, "/agent/kb/insights/").content.decode()
+
+
+# -- votes -----------------------------------------------------------------------------
+
+
+def test_one_vote_per_person_which_they_can_change(acme, library):
+    article = library["invoice"]
+    client = acme.client(acme.customer)
+    client.post(f"/kb/articles/{article.pk}/vote/", {"helpful": "yes"})
+    client.post(f"/kb/articles/{article.pk}/vote/", {"helpful": "no"})
+    with acme.scope():
+        assert list(ArticleVote.objects.values_list("helpful", flat=True)) == [False]
+    # Visitors are asked to sign in; nothing is recorded.
+    response = acme.client().post(f"/kb/articles/{article.pk}/vote/", {"helpful": "yes"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_no_vote_on_an_article_the_reader_may_not_see(acme, pro_only):
+    response = acme.client(acme.other_customer).post(
+        f"/kb/articles/{pro_only.pk}/vote/", {"helpful": "yes"}
+    )
+    assert response.status_code == 404
+    with acme.scope():
+        assert not ArticleVote.objects.exists()
+
+
+# -- query counts ------------------------------------------------------------------------
+
+
+KB_PAGES = [
+    ("/kb/", {}),
+    ("/kb/billing/", {}),
+    ("/kb/billing/invoices-and-payments/", {}),
+    ("/kb/search/", {"q": "invoice question"}),
+]
+
+
+def _query_counts(client):
+    counts = {}
+    for path, params in KB_PAGES:
+        client.get(path, params)  # warm caches
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path, params).status_code == 200
+        counts[path] = len(queries)
+    return counts
+
+
+def test_pages_cost_the_same_queries_whatever_the_number_of_articles(acme):
+    client = acme.client(acme.customer)
+    for n in range(3):
+        make_article(acme, f"Invoice question {n}", labels=["invoice"])
+    few = _query_counts(client)
+    for n in range(3, 15):
+        make_article(acme, f"Invoice question {n}", labels=["invoice"])
+    assert _query_counts(client) == few
