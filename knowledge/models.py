@@ -223,3 +223,22 @@ class SearchLog(TenantOwned):
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "created_at"], name="kbsearchlog_recent")]
+
+
+class Deflection(TenantOwned):
+    """A customer opened an article suggested while filing a request. If they file
+    anyway within DEFLECTION_WINDOW, `ticket` says which; otherwise the article
+    answered them (deflected)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="deflections")
+    opened_at = models.DateTimeField(default=timezone.now)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "user", "opened_at"], name="kbdeflection_user"),
+            models.Index(fields=["tenant", "opened_at"], name="kbdeflection_recent"),
+        ]

@@ -31,6 +31,15 @@ def visible_articles(membership: Membership | None) -> QuerySet[Article]:
     return articles.filter(allowed).distinct()
 
 
+def article_for_context(membership: Membership | None, pk) -> Article | None:
+    """The article a request is asked from, if the customer may read it."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return visible_articles(membership).filter(pk=pk).first()
+
+
 def one_version_each(articles: QuerySet[Article], language: str) -> QuerySet[Article]:
     """Of each article's versions, the one in `language`, or the others when it
     has none in that language."""
@@ -93,3 +102,30 @@ def stale_articles(days: int = STALE_AFTER_DAYS) -> QuerySet[Article]:
     return Article.objects.filter(status=Article.Status.PUBLISHED, updated_at__lt=cutoff).order_by(
         "updated_at"
     )
+
+
+def deflection_by_week(weeks: int = 12) -> list[dict]:
+    """Per week: suggested articles opened, how many were followed by a request
+    anyway, and the deflection rate (the rest, once their window has passed)."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncWeek
+    from django.utils import timezone
+
+    from knowledge.models import Deflection
+    from knowledge.services import DEFLECTION_WINDOW
+
+    now = timezone.now()
+    rows = (
+        Deflection.objects.filter(opened_at__gte=now - timedelta(weeks=weeks))
+        .filter(Q(ticket__isnull=False) | Q(opened_at__lt=now - DEFLECTION_WINDOW))
+        .annotate(week=TruncWeek("opened_at"))
+        .values("week")
+        .annotate(opened=Count("pk"), filed=Count("pk", filter=Q(ticket__isnull=False)))
+        .order_by("-week")
+    )
+    return [
+        {**row, "rate": round(100 * (row["opened"] - row["filed"]) / row["opened"], 1)}
+        for row in rows
+    ]

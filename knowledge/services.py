@@ -3,11 +3,13 @@ the way), votes, the failed-search log."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.models import Tenant, User
-from knowledge.models import Article, ArticleVote, SearchLog
+from knowledge.models import Article, ArticleVote, Deflection, SearchLog
 from knowledge.rendering import render_article
 from knowledge.search import forget_vocabulary, index_article
 
@@ -45,3 +47,20 @@ def search_log_miss(*, tenant: Tenant, query: str, user: User | None) -> None:
     query = " ".join(query.split())[:200]
     if query:
         SearchLog.objects.create(tenant=tenant, query=query, normalized=query.lower(), user=user)
+
+
+# A customer who files within this time of opening a suggested article was not
+# helped by it; one who does not, was (deflected).
+DEFLECTION_WINDOW = timedelta(minutes=30)
+
+
+def deflection_opened(*, article: Article, user: User) -> Deflection:
+    return Deflection.objects.create(tenant_id=article.tenant_id, article=article, user=user)
+
+
+def deflection_filed(*, ticket, user: User) -> int:
+    """The customer filed anyway: their suggestions opened just before did not help."""
+    since = timezone.now() - DEFLECTION_WINDOW
+    return Deflection.objects.filter(user=user, opened_at__gte=since, ticket=None).update(
+        ticket=ticket
+    )

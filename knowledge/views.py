@@ -14,13 +14,14 @@ from knowledge.models import Article, ArticleVote, Category, Section
 from knowledge.rendering import render_article
 from knowledge.selectors import (
     categories_with_sections,
+    deflection_by_week,
     failed_searches,
     one_version_each,
     related_articles,
     stale_articles,
     visible_articles,
 )
-from knowledge.services import article_vote, search_log_miss
+from knowledge.services import article_vote, deflection_opened, search_log_miss
 
 SEARCH_RESULTS = 20
 SUGGESTIONS = 5
@@ -85,6 +86,10 @@ def _article_or_404(request, pk: int) -> Article:
 @require_GET
 def kb_article(request, pk: int, slug: str = ""):
     article = _article_or_404(request, pk)
+    if request.GET.get("from") == "suggestion" and _is_customer(request):
+        # Opened from the new-request form's suggestions: did it spare a ticket?
+        deflection_opened(article=article, user=request.user)
+        return redirect("kb_article", pk=article.pk, slug=article.slug)
     if slug != article.slug:
         return redirect("kb_article", pk=article.pk, slug=article.slug)
     _html, headings = render_article(article.body)
@@ -158,6 +163,24 @@ def _user(request):
     return request.user if request.user.is_authenticated else None
 
 
+def _is_customer(request) -> bool:
+    membership = request.membership
+    return membership is not None and not membership.is_staff_member
+
+
+@require_GET
+@role_required(Role.CUSTOMER)
+def kb_suggest(request):
+    """Articles matching what a customer is typing into a new request (htmx)."""
+    text = f"{request.GET.get('subject', '')} {request.GET.get('body', '')[:300]}".strip()
+    hits = []
+    if len(text) >= 3:
+        hits = kb_search.search(
+            visible_articles(request.membership), text, tenant_id=request.tenant.pk, limit=5
+        )
+    return render(request, "knowledge/_suggestions.html", {"hits": hits})
+
+
 @require_GET
 @role_required(Role.ADMIN)
 def kb_insights(request):
@@ -168,5 +191,6 @@ def kb_insights(request):
         {
             "failed": failed_searches(days=30),
             "stale": stale_articles(),
+            "deflection": deflection_by_week(),
         },
     )

@@ -2,6 +2,7 @@
 search in English and Chinese, votes, and what admins learn from it."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -289,3 +290,83 @@ def test_pages_cost_the_same_queries_whatever_the_number_of_articles(acme):
     for n in range(3, 15):
         make_article(acme, f"Invoice question {n}", labels=["invoice"])
     assert _query_counts(client) == few
+
+
+# -- deflection while filing a request ----------------------------------------------------
+
+
+def test_suggestions_follow_what_the_customer_types_and_respect_the_plan(acme, library, pro_only):
+    free = acme.client(acme.other_customer)
+    page = free.get("/kb/suggest/", {"subject": "reset my password", "body": ""}).content.decode()
+    assert "Reset your password" in page
+    assert f'href="/kb/articles/{library["password"].pk}/?from=suggestion"' in page
+    sso = free.get("/kb/suggest/", {"subject": "SAML single sign-on"}).content.decode()
+    assert "Set up SAML" not in sso
+    assert (
+        "Set up SAML"
+        in acme.client(acme.customer)
+        .get("/kb/suggest/", {"subject": "SAML single sign-on"})
+        .content.decode()
+    )
+    # The form asks for them as the customer types.
+    form = free.get("/tickets/new/").content.decode()
+    assert 'hx-get="/kb/suggest/"' in form and 'hx-include="#id_subject, #id_body"' in form
+
+
+def test_an_opened_suggestion_counts_as_deflected_unless_the_customer_files(acme, library):
+    import time_machine
+    from django.utils import timezone
+
+    from knowledge.models import Deflection
+
+    client = acme.client(acme.customer)
+    article = library["password"]
+    start = timezone.now()
+    with time_machine.travel(start - timedelta(hours=2), tick=False):
+        response = client.get(f"/kb/articles/{article.pk}/?from=suggestion")
+    assert response.status_code == 302  # to the article's own address, without the marker
+    with time_machine.travel(start - timedelta(minutes=5), tick=False):
+        client.get(f"/kb/articles/{article.pk}/?from=suggestion")
+        client.post(
+            "/tickets/new/",
+            {
+                "subject": "Still locked out",
+                "category": category_pk(acme),
+                "priority": 3,
+                "body": "The reset email never came.",
+            },
+        )
+    with acme.scope():
+        rows = list(Deflection.objects.order_by("opened_at").values_list("ticket", flat=True))
+    assert rows[0] is None and rows[1] is not None  # helped once, filed anyway once
+    page = acme.client(acme.admin).get("/agent/kb/insights/").content.decode()
+    assert "<td>2</td><td>1</td><td>50.0%</td>" in page
+
+
+def test_contact_us_from_an_article_files_with_the_article_as_context(acme, library):
+    article = library["invoice"]
+    client = acme.client(acme.customer)
+    form = client.get("/tickets/new/", {"article": article.pk}).content.decode()
+    assert "About the article “Download an invoice”" in form
+    client.post(
+        "/tickets/new/",
+        {
+            "subject": "Invoice missing",
+            "category": category_pk(acme),
+            "priority": 3,
+            "body": "I can't find March.",
+            "article": article.pk,
+        },
+    )
+    from tickets.models import Message
+
+    with acme.scope():
+        body = Message.objects.get(ticket__subject="Invoice missing").body
+    assert f"/kb/articles/{article.pk}/{article.slug}/" in body
+
+
+def category_pk(desk):
+    from tickets.models import Category as TicketCategory
+
+    with desk.scope():
+        return TicketCategory.objects.get(name="Account").pk

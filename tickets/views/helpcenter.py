@@ -3,11 +3,14 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.access import role_required
 from helpdesk.models import Role
+from knowledge.selectors import article_for_context
+from knowledge.services import deflection_filed
 from plans.selectors import plan_for_membership
 from tickets.forms import MAX_PAGE, ReplyForm, TicketCreateForm
 from tickets.models import UNSOLVED, Channel, Status
@@ -69,14 +72,26 @@ def ticket_list(request):
 def ticket_new(request):
     plan = plan_for_membership(request.membership)
     form = TicketCreateForm(request.POST or None, request.FILES or None, plan=plan)
+    # "Still need help?" on an article opens this form with the article as context.
+    article = article_for_context(
+        request.membership, request.POST.get("article") or request.GET.get("article")
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        body = data["body"]
+        if article is not None:
+            body += "\n\n---\n" + _("Asked from the article “%(title)s”: %(url)s") % {
+                "title": article.title,
+                "url": request.build_absolute_uri(
+                    reverse("kb_article", args=[article.pk, article.slug])
+                ),
+            }
         try:
             ticket = ticket_create(
                 tenant=request.tenant,
                 requester=request.user,
                 subject=data["subject"],
-                body=data["body"],
+                body=body,
                 category=data["category"],
                 priority=data["priority"],
                 channel=Channel.WEB,
@@ -85,11 +100,12 @@ def ticket_new(request):
         except ValidationError as error:
             _apply_errors(form, error)
         else:
+            deflection_filed(ticket=ticket, user=request.user)
             messages.success(
                 request, _("Request #%(number)d was sent.") % {"number": ticket.number}
             )
             return redirect("hc_ticket_detail", number=ticket.number)
-    return render(request, "tickets/hc_new.html", {"form": form, "plan": plan})
+    return render(request, "tickets/hc_new.html", {"form": form, "plan": plan, "article": article})
 
 
 @require_http_methods(["GET", "POST"])
