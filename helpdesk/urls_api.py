@@ -1,6 +1,7 @@
 """The REST API, mounted at /api/ on tenant hosts.
 
 - /api/v1/...     tickets, their messages and attachments, categories (tickets/api/)
+- /api/v1/kb/...  knowledge-base categories, sections, articles and search (knowledge/api.py)
 - /api/schema/    the OpenAPI schema
 - /api/docs/      interactive docs (Swagger UI, assets served locally)
 
@@ -12,12 +13,16 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from helpdesk.api_errors import api_not_found
+from knowledge.api import KbArticleViewSet, KbCategoryViewSet, KbSectionViewSet
 from tickets.api import AttachmentViewSet, CategoryViewSet, TicketViewSet
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
 router.register("categories", CategoryViewSet, basename="api-category")
 router.register("attachments", AttachmentViewSet, basename="api-attachment")
+router.register("kb/categories", KbCategoryViewSet, basename="api-kb-category")
+router.register("kb/sections", KbSectionViewSet, basename="api-kb-section")
+router.register("kb/articles", KbArticleViewSet, basename="api-kb-article")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

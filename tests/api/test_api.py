@@ -870,6 +870,11 @@ def test_schema_describes_every_endpoint(acme):
         "/api/v1/tickets/{number}/messages/",
         "/api/v1/categories/",
         "/api/v1/attachments/{key}/",
+        "/api/v1/kb/categories/",
+        "/api/v1/kb/sections/",
+        "/api/v1/kb/articles/",
+        "/api/v1/kb/articles/{id}/",
+        "/api/v1/kb/articles/search/",
     }
     assert set(schema["paths"]["/api/v1/tickets/{number}/"]) == {"get", "patch"}
     assert schema["components"]["securitySchemes"]["tokenAuth"]["name"] == "Authorization"

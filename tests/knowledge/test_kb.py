@@ -370,3 +370,34 @@ def category_pk(desk):
 
     with desk.scope():
         return TicketCategory.objects.get(name="Account").pk
+
+
+# -- API ---------------------------------------------------------------------------------
+
+
+def test_api_lists_reads_and_searches_with_the_help_centers_rules(acme, library, pro_only):
+    from tests.api.helpers import token_client
+
+    anonymous = acme.client()
+    titles = [a["title"] for a in anonymous.get("/api/v1/kb/articles/").json()["results"]]
+    assert "Reset your password" in titles and "Set up SAML single sign-on" not in titles
+    assert anonymous.get(f"/api/v1/kb/articles/{pro_only.pk}/").status_code == 404
+    found = anonymous.get("/api/v1/kb/articles/search/", {"q": "发票"}).json()["results"]
+    assert found[0]["title"] == "如何开具增值税发票" and "<mark>发票</mark>" in found[0]["snippet"]
+    assert anonymous.get("/api/v1/kb/articles/search/").status_code == 400
+    # A Pro customer's token sees the Pro article; a Free customer's does not.
+    pro = token_client(acme, acme.customer)
+    assert pro.get(f"/api/v1/kb/articles/{pro_only.pk}/").json()["title"] == pro_only.title
+    free = token_client(acme, acme.other_customer)
+    assert free.get(f"/api/v1/kb/articles/{pro_only.pk}/").status_code == 404
+    slugs = [c["slug"] for c in anonymous.get("/api/v1/kb/categories/").json()["results"]]
+    assert "billing" in slugs
+
+
+def test_api_never_shows_another_desks_articles(acme, globex):
+    theirs = make_article(globex, "Globex secret pricing")
+    client = acme.client()
+    assert client.get(f"/api/v1/kb/articles/{theirs.pk}/").status_code == 404
+    assert (
+        client.get("/api/v1/kb/articles/search/", {"q": "secret pricing"}).json()["results"] == []
+    )
