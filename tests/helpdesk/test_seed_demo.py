@@ -3,6 +3,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from helpdesk.models import Membership, Tenant, User
+from knowledge.models import Article
 from plans.models import Organization, Plan
 from sla.display import sla_badge
 from sla.models import SLAOutcome
@@ -19,6 +20,7 @@ def _counts():
             "users": User.objects.count(),
             "tickets": Ticket.objects.count(),
             "macros": Macro.objects.count(),
+            "articles": Article.objects.count(),
         }
 
 
@@ -33,6 +35,7 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         "users": 13,
         "tickets": 200,
         "macros": 4,
+        "articles": 43,
     }
     out = capsys.readouterr().out
     assert "acme.localhost:8000/" in out and "helpdesk-demo" in out
@@ -64,6 +67,10 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         unsolved = Ticket.objects.filter(tenant=acme, status__in=UNSOLVED)
         badges = {sla_badge(ticket, now).state for ticket in unsolved}
         assert {"on-track", "breached", "paused"} <= badges
+        # The knowledge base: English and Chinese, some articles for higher plans only.
+        articles = Article.objects.filter(tenant=acme)
+        assert set(articles.values_list("language", flat=True)) == {"en", "zh-hans"}
+        assert articles.filter(visibility="plans").count() >= 4
 
 
 def test_demo_customer_can_log_in(db):

@@ -10,6 +10,7 @@ from django.db import transaction
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.services import membership_create, tenant_create
 from helpdesk.tenancy import tenant_scope, tenant_url
+from knowledge.demo import load_articles
 from plans.models import Organization, Plan
 from plans.services import organization_create
 from tickets.demo import seed_macros, seed_tickets
@@ -85,6 +86,7 @@ class Command(BaseCommand):
             self._seed_tenant(tenant)
             seed_macros(tenant)
             seed_tickets(tenant)
+            load_articles(tenant, demo_only=True)
         self._print_summary(tenant, options["port"])
 
     def _seed_tenant(self, tenant: Tenant) -> None:
