@@ -39,6 +39,19 @@ class SectionAdmin(TenantModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class BrokenLinksFilter(admin.SimpleListFilter):
+    title = _("links")
+    parameter_name = "broken"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Has broken links"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(broken_links=[])
+        return queryset
+
+
 class StaleFilter(admin.SimpleListFilter):
     title = _("freshness")
     parameter_name = "stale"
@@ -63,16 +76,23 @@ class ArticleAdmin(TenantModelAdmin):
         "promoted",
         "updated_at",
     )
-    list_filter = ("status", "language", "visibility", StaleFilter, "section__category")
+    list_filter = (
+        "status",
+        "language",
+        "visibility",
+        StaleFilter,
+        BrokenLinksFilter,
+        "section__category",
+    )
     list_select_related = ("section__category",)
     search_fields = ("title", "labels")
     prepopulated_fields = {"slug": ("title",)}
     filter_horizontal = ("plans",)
-    readonly_fields = ("preview", "updated_at")
+    readonly_fields = ("preview", "broken_links", "updated_at")
     staff_user_fields = ("author",)
     fieldsets = (
         (None, {"fields": ("title", "slug", "section", "language", "translation_of", "labels")}),
-        (_("Content"), {"fields": ("body", "preview")}),
+        (_("Content"), {"fields": ("body", "preview", "broken_links")}),
         (
             _("Publishing"),
             {"fields": ("status", "visibility", "plans", "promoted", "position", "author")},

@@ -143,6 +143,8 @@ class Article(TenantOwned):
     search_words = models.TextField(editable=False, default="")
     # The body as plain text, for search snippets.
     body_text = models.TextField(editable=False, default="")
+    # Links to other articles that lead nowhere (missing or unpublished), found on save.
+    broken_links = ArrayField(models.CharField(max_length=300), default=list, editable=False)
 
     class Meta:
         verbose_name = _("article")

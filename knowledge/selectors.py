@@ -129,3 +129,7 @@ def deflection_by_week(weeks: int = 12) -> list[dict]:
         {**row, "rate": round(100 * (row["opened"] - row["filed"]) / row["opened"], 1)}
         for row in rows
     ]
+
+
+def articles_with_broken_links() -> QuerySet[Article]:
+    return Article.objects.exclude(broken_links=[]).order_by("title")

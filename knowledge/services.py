@@ -3,6 +3,7 @@ the way), votes, the failed-search log."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.db import transaction
@@ -13,11 +14,25 @@ from knowledge.models import Article, ArticleVote, Deflection, SearchLog
 from knowledge.rendering import render_article
 from knowledge.search import forget_vocabulary, index_article
 
+_INTERNAL_LINK = re.compile(r"\]\((/kb/articles/(\d+)/[^)\s]*)\)")
+
+
+def broken_links(article: Article) -> list[str]:
+    """Links in the body to articles of this desk that are missing or not published."""
+    links = {int(pk): url for url, pk in _INTERNAL_LINK.findall(article.body)}
+    published = set(
+        Article.objects.filter(pk__in=links, status=Article.Status.PUBLISHED).values_list(
+            "pk", flat=True
+        )
+    )
+    return sorted(url for pk, url in links.items() if pk not in published)
+
 
 @transaction.atomic
 def article_save(article: Article, *, touch: bool = True) -> Article:
     """Render, index and save an article (admin, import and demo all come here)."""
     article.body_html, _headings = render_article(article.body)
+    article.broken_links = broken_links(article)
     index_article(article)
     if touch:
         article.updated_at = timezone.now()

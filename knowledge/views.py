@@ -13,6 +13,7 @@ from knowledge import search as kb_search
 from knowledge.models import Article, ArticleVote, Category, Section
 from knowledge.rendering import render_article
 from knowledge.selectors import (
+    articles_with_broken_links,
     categories_with_sections,
     deflection_by_week,
     failed_searches,
@@ -192,5 +193,6 @@ def kb_insights(request):
             "failed": failed_searches(days=30),
             "stale": stale_articles(),
             "deflection": deflection_by_week(),
+            "broken": articles_with_broken_links(),
         },
     )

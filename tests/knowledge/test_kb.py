@@ -401,3 +401,17 @@ def test_api_never_shows_another_desks_articles(acme, globex):
     assert (
         client.get("/api/v1/kb/articles/search/", {"q": "secret pricing"}).json()["results"] == []
     )
+
+
+def test_a_link_to_a_missing_or_draft_article_is_reported_to_admins(acme):
+    draft = make_article(acme, "Coming soon", status=Article.Status.DRAFT)
+    live = make_article(acme, "Live one")
+    article = make_article(
+        acme,
+        "Links everywhere",
+        f"See [live](/kb/articles/{live.pk}/{live.slug}/), [soon](/kb/articles/{draft.pk}/x/) "
+        "and [gone](/kb/articles/999999/old/).",
+    )
+    assert article.broken_links == [f"/kb/articles/{draft.pk}/x/", "/kb/articles/999999/old/"]
+    page = acme.client(acme.admin).get("/agent/kb/insights/").content.decode()
+    assert "Links everywhere" in page and "/kb/articles/999999/old/" in page
