@@ -1,13 +1,15 @@
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline
-from knowledge.models import Article, Category, Section
+from knowledge.models import Article, ArticleImage, Category, Section
 from knowledge.services import article_save
 
 STALE_AFTER = timedelta(days=180)
@@ -112,3 +114,56 @@ class ArticleAdmin(TenantModelAdmin):
             obj.tenant = request.tenant
             obj.author = obj.author or request.user
         article_save(obj)
+
+
+# Pictures only, in the formats every browser shows; SVG can carry script.
+IMAGE_TYPES = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+}
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+
+
+class ArticleImageForm(forms.ModelForm):
+    class Meta:
+        model = ArticleImage
+        fields = ["name", "file"]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        content_type = getattr(upload, "content_type", None)
+        if content_type not in IMAGE_TYPES:
+            raise ValidationError(_("Upload a PNG, JPEG, GIF or WebP picture."))
+        if upload.size > IMAGE_MAX_BYTES:
+            raise ValidationError(_("Pictures can be at most 5 MB."))
+        head = upload.read(12)
+        upload.seek(0)
+        signatures = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF")
+        if not head.startswith(signatures):
+            raise ValidationError(_("This file is not the picture its name says."))
+        return upload
+
+
+@admin.register(ArticleImage)
+class ArticleImageAdmin(TenantModelAdmin):
+    """Upload a picture, then paste its Markdown into an article."""
+
+    form = ArticleImageForm
+    list_display = ("name", "markdown", "size", "created_at")
+    search_fields = ("name",)
+    readonly_fields = ("markdown",)
+
+    @admin.display(description=_("Markdown to paste"))
+    def markdown(self, image):
+        if not image.pk:
+            return "—"
+        return format_html("<code>![{}]({})</code>", image.name, image.url)
+
+    def save_model(self, request, obj, form, change):
+        upload = form.cleaned_data["file"]
+        obj.content_type = upload.content_type
+        obj.size = upload.size
+        obj.uploaded_by = obj.uploaded_by or request.user
+        super().save_model(request, obj, form, change)

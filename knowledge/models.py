@@ -2,6 +2,8 @@
 shelves (seeds/000), in English and Simplified Chinese, each article visible to
 everyone, to signed-in customers, or to chosen plans only."""
 
+import uuid
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -179,7 +181,7 @@ def article_image_path(image: "ArticleImage", filename: str) -> str:
 class ArticleImage(TenantOwned):
     """A picture uploaded for articles, served by the app at /kb/images/<key>/."""
 
-    key = models.UUIDField(unique=True, editable=False)
+    key = models.UUIDField(unique=True, editable=False, default=uuid.uuid4)
     file = models.FileField(upload_to=article_image_path)
     name = models.CharField(_("name"), max_length=255)
     content_type = models.CharField(max_length=100, editable=False)
@@ -195,6 +197,10 @@ class ArticleImage(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def url(self) -> str:
+        return f"/kb/images/{self.key}/"
 
 
 class ArticleVote(TenantOwned):

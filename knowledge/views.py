@@ -1,7 +1,7 @@
 """The knowledge base in the help center: open to visitors for what is public,
 and to signed-in customers for what their plan includes."""
 
-from django.http import Http404, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk.access import role_required
 from helpdesk.models import Role
 from knowledge import search as kb_search
-from knowledge.models import Article, ArticleVote, Category, Section
+from knowledge.models import Article, ArticleImage, ArticleVote, Category, Section
 from knowledge.rendering import render_article
 from knowledge.selectors import (
     articles_with_broken_links,
@@ -196,3 +196,13 @@ def kb_insights(request):
             "broken": articles_with_broken_links(),
         },
     )
+
+
+@require_GET
+def kb_image(request, key):
+    """A knowledge-base picture; pictures are public like the articles that show them."""
+    image = get_object_or_404(ArticleImage, key=key)
+    response = FileResponse(image.file.open("rb"), content_type=image.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -55,6 +55,7 @@ def _values(tenant, model):
 
 @pytest.fixture
 def desks(acme, globex):
+    from knowledge.models import ArticleImage
     from sla.models import SLAOutcome
     from tests.knowledge.factories import make_article
     from tests.tickets.factories import make_ticket
@@ -62,6 +63,14 @@ def desks(acme, globex):
 
     for desk in (acme, globex):
         make_article(desk, f"{desk.tenant.name} secret macro article")
+        with desk.scope():
+            ArticleImage.objects.create(
+                tenant=desk.tenant,
+                name=f"{desk.tenant.name} secret macro picture",
+                file="kb/none.png",
+                content_type="image/png",
+                size=1,
+            )
         ticket = make_ticket(desk, subject=f"{desk.tenant.name} secret subject")
         with desk.scope():
             SLAOutcome.objects.create(

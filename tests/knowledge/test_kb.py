@@ -415,3 +415,53 @@ def test_a_link_to_a_missing_or_draft_article_is_reported_to_admins(acme):
     assert article.broken_links == [f"/kb/articles/{draft.pk}/x/", "/kb/articles/999999/old/"]
     page = acme.client(acme.admin).get("/agent/kb/insights/").content.decode()
     assert "Links everywhere" in page and "/kb/articles/999999/old/" in page
+
+
+# -- pictures ----------------------------------------------------------------------------
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+    b"\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def _upload(desk, name, content, content_type):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return desk.client(desk.admin).post(
+        "/admin/knowledge/articleimage/add/",
+        {"name": name, "file": SimpleUploadedFile(name, content, content_type)},
+    )
+
+
+def test_an_admin_uploads_a_picture_that_articles_show(acme, globex):
+    from knowledge.models import ArticleImage
+
+    response = _upload(acme, "dashboard.png", PNG, "image/png")
+    assert response.status_code == 302
+    with acme.scope():
+        image = ArticleImage.objects.get()
+    served = acme.client().get(image.url)
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert b"".join(served.streaming_content) == PNG
+    article = make_article(acme, "With a picture", f"![Dashboard]({image.url})")
+    assert f'<img src="{image.url}" alt="Dashboard">' in article.body_html
+    # Another desk cannot load it through its own host.
+    assert globex.client().get(image.url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type", "error"),
+    [
+        ("logo.svg", b"<svg onload=alert(1)>", "image/svg+xml", "Upload a PNG, JPEG, GIF or WebP"),
+        ("fake.png", b"<html>not a picture</html>", "image/png", "not the picture its name says"),
+    ],
+)
+def test_pictures_that_are_not_safe_pictures_are_refused(acme, name, content, content_type, error):
+    from knowledge.models import ArticleImage
+
+    response = _upload(acme, name, content, content_type)
+    assert response.status_code == 200 and error in response.content.decode()
+    with acme.scope():
+        assert not ArticleImage.objects.exists()
