@@ -192,7 +192,30 @@ def search(articles: QuerySet[Article], text: str, *, tenant_id: int, limit: int
                 if article.pk not in seen
             ][: limit - len(found)]
             finer = fixed
+    found = _one_version_each(found, _language_of(text))
     return [Hit(article, rank, snippet(article.body_text, finer)) for article, rank in found]
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _language_of(text: str) -> str:
+    return "zh-hans" if _CJK.search(text) else "en"
+
+
+def _one_version_each(found: list[tuple[Article, float]], language: str):
+    """Of an article found in both languages, keep the version in the query's
+    language, at the better of the two places."""
+    kept: dict[int, int] = {}  # group -> index in result
+    result: list[tuple[Article, float]] = []
+    for article, rank in found:
+        group = article.group_id or article.pk
+        if group not in kept:
+            kept[group] = len(result)
+            result.append((article, rank))
+        elif article.language == language and result[kept[group]][0].language != language:
+            result[kept[group]] = (article, result[kept[group]][1])
+    return result
 
 
 def snippet(text: str, words: list[str], width: int = 160) -> SafeString:
