@@ -19,6 +19,7 @@ from tickets.forms import AgentReplyForm, BulkForm, MergeForm, QueueFilterForm, 
 from tickets.models import Macro, Priority, Status, Ticket
 from tickets.selectors import (
     QUEUE_PAGE_RELATED,
+    TICKET_PAGE_RELATED,
     audit_trail,
     queue,
     queue_filter_choices,
@@ -136,8 +137,9 @@ def _ticket_page(
                 initial={
                     "status": ticket.status,
                     "priority": ticket.priority,
-                    "category": ticket.category,
-                    "assignee": ticket.assignee,
+                    # Ids, not objects: the page does not join them (see TICKET_PAGE_RELATED).
+                    "category": ticket.category_id,
+                    "assignee": ticket.assignee_id,
                     "tags": ", ".join(ticket.tags),
                 },
             ),
@@ -155,7 +157,7 @@ def _ticket_page(
 @require_GET
 @role_required(Role.AGENT)
 def ticket_detail(request, number: int):
-    return _ticket_page(request, ticket_for_agent(number))
+    return _ticket_page(request, ticket_for_agent(number, related=TICKET_PAGE_RELATED))
 
 
 @require_POST
