@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from helpdesk.models import Membership, Role, User
+from helpdesk.read_cache import cached_read, tenant_source
 from tickets.models import UNSOLVED, Attachment, Message, Priority, Status, Ticket, TicketEvent
 
 
@@ -175,24 +176,52 @@ QUEUE_PAGE_RELATED = ("requester", "organization")
 QUEUE_API_RELATED = ("requester", "organization__plan", "category", "assignee")
 
 
-def queue_filter_choices(tenant) -> dict[str, list[tuple]]:
-    """(value, label) pairs for each filter of the queue sidebar and the bulk bar."""
-    from helpdesk.admin_site import tenant_staff_queryset
-    from plans.models import Plan
-    from tickets.models import Category
+# The source (helpdesk/read_cache.py) of a tenant's categories, plans, staff and macros,
+# changed by tickets/signals.py; staff names also come from the global "users" source.
+DESK_LISTS = "desk_lists"
+USERS = "users"
 
-    staff = [
-        (user.pk, user.display_name)
-        for user in tenant_staff_queryset(tenant)
-        .only("pk", "full_name", "email")
-        .order_by("full_name", "email")
-    ]
+
+def desk_lists(tenant) -> dict[str, list[tuple]]:
+    """The tenant's categories, plans, staff and active macros as (pk, label) pairs.
+
+    Every agent page shows them; they are cached until one of them changes.
+    """
+    return cached_read(
+        f"tickets:desk_lists:{tenant.pk}",
+        sources=[tenant_source(tenant.pk, DESK_LISTS), USERS],
+        build=lambda: _build_desk_lists(tenant),
+    )
+
+
+def _build_desk_lists(tenant) -> dict[str, list[tuple]]:
+    from helpdesk.admin_site import tenant_staff_queryset
+    from helpdesk.tenancy import tenant_scope
+    from plans.models import Plan
+    from tickets.models import Category, Macro
+
+    # The scope is the tenant's own (not merely the caller's): the value is cached under its id.
+    with tenant_scope(tenant):
+        return {
+            "category": list(Category.objects.values_list("pk", "name")),
+            "plan": list(Plan.objects.order_by("rank").values_list("pk", "name")),
+            "assignee": [
+                (user.pk, user.display_name)
+                for user in tenant_staff_queryset(tenant)
+                .only("pk", "full_name", "email")
+                .order_by("full_name", "email")
+            ],
+            "macro": list(Macro.objects.filter(is_active=True).values_list("pk", "name")),
+        }
+
+
+def agent_choices(tenant) -> dict[str, list[tuple]]:
+    """(value, label) pairs the agent pages offer: the queue's filters and bulk bar,
+    the ticket's properties and the macros."""
     return {
         "status": list(Status.choices),
         "priority": list(Priority.choices),
-        "category": list(Category.objects.values_list("pk", "name")),
-        "plan": list(Plan.objects.order_by("rank").values_list("pk", "name")),
-        "assignee": staff,
+        **desk_lists(tenant),
     }
 
 
