@@ -409,7 +409,7 @@ def explain_pages(fixtures: Fixtures) -> dict[str, str]:
     """PostgreSQL's plans for the main query of each page measured."""
     from helpdesk.tenancy import tenant_scope
     from tickets.models import Ticket
-    from tickets.selectors import PAGE_SIZE, QueueFilters, queue
+    from tickets.selectors import PAGE_SIZE, TICKET_PAGE_RELATED, QueueFilters, queue
 
     plans = {}
     with tenant_scope(fixtures.tenant):
@@ -422,19 +422,11 @@ def explain_pages(fixtures: Fixtures) -> dict[str, str]:
         ):
             tickets = queue(filters, agent=fixtures.agent)[: PAGE_SIZE + 1]
             plans[label] = tickets.explain(analyze=True)
-        # The query of tickets.selectors.ticket_for_agent (`.first()` orders by pk).
-        ticket = (
-            Ticket.objects.select_related(
-                "requester",
-                "organization__plan",
-                "organization__success_manager",
-                "category",
-                "assignee",
-                "merged_into",
-            )
-            .filter(number=fixtures.ticket_number)
-            .order_by("pk")[:1]
-        )
+        # The ticket page's query of tickets.selectors.ticket_for_agent (`.get()` reads
+        # at most 21 rows).
+        ticket = Ticket.objects.select_related(*TICKET_PAGE_RELATED).filter(
+            number=fixtures.ticket_number
+        )[:21]
         plans["Ticket page, the ticket (tickets.selectors.ticket_for_agent)"] = ticket.explain(
             analyze=True
         )
