@@ -1,0 +1,12 @@
+"""The sections of RESULTS.md after "Machine and setup", in order (see bench/section.py).
+
+A new measured section (an SLA sweep, say) is a module here with a `Section` subclass,
+listed in SECTIONS; each run makes one instance of each.
+"""
+
+from bench.sections.figures import HttpFigures
+from bench.sections.plans import QueryPlans
+from bench.sections.queries import QueryCounts
+from bench.sections.targets import Targets
+
+SECTIONS = [HttpFigures, Targets, QueryCounts, QueryPlans]
