@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Value
 from django.http import Http404
 
 from helpdesk.models import Membership, Role, User
@@ -234,21 +234,29 @@ def queue_page(tickets: QuerySet[Ticket], page: int) -> tuple[list[Ticket], bool
 
 
 def requester_context(ticket: Ticket, limit: int = 5) -> dict[str, list[Ticket]]:
-    """Other recent tickets of the requester and of their organization."""
+    """Other recent tickets of the requester and of their organization (one query)."""
     others = Ticket.objects.exclude(pk=ticket.pk).only(
         "number", "subject", "status", "created_at", "priority"
     )
-    by_requester = list(
-        others.filter(requester_id=ticket.requester_id).order_by("-created_at")[:limit]
+    by_requester = (
+        others.filter(requester_id=ticket.requester_id)
+        .annotate(side_list=Value("requester"))
+        .order_by("-created_at")[:limit]
     )
-    by_org = []
-    if ticket.organization_id:
-        by_org = list(
-            others.filter(organization_id=ticket.organization_id)
-            .exclude(requester_id=ticket.requester_id)
-            .order_by("-created_at")[:limit]
-        )
-    return {"requester": by_requester, "organization": by_org}
+    by_org = (
+        others.filter(organization_id=ticket.organization_id)
+        .exclude(requester_id=ticket.requester_id)
+        .annotate(side_list=Value("organization"))
+        .order_by("-created_at")[:limit]
+    )
+    # UNION ALL keeps each part's own order and limit, in one round trip.
+    both = by_requester.union(by_org, all=True) if ticket.organization_id else by_requester
+    found = {"requester": [], "organization": []}
+    for other in both:
+        found[other.side_list].append(other)
+    for tickets in found.values():
+        tickets.sort(key=lambda other: other.created_at, reverse=True)
+    return found
 
 
 __all__ = ["PAGE_SIZE", "Priority", "QueueFilters", "queue", "queue_page"]
