@@ -68,8 +68,10 @@ def api_available() -> str:
 
 
 def make_fixtures(tenant) -> Fixtures:
+    from importlib import import_module
+
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.db.models import Count
 
@@ -102,7 +104,7 @@ def make_fixtures(tenant) -> Fixtures:
             .order_by("ticket__number")[0]
         )
         Session.objects.all().delete()  # the bench database's own sessions only
-        session = SessionStore()
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
         session[SESSION_KEY] = str(agent.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = agent.get_session_auth_hash()
