@@ -924,3 +924,19 @@ def test_ticket_page_of_a_customer_without_organization(acme):
             assert "Organization's recent requests" not in page
             assert "Stranger problem" not in page
     assert counts[0] == counts[1]
+
+
+def test_a_reply_that_fails_keeps_the_chosen_macro_and_status(acme):
+    ticket = make_ticket(acme)
+    macro = _macro(acme)
+    _macro(acme, name="Another one")
+    response = acme.client(acme.agent).post(
+        f"/agent/tickets/{ticket.number}/respond/",
+        {"macro": macro.pk, "status": "pending", "body": ""},
+    )
+    assert response.status_code == 400
+    page = _text(response)
+    assert "Write a message or attach a file." in page
+    selected = re.findall(r'<option value="(\w+)" selected>', page)
+    assert selected[:2] == [str(macro.pk), "pending"]  # the macro, "submit as"
+    assert selected[2:4] == ["new", str(Priority.MEDIUM)]  # the ticket's own properties

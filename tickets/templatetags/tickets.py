@@ -83,6 +83,22 @@ def _status_labels() -> dict[str, str]:
 
 
 @register.simple_tag
+def options(choices, selected=None, exclude=None) -> SafeString:
+    """<option>s for (value, label) pairs; `selected` is compared as text (a form's
+    value is a string, a ticket's field an int)."""
+    selected = str(selected)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, SafeString(" selected") if str(value) == selected else "", label)
+            for value, label in choices
+            if value != exclude
+        ),
+    )
+
+
+@register.simple_tag
 def status_badge(ticket) -> SafeString:
     """A ticket's status, as a badge."""
     return format_html(
