@@ -146,7 +146,7 @@ def _ticket_page(
             "merge_form": merge_form or MergeForm(),
             "context": requester_context(ticket),
             "plan": ticket.organization.plan if ticket.organization_id else None,
-            # The forms are rendered with plain loops over these (see the queue).
+            # The forms' selects are built from these (the options tag), not by widgets.
             "choices": agent_choices(request.tenant),
         },
         status=status,
