@@ -129,6 +129,9 @@ CACHES = {
         "KEY_PREFIX": "helpdesk",
     }
 }
+# Sessions are kept in PostgreSQL and read through the cache: every signed-in request
+# reads its session, and Redis answers that for less than a query costs.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # -- Celery -------------------------------------------------------------------------------
 

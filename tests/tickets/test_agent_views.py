@@ -903,3 +903,42 @@ def test_ticket_page_query_count_does_not_depend_on_the_organizations_data(
             client.get(f"/agent/tickets/{ticket.number}/")
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_ticket_page_of_a_customer_without_organization(acme):
+    """No organization list, not even of the other customers without one; same query count."""
+    loner = make_member(acme.tenant, "lone@solo.example", Role.CUSTOMER, full_name="Lone Wolf")
+    other_loner = make_member(acme.tenant, "other@solo2.example", Role.CUSTOMER)
+    ticket = make_ticket(acme, loner, subject="Current problem")
+    make_ticket(acme, loner, subject="Earlier problem")
+    make_ticket(acme, other_loner, subject="Stranger problem")
+    with_org = make_ticket(acme, subject="Carol problem")
+    client = acme.client(acme.agent)
+    counts = []
+    for shown in (ticket, with_org):
+        client.get(f"/agent/tickets/{shown.number}/")
+        with CaptureQueriesContext(connection) as queries:
+            page = _text(client.get(f"/agent/tickets/{shown.number}/"))
+        counts.append(len(queries))
+        if shown == ticket:
+            assert "Not in an organization" in page
+            assert "Their other requests" in page and "Earlier problem" in page
+            assert "Organization's recent requests" not in page
+            assert "Stranger problem" not in page
+    assert counts[0] == counts[1]
+
+
+def test_a_reply_that_fails_keeps_the_chosen_macro_and_status(acme):
+    ticket = make_ticket(acme)
+    macro = _macro(acme)
+    _macro(acme, name="Another one")
+    response = acme.client(acme.agent).post(
+        f"/agent/tickets/{ticket.number}/respond/",
+        {"macro": macro.pk, "status": "pending", "body": ""},
+    )
+    assert response.status_code == 400
+    page = _text(response)
+    assert "Write a message or attach a file." in page
+    selected = re.findall(r'<option value="(\w+)" selected>', page)
+    assert selected[:2] == [str(macro.pk), "pending"]  # the macro, "submit as"
+    assert selected[2:4] == ["new", str(Priority.MEDIUM)]  # the ticket's own properties

@@ -1,11 +1,16 @@
 from django import template
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
 from sla.display import sla_badge
+from tickets.models import Channel, Status, TicketEvent
 
 register = template.Library()
 
@@ -77,3 +82,141 @@ def queue_rows(context) -> SafeString:
             )
         )
     return SafeString("\n".join(rows))
+
+
+# -- the ticket page ------------------------------------------------------------------------
+# Built in Python like queue_rows: the thread and the history are the ticket page's
+# loops, and a template include or variable per row costs more than the row itself.
+# The markup, whitespace included, is that of the templates they replace.
+
+
+def _status_labels() -> dict[str, str]:
+    return {value: str(label) for value, label in Status.choices}
+
+
+@register.simple_tag
+def options(choices, selected=None, exclude=None) -> SafeString:
+    """<option>s for (value, label) pairs; `selected` is compared as text (a form's
+    value is a string, a ticket's field an int)."""
+    selected = str(selected)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, SafeString(" selected") if str(value) == selected else "", label)
+            for value, label in choices
+            if value != exclude
+        ),
+    )
+
+
+@register.simple_tag
+def status_badge(ticket) -> SafeString:
+    """A ticket's status, as a badge."""
+    return format_html(
+        '<span class="status status-{}">{}</span>\n', ticket.status, ticket.get_status_display()
+    )
+
+
+@register.simple_tag
+def ticket_links(tickets) -> SafeString:
+    """Links to other tickets of the agent workspace, with their status (the side lists)."""
+    path = reverse("agent_ticket", args=[0]).removesuffix("0/")
+    statuses = _status_labels()
+    return format_html_join(
+        "",
+        '<li><a href="{}{}/">#{} {}</a> <span class="muted">{}</span></li>',
+        (
+            (path, ticket.number, ticket.number, ticket.subject, statuses.get(ticket.status, ""))
+            for ticket in tickets
+        ),
+    )
+
+
+def _attachment_list(attachments) -> SafeString:
+    items = format_html_join(
+        "",
+        '\n        <li><a href="{}">{}</a> <span class="muted">({})</span></li>\n      ',
+        (
+            (
+                reverse("attachment_download", args=[attachment.key]),
+                attachment.name,
+                filesizeformat(attachment.size),
+            )
+            for attachment in attachments
+        ),
+    )
+    return format_html('\n      <ul class="attachments">\n      {}\n      </ul>\n    ', items)
+
+
+@register.simple_tag(takes_context=True)
+def message_thread(context) -> SafeString:
+    """The ticket's messages (context["thread"], attachments prefetched), oldest first."""
+    requester_id = context["ticket"].requester_id
+    system = _("System")
+    internal_badge = format_html('<span class="badge note">{}</span>', _("Internal note"))
+    channels = {value: str(label) for value, label in Channel.choices}
+    items = []
+    for message in context["thread"]:
+        created = template_localtime(message.created_at)
+        attachments = message.attachments.all()
+        classes = "message-item"
+        if message.is_internal:
+            classes += " internal"
+        if message.author_id == requester_id:
+            classes += " from-requester"
+        items.append(
+            format_html(
+                '\n  <li class="{classes}" id="m{pk}">\n'
+                '    <div class="message-meta">\n'
+                "      <strong>{author}</strong>\n"
+                "      {badge}\n"
+                '      <time datetime="{iso}">{when}</time>\n'
+                "      {channel}\n"
+                "    </div>\n"
+                '    <div class="message-body">{body}</div>\n'
+                "    {attachments}\n"
+                "  </li>\n",
+                classes=classes,
+                pk=message.pk,
+                author=(message.author.display_name if message.author else "") or system,
+                badge=internal_badge if message.is_internal else "",
+                iso=date_format(created, "c"),
+                when=date_format(created, "DATETIME_FORMAT"),
+                channel=format_html('<span class="muted">· {}</span>', channels[message.channel])
+                if message.channel != Channel.WEB
+                else "",
+                # Rendered from Markdown and sanitized when the message was saved.
+                body=mark_safe(message.body_html),  # noqa: S308
+                attachments=_attachment_list(attachments) if attachments else "",
+            )
+        )
+    return SafeString('\n<ol class="thread">\n' + "".join(items) + "\n</ol>\n")
+
+
+@register.simple_tag(takes_context=True)
+def audit_trail_items(context) -> SafeString:
+    """The ticket's history (context["events"], actors joined), oldest first."""
+    system = _("System")
+    kinds = {value: str(label) for value, label in TicketEvent.Kind.choices}
+    items = []
+    for event in context["events"]:
+        created = template_localtime(event.created_at)
+        change = ""
+        if event.kind == TicketEvent.Kind.SLA:
+            change = format_html(": {}", event.sla_label)
+        elif event.old_value or event.new_value:
+            old = format_html("<del>{}</del> → ", event.old_label) if event.old_value else ""
+            change = format_html(": {}{}", old, event.new_label)
+        items.append(
+            format_html(
+                '\n        <li><time datetime="{}">{}</time> · '
+                "<strong>{}</strong> {}{}</li>\n      ",
+                date_format(created, "c"),
+                date_format(created, "SHORT_DATETIME_FORMAT"),
+                (event.actor.display_name if event.actor else "") or system,
+                kinds.get(event.kind, event.kind),
+                change,
+            )
+        )
+    return SafeString("".join(items))

@@ -12,16 +12,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.access import role_required
-from helpdesk.admin_site import tenant_staff_queryset
 from helpdesk.models import Role
 from plans.selectors import plans_with_organizations
 from tickets.forms import AgentReplyForm, BulkForm, MergeForm, QueueFilterForm, TicketFieldsForm
 from tickets.models import Macro, Priority, Status, Ticket
 from tickets.selectors import (
     QUEUE_PAGE_RELATED,
+    TICKET_PAGE_RELATED,
+    agent_choices,
     audit_trail,
+    desk_lists,
     queue,
-    queue_filter_choices,
     queue_page,
     requester_context,
     thread,
@@ -57,7 +58,7 @@ def ticket_queue(request):
     tickets, has_next = queue_page(
         queue(filters, agent=request.user).select_related(*QUEUE_PAGE_RELATED), page_number
     )
-    choices = queue_filter_choices(request.tenant)
+    choices = agent_choices(request.tenant)
     selected = {int(n) for n in request.GET.getlist("selected") if n.isdigit()}
     query = request.GET.copy()
     query.pop("page", None)
@@ -136,17 +137,17 @@ def _ticket_page(
                 initial={
                     "status": ticket.status,
                     "priority": ticket.priority,
-                    "category": ticket.category,
-                    "assignee": ticket.assignee,
+                    # Ids, not objects: the page does not join them (see TICKET_PAGE_RELATED).
+                    "category": ticket.category_id,
+                    "assignee": ticket.assignee_id,
                     "tags": ", ".join(ticket.tags),
                 },
             ),
             "merge_form": merge_form or MergeForm(),
-            "macros": Macro.objects.filter(is_active=True),
             "context": requester_context(ticket),
             "plan": ticket.organization.plan if ticket.organization_id else None,
-            # The forms are rendered with plain loops over these (see the queue).
-            "choices": queue_filter_choices(request.tenant),
+            # The forms' selects are built from these (the options tag), not by widgets.
+            "choices": agent_choices(request.tenant),
         },
         status=status,
     )
@@ -155,7 +156,7 @@ def _ticket_page(
 @require_GET
 @role_required(Role.AGENT)
 def ticket_detail(request, number: int):
-    return _ticket_page(request, ticket_for_agent(number))
+    return _ticket_page(request, ticket_for_agent(number, related=TICKET_PAGE_RELATED))
 
 
 @require_POST
@@ -264,14 +265,14 @@ def ticket_presence(request, number: int):
     Each agent's heartbeat is a cache key that expires on its own, so a closed
     tab disappears within PRESENCE_SECONDS without any cleanup.
     """
-    ticket = ticket_for_agent(number)
+    ticket = ticket_for_agent(number, related=())
     prefix = f"presence:{request.tenant.pk}:{ticket.pk}:"
     state = "replying" if request.POST.get("typing") == "1" else "viewing"
     cache.set(
         f"{prefix}{request.user.pk}", f"{state}:{request.user.display_name}", PRESENCE_SECONDS
     )
-    staff = tenant_staff_queryset(request.tenant).exclude(pk=request.user.pk)
-    found = cache.get_many([f"{prefix}{pk}" for pk in staff.values_list("pk", flat=True)])
+    staff = [pk for pk, _name in desk_lists(request.tenant)["assignee"] if pk != request.user.pk]
+    found = cache.get_many([f"{prefix}{pk}" for pk in staff])
     others = sorted(value.split(":", 1) for value in found.values())
     return render(request, "tickets/agent_presence.html", {"others": others})
 

@@ -1,0 +1,14 @@
+"""The sections of RESULTS.md after "Machine and setup", in order (see bench/section.py).
+
+A new measured section (an SLA sweep, say) is a module here with a `Section` subclass,
+listed in SECTIONS; each run makes one instance of each.
+"""
+
+from bench.sections.figures import HttpFigures
+from bench.sections.kb_search import KbSearch
+from bench.sections.plans import QueryPlans
+from bench.sections.queries import QueryCounts
+from bench.sections.sla_sweep import SlaSweep
+from bench.sections.targets import Targets
+
+SECTIONS = [HttpFigures, Targets, QueryCounts, QueryPlans, SlaSweep, KbSearch]

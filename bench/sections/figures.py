@@ -1,0 +1,150 @@
+"""Figures: the pages and the API over HTTP, 1 at a time and with N clients."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from bench import loadgen
+from bench.common import API_PATH, BARE_PATH, FILTERED_PATH, QUEUE_PATH
+from bench.cpu import DISTURBED
+from bench.section import BenchRun, Section, TargetRow
+
+QUEUE = "Agent queue, default view"
+FILTERED = "Agent queue, priority=1&status=open"
+BARE = "Bare Django JSON view"
+API = "API ticket creation"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.1f}"
+
+
+class HttpFigures(Section):
+    title = "Figures"
+
+    def http_targets(self, run: BenchRun) -> list[loadgen.Target]:
+        fixtures = run.fixtures
+        cookie = {"Cookie": f"sessionid={fixtures.session_key}", "Accept-Language": "en"}
+        found = [
+            loadgen.Target(BARE, "GET", BARE_PATH),
+            loadgen.Target(QUEUE, "GET", QUEUE_PATH, cookie),
+            loadgen.Target(FILTERED, "GET", FILTERED_PATH, cookie),
+            loadgen.Target(
+                f"Ticket page (#{fixtures.ticket_number}, {fixtures.ticket_messages} messages)",
+                "GET",
+                f"/agent/tickets/{fixtures.ticket_number}/",
+                cookie,
+            ),
+        ]
+        if fixtures.api_key:
+            payload = fixtures.api_payload
+
+            def body(i: int) -> bytes:
+                return json.dumps({**payload, "subject": f"{payload['subject']} ({i})"}).encode()
+
+            found.append(
+                loadgen.Target(
+                    API,
+                    "POST",
+                    API_PATH,
+                    {
+                        "Authorization": f"Token {fixtures.api_key}",
+                        "Content-Type": "application/json",
+                        "Accept": "application/json",
+                    },
+                    body=body,
+                    expect=201,
+                )
+            )
+        return found
+
+    def targets(self, run: BenchRun) -> list[TargetRow]:
+        ticket = next((m for m in run.measured if m.target.name.startswith("Ticket page")), None)
+        rows = []
+        for label, m in (
+            ("Agent queue first page (default view)", run.measured_target(QUEUE)),
+            ("Agent queue first page (filtered view)", run.measured_target(FILTERED)),
+            ("Ticket page", ticket),
+        ):
+            label = f"{label}, p95 < 30 ms, 1 at a time"
+            ok = None if m is None else (m.sequential.p95_ms < 30 and not m.sequential.errors)
+            shown = "—" if m is None else f"p95 {m.sequential.p95_ms:.1f} ms"
+            rows.append((label, shown, ok))
+        api, bare = run.measured_target(API), run.measured_target(BARE)
+        if api and bare:
+            seq_ratio = api.sequential.rps / max(bare.sequential.rps, 1e-9)
+            conc_ratio = api.concurrent.rps / max(bare.concurrent.rps, 1e-9)
+            rows.append(
+                (
+                    "API ticket creation ≥ ½ the throughput of the bare JSON view, 1 at a time",
+                    f"{api.sequential.rps:.0f} vs {bare.sequential.rps:.0f} req/s "
+                    f"= {seq_ratio:.0%}",
+                    seq_ratio >= 0.5,
+                )
+            )
+            rows.append(
+                (
+                    f"(same, {run.args.clients} clients, for reference)",
+                    f"{api.concurrent.rps:.0f} vs {bare.concurrent.rps:.0f} req/s "
+                    f"= {conc_ratio:.0%}",
+                    conc_ratio >= 0.5,
+                )
+            )
+        else:
+            rows.append(("API ticket creation ≥ ½ the throughput of the bare JSON view", "—", None))
+        return rows
+
+    def report(self, run: BenchRun) -> list[str]:
+        args, fixtures = run.args, run.fixtures
+        by_path = {c.path: c for c in run.counts}
+
+        def queries_for(target: loadgen.Target) -> str:
+            found = by_path.get(target.path)
+            return str(found.queries) if found else "—"
+
+        lines = [
+            f"| request | SQL queries | median ms | p95 ms | req/s | req/s, {args.clients} clients "
+            f"| median ms, {args.clients} clients | p95 ms, {args.clients} clients | errors "
+            "| other processes' CPU |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for m in run.measured:
+            s, c = m.sequential, m.concurrent
+            again = f" ({m.attempts} attempts)" if m.attempts > 1 else ""
+            lines.append(
+                f"| {m.target.method} `{m.target.path}` — {m.target.name} "
+                f"| {queries_for(m.target)} "
+                f"| {_ms(s.median_ms)} | {_ms(s.p95_ms)} | {s.rps:.0f} | {c.rps:.0f} "
+                f"| {_ms(c.median_ms)} | {_ms(c.p95_ms)} | {s.errors + c.errors} "
+                f"| {m.sequential_other:.0%} / {m.concurrent_other:.0%}{again} |"
+            )
+        if not fixtures.api_key:
+            lines.append(
+                f"| POST `{API_PATH}` — API ticket creation | — | not measured | not measured "
+                f"| — | — | — | — | — | — |"
+            )
+        lines += [
+            "",
+            "Latencies are client-side, from sending the request to reading the last byte. "
+            "*req/s* 1 at a time is the timed requests divided by their wall time. "
+            "*Other processes' CPU*: the share of the machine's CPUs that processes other than "
+            "the benchmark's (this run, gunicorn, PostgreSQL's backends for the bench database) "
+            f"used during the measurement, 1 at a time / {args.clients} clients; a target "
+            f"disturbed by more than {DISTURBED:.0%} is measured again (within "
+            f"{args.retry_budget:g} s for the whole run) and the least disturbed attempt is "
+            "shown.",
+        ]
+        if run.removed:
+            lines.append(
+                f"The {run.removed:,} tickets the API created were deleted again after the run "
+                "(with their messages, events and outbox rows)."
+            )
+        if not fixtures.api_key:
+            lines.append(
+                f"\n**API ticket creation was not measured**: missing {fixtures.api_missing}. "
+                "The harness posts `{subject, body, category, priority}` with "
+                "`Authorization: Token <key>` from `helpdesk.api_tokens.api_token_create` "
+                "and measures it once these exist."
+            )
+        return lines

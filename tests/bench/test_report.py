@@ -1,0 +1,90 @@
+"""bench/: RESULTS.md is the setup followed by each listed section, targets gathered from all."""
+
+import argparse
+
+from bench import loadgen
+from bench.fixtures import Fixtures
+from bench.http_load import Measured
+from bench.inprocess import QueryCount, timed
+from bench.report import render_results
+from bench.section import BenchRun, Section
+from bench.sections import SECTIONS
+from bench.sections.figures import HttpFigures
+from bench.sections.queries import QueryCounts
+from bench.sections.targets import Targets
+
+
+class SweepSection(Section):
+    """What a new benchmark looks like: it measures in-process and reports a target."""
+
+    title = "Sweep"
+
+    def measure_in_process(self, run):
+        self.timing = timed(lambda n: None, runs=3)
+
+    def targets(self, run):
+        return [("Sweep under 1 s", f"{self.timing.total_ms:.1f} ms", self.timing.total_ms < 1000)]
+
+    def report(self, run):
+        return ["The sweep, in-process.", ""]
+
+
+def _run(sections) -> BenchRun:
+    args = argparse.Namespace(
+        clients=8, requests=10, warmup=2, seconds=1.0, retry_budget=0.0, wait_quiet=0.0
+    )
+    fixtures = Fixtures(
+        tenant=None,
+        agent=None,
+        session_key="s",
+        ticket_number=75,
+        ticket_messages=5,
+        short_ticket_number=3,
+        api_key=None,
+        api_user=None,
+        api_payload={},
+        api_missing="tickets/api.py",
+        sizes=dict.fromkeys(
+            ("tickets", "unsolved", "messages", "events", "organizations", "customers", "staff"),
+            1,
+        ),
+    )
+    run = BenchRun(args=args, env={}, fixtures=fixtures, data_note="reused", sections=sections)
+    ticket = loadgen.Target("Ticket page (#75, 5 messages)", "GET", "/agent/tickets/75/")
+    result = loadgen.Result(latencies=[0.02] * 18 + [0.04] * 2, elapsed=0.5)
+    run.measured = [Measured(ticket, result, result)]
+    run.counts = [
+        QueryCount("Ticket page, 5 messages", "/agent/tickets/75/", 10, "5", 200, 15.0, 3.0, 1.0)
+    ]
+    return run
+
+
+def test_sections_appear_in_order_with_targets_from_every_section(db):
+    sections = [HttpFigures(), Targets(), QueryCounts(), SweepSection()]
+    run = _run(sections)
+    sections[-1].measure_in_process(run)
+    text = render_results(run, seconds=60)
+
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "## Machine and setup",
+        "## Figures",
+        "## Targets",
+        "## SQL queries per request",
+        "## Sweep",
+    ]
+    assert "| GET `/agent/tickets/75/` — Ticket page (#75, 5 messages) | 10 | 20.0 | 40.0 |" in text
+    assert "| Ticket page, p95 < 30 ms, 1 at a time | p95 40.0 ms | **not met** |" in text
+    assert "| Sweep under 1 s |" in text and "| No page whose query count grows" in text
+    assert "The sweep, in-process.\n\nWhole run: 1.0 minutes.\n" in text
+
+
+def test_the_default_sections():
+    assert [section.title for section in (cls() for cls in SECTIONS)] == [
+        "Figures",
+        "Targets",
+        "SQL queries per request",
+        "Query plans",
+        "SLA sweep",
+        "Knowledge-base search",
+    ]
