@@ -261,8 +261,8 @@ class TicketViewSet(viewsets.GenericViewSet):
             tags=data.get("tags", ()),
             requester_membership=request.membership if requester == request.user else None,
         )
-        # Shown as created: its requester, organization (with plan) and category are the
-        # objects just used, so reading it back would only repeat them.
+        # Shown as created: its requester, organization and category are the objects just
+        # used, so reading it back would only repeat them.
         return self._show(ticket, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, number=None):
