@@ -74,6 +74,7 @@ STOP_WORDS = frozenset(
 )
 _WORD = re.compile(r"\w", re.UNICODE)
 MIN_FULL_TEXT = 3  # fewer full-text hits than this and typo correction joins in
+RELEVANCE_FLOOR = 0.3  # share of the best rank an "any word" result needs to be shown
 TYPO_SCORE = 75  # rapidfuzz ratio (0-100) a vocabulary word needs to replace a typo
 VOCABULARY_SECONDS = 3600
 
@@ -140,6 +141,11 @@ def _full_text(articles: QuerySet[Article], words: list[str], finer: list[str], 
         found = [(article, article.rank) for article in ranked]
         if len(found) >= MIN_FULL_TEXT or len(words) == 1:
             break
+    if found and not match_all:
+        # "Any word" also finds articles that merely mention one word in passing:
+        # keep those that rank within reach of the best.
+        best = found[0][1]
+        found = [(article, rank) for article, rank in found if rank >= best * RELEVANCE_FLOOR]
     return found
 
 

@@ -43,3 +43,12 @@ def test_a_free_customer_sees_suggestions_opens_one_and_no_pro_article(page, ten
     # Nor does searching the knowledge base find it.
     page.goto(tenant_url(acme_live, "/kb/search/?q=SAML"))
     expect(page.locator("main")).not_to_contain_text("Set up single sign-on with SAML")
+
+
+def test_the_search_box_lists_articles_as_the_reader_types(page, tenant_url, acme_live):
+    page.goto(tenant_url(acme_live, "/kb/"))
+    page.get_by_label("Search the knowledge base").fill("发票")
+    results = page.locator(".kb-typeahead")
+    expect(results.get_by_role("link").first).to_be_visible()
+    expect(results).to_contain_text("发票")
+    expect(results.locator("mark").first).to_have_text("发票")

@@ -465,3 +465,13 @@ def test_pictures_that_are_not_safe_pictures_are_refused(acme, name, content, co
     assert response.status_code == 200 and error in response.content.decode()
     with acme.scope():
         assert not ArticleImage.objects.exists()
+
+
+def test_a_passing_mention_does_not_make_a_result(acme, library):
+    long_body = "Our billing overview. " * 60 + "You can export this too."
+    make_article(acme, "Billing overview", long_body)
+    # No article has both words; "any word" finds the password article by its title
+    # and drops the one that mentions "export" once in a long body.
+    titles = _titles(acme, "password export")
+    assert "Reset your password" in titles
+    assert "Billing overview" not in titles
