@@ -18,7 +18,7 @@ from tickets.models import Channel, Message, Ticket
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory):
     if shutil.which("openssl") is None:
-        pytest.skip("openssl makes the IMAP server's test certificate")
+        pytest.fail("openssl is needed to make the IMAP server's test certificate")
     return make_certificate(tmp_path_factory.mktemp("imap-tls"))
 
 
