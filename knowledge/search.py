@@ -17,6 +17,7 @@ do this in the database, but the embedded PostgreSQL ships without contrib.)
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 import rjieba
@@ -76,7 +77,6 @@ _WORD = re.compile(r"\w", re.UNICODE)
 MIN_FULL_TEXT = 3  # fewer full-text hits than this and typo correction joins in
 RELEVANCE_FLOOR = 0.3  # share of the best rank an "any word" result needs to be shown
 TYPO_SCORE = 75  # rapidfuzz ratio (0-100) a vocabulary word needs to replace a typo
-VOCABULARY_SECONDS = 3600
 
 
 def segment(text: str) -> list[str]:
@@ -149,34 +149,63 @@ def _full_text(articles: QuerySet[Article], words: list[str], finer: list[str], 
     return found
 
 
-def _vocabulary_key(tenant_id: int) -> str:
-    return f"kb:vocabulary:v1:{tenant_id}"
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words of a tenant's article titles and labels, by length, so a typo is
+    compared only with words of about its own length."""
+
+    words: frozenset[str]
+    by_length: dict[int, list[str]]
+
+    @classmethod
+    def of(cls, words: frozenset[str]) -> Vocabulary:
+        by_length: dict[int, list[str]] = {}
+        for word in words:
+            by_length.setdefault(len(word), []).append(word)
+        return cls(words, by_length)
+
+    def closest(self, word: str) -> str | None:
+        size = len(word)
+        candidates = [w for n in range(size - 2, size + 3) for w in self.by_length.get(n, ())]
+        match = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
+        return match[0] if match else None
 
 
-def vocabulary(tenant_id: int) -> frozenset[str]:
-    """The words of every article's title and labels (cached until an article changes)."""
-    key = _vocabulary_key(tenant_id)
-    words = cache.get(key)
-    if words is None:
-        texts = Article.objects.filter(tenant_id=tenant_id).values_list("search_words", flat=True)
-        words = frozenset(word for text in texts for word in segment(text) if len(word) > 1)
-        cache.set(key, words, VOCABULARY_SECONDS)
-    return words
+# Kept in each process and reloaded when the tenant's version number (in the
+# cache, bumped by every article save) moves on: a search reads one small key.
+_vocabularies: dict[int, tuple[int, Vocabulary]] = {}
+
+
+def _version_key(tenant_id: int) -> str:
+    return f"kb:vocabulary-version:{tenant_id}"
+
+
+def vocabulary(tenant_id: int) -> Vocabulary:
+    """The words of every article's title and labels (reloaded when an article changes)."""
+    version = cache.get_or_set(_version_key(tenant_id), time.time_ns, None)
+    held = _vocabularies.get(tenant_id)
+    if held is not None and held[0] == version:
+        return held[1]
+    texts = Article.objects.filter(tenant_id=tenant_id).values_list("search_words", flat=True)
+    words = frozenset(word for text in texts for word in segment(text) if len(word) > 1)
+    loaded = Vocabulary.of(words)
+    _vocabularies[tenant_id] = (version, loaded)
+    return loaded
 
 
 def forget_vocabulary(tenant_id: int) -> None:
-    cache.delete(_vocabulary_key(tenant_id))
+    # A new value, never one a process may still hold (even if the key was evicted).
+    cache.set(_version_key(tenant_id), time.time_ns(), None)
 
 
-def corrected(words: list[str], known: frozenset[str]) -> list[str]:
+def corrected(words: list[str], known: Vocabulary) -> list[str]:
     """Each unknown word replaced by the closest known one, if one is close enough."""
     result = []
     for word in words:
-        if word in known or len(word) < 4 or not word.isascii():
+        if word in known.words or len(word) < 4 or not word.isascii():
             result.append(word)
-            continue
-        match = process.extractOne(word, known, scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
-        result.append(match[0] if match else word)
+        else:
+            result.append(known.closest(word) or word)
     return result
 
 

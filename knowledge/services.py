@@ -39,6 +39,8 @@ def article_save(article: Article, *, touch: bool = True) -> Article:
     if article.translation_of_id:
         article.group_id = article.translation_of.group_id or article.translation_of_id
     article.save()
+    # Now, and again after commit: a search that reloaded meanwhile read old rows.
+    forget_vocabulary(article.tenant_id)
     transaction.on_commit(lambda: forget_vocabulary(article.tenant_id))
     if article.group_id is None:
         article.group_id = article.pk

@@ -475,3 +475,9 @@ def test_a_passing_mention_does_not_make_a_result(acme, library):
     titles = _titles(acme, "password export")
     assert "Reset your password" in titles
     assert "Billing overview" not in titles
+
+
+def test_typos_are_corrected_against_words_added_a_moment_ago(acme, library):
+    assert "Print shipping labels" not in _titles(acme, "shiping labels")
+    make_article(acme, "Print shipping labels", "From the orders page.")
+    assert _titles(acme, "shiping lables")[:1] == ["Print shipping labels"]
