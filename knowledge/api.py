@@ -97,7 +97,11 @@ Q_PARAM = OpenApiParameter("q", OpenApiTypes.STR, description="What to search fo
         ],
         responses=ArticleListSerializer(many=True),
     ),
-    retrieve=extend_schema(summary="Read an article", responses=ArticleSerializer),
+    retrieve=extend_schema(
+        summary="Read an article",
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses=ArticleSerializer,
+    ),
     search=extend_schema(
         summary="Search the knowledge base",
         parameters=[Q_PARAM],
@@ -106,6 +110,7 @@ Q_PARAM = OpenApiParameter("q", OpenApiTypes.STR, description="What to search fo
 )
 class KbArticleViewSet(_Public, viewsets.GenericViewSet):
     serializer_class = ArticleListSerializer
+    lookup_value_regex = r"\d+"
 
     def list(self, request):
         articles = self.articles()

@@ -113,10 +113,17 @@ def index_article(article: Article) -> None:
         article.search_vector = cursor.fetchone()[0]
 
 
-def _tsquery(words: list[str], *, match_all: bool) -> SearchQuery:
+def _tsquery(words: list[str], *, match_all: bool, weights: str = "") -> SearchQuery | None:
+    """`words` joined by AND or OR; with `weights` ("AB"), matching those parts only."""
     query = None
     for word in words:
-        term = SearchQuery(word, config=CONFIG, search_type="plain")
+        if weights:
+            word = re.sub(r"\W", "", word)
+            if not word:
+                continue
+            term = SearchQuery(f"{word}:{weights}", config=CONFIG, search_type="raw")
+        else:
+            term = SearchQuery(word, config=CONFIG, search_type="plain")
         query = term if query is None else (query & term if match_all else query | term)
     return query
 
@@ -128,17 +135,33 @@ class Hit:
     snippet: SafeString
 
 
+def _ranked(articles: QuerySet[Article], query: SearchQuery | None, limit: int):
+    if query is None:
+        return []
+    ranked = (
+        articles.filter(search_vector=query)
+        .defer("body", "body_html", "search_vector", "search_words")
+        .annotate(rank=SearchRank(F("search_vector"), query, normalization=32))
+        .order_by("-rank", "pk")[:limit]
+    )
+    return [(article, article.rank) for article in ranked]
+
+
 def _full_text(articles: QuerySet[Article], words: list[str], finer: list[str], limit: int):
-    """All words first; any word (of the finer cut) when that finds too little."""
+    """All words first; then any word in titles and labels; then any word anywhere.
+
+    Ranking is the costly part (each matching row's vector is read), and "any word"
+    anywhere can match thousands of articles: titles and labels first keeps it small.
+    """
     found: list[tuple[Article, float]] = []
-    for match_all in (True, False):
-        query = _tsquery(words if match_all else finer, match_all=match_all)
-        ranked = (
-            articles.filter(search_vector=query)
-            .annotate(rank=SearchRank(F("search_vector"), query, normalization=32))
-            .order_by("-rank", "pk")[:limit]
-        )
-        found = [(article, article.rank) for article in ranked]
+    attempts = [
+        (words, True, ""),
+        (finer, False, "AB"),
+        (finer, False, ""),
+    ]
+    match_all = True
+    for terms, match_all, weights in attempts:
+        found = _ranked(articles, _tsquery(terms, match_all=match_all, weights=weights), limit)
         if len(found) >= MIN_FULL_TEXT or len(words) == 1:
             break
     if found and not match_all:

@@ -27,8 +27,11 @@ def visible_articles(membership: Membership | None) -> QuerySet[Article]:
         allowed |= Q(visibility=Article.Visibility.SIGNED_IN)
         plan = plan_for_membership(membership)
         if plan is not None:
-            allowed |= Q(visibility=Article.Visibility.PLANS, plans=plan)
-    return articles.filter(allowed).distinct()
+            # EXISTS rather than a join: no duplicate rows, so no DISTINCT over
+            # every column (which made search ten times slower).
+            on_plan = Article.plans.through.objects.filter(article=OuterRef("pk"), plan=plan)
+            allowed |= Q(visibility=Article.Visibility.PLANS) & Q(Exists(on_plan))
+    return articles.filter(allowed)
 
 
 def article_for_context(membership: Membership | None, pk) -> Article | None:
