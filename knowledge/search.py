@@ -5,7 +5,7 @@ PostgreSQL has no Chinese parser here, so Chinese is cut into words in Python
 (rjieba, the jieba-rs segmenter) before it reaches `to_tsvector`; English words
 pass through the segmenter unchanged and are stemmed by the `english`
 configuration, so one configuration serves both languages and mixed queries
-("SSO 登录失败"). The vector weighs the title (A) over labels (B) over the body (C).
+("SSO 登录失败"). The vector weighs the title (A) over labels (B) over the body (D).
 
 A query is tried as "all words" first, then "any word". When that finds little,
 each word the knowledge base does not contain is replaced by the closest word of
@@ -106,8 +106,11 @@ def index_article(article: Article) -> None:
     article.search_words = f"{article.title} {' '.join(article.labels)}".lower()
     with connection.cursor() as cursor:
         cursor.execute(
+            # The body's words without their positions (weight D): a much smaller
+            # vector, so ranking many matches reads little; titles and labels keep
+            # positions and their A and B weights.
             "SELECT setweight(to_tsvector(%s, %s), 'A') || setweight(to_tsvector(%s, %s), 'B')"
-            " || setweight(to_tsvector(%s, %s), 'C')",
+            " || strip(to_tsvector(%s, %s))",
             [CONFIG, title, CONFIG, labels, CONFIG, body],
         )
         article.search_vector = cursor.fetchone()[0]
