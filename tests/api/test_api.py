@@ -7,6 +7,7 @@ at Acme's host. Token authentication has its own tests in tests/helpdesk/test_ap
 """
 
 import json
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -196,11 +197,17 @@ def test_a_ticket_number_of_another_tenant_is_a_json_404(acme, globex):
 
 
 def test_agents_list_unsolved_tickets_most_urgent_first_then_oldest(acme):
-    low = make_ticket(acme, subject="Typo in footer", priority=Priority.LOW)
-    medium = make_ticket(acme, subject="Chart colors off")
-    urgent = make_ticket(acme, subject="Site is down", priority=Priority.URGENT, actor=acme.agent)
-    solved = make_ticket(acme, subject="Already fixed")
-    set_fields(acme, solved, status=Status.SOLVED)
+    import time_machine
+
+    # Filed at one instant on one plan: their SLA clocks end together, so urgency decides.
+    with time_machine.travel(datetime(2026, 11, 25, 10, 0, tzinfo=UTC), tick=False):
+        low = make_ticket(acme, subject="Typo in footer", priority=Priority.LOW)
+        medium = make_ticket(acme, subject="Chart colors off")
+        urgent = make_ticket(
+            acme, subject="Site is down", priority=Priority.URGENT, actor=acme.agent
+        )
+        solved = make_ticket(acme, subject="Already fixed")
+        set_fields(acme, solved, status=Status.SOLVED)
 
     response = acme.client(acme.agent).get("/api/v1/tickets/")
 

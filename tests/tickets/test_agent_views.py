@@ -6,6 +6,7 @@ customers get the "not for your role" page, and a wrong HTTP method is a 405.
 """
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -178,13 +179,20 @@ def test_wrong_http_method_is_405(acme, two_tickets, method, path):
 
 @pytest.mark.parametrize("persona", ["agent", "admin"])
 def test_queue_lists_unsolved_tickets_most_urgent_first_then_oldest(acme, persona):
-    low = make_ticket(acme, subject="Typo in footer", priority=Priority.LOW)
-    medium_old = make_ticket(acme, subject="Chart colors off")
-    high = make_ticket(acme, subject="Export fails", priority=Priority.HIGH)
-    urgent = make_ticket(acme, subject="Site is down", priority=Priority.URGENT, actor=acme.agent)
-    medium_new = make_ticket(acme, subject="Slow dashboard")
-    solved = make_ticket(acme, subject="Already fixed thing")
-    set_fields(acme, solved, status=Status.SOLVED)
+    import time_machine
+
+    # Filed at one instant on the same plan, so their SLA clocks end together (the
+    # queue's first key): then the most urgent comes first, then the oldest.
+    with time_machine.travel(datetime(2026, 11, 25, 10, 0, tzinfo=UTC), tick=False):
+        low = make_ticket(acme, subject="Typo in footer", priority=Priority.LOW)
+        medium_old = make_ticket(acme, subject="Chart colors off")
+        high = make_ticket(acme, subject="Export fails", priority=Priority.HIGH)
+        urgent = make_ticket(
+            acme, subject="Site is down", priority=Priority.URGENT, actor=acme.agent
+        )
+        medium_new = make_ticket(acme, subject="Slow dashboard")
+        solved = make_ticket(acme, subject="Already fixed thing")
+        set_fields(acme, solved, status=Status.SOLVED)
 
     page = _text(acme.client(getattr(acme, persona)).get("/agent/"))
     assert _numbers(page) == [
@@ -850,11 +858,13 @@ def test_queue_sorts_are_kept_in_the_url(acme):
     from datetime import timedelta
 
     import time_machine
-    from django.utils import timezone
 
-    with time_machine.travel(timezone.now() - timedelta(days=2)):
+    # A Wednesday in office hours, so the two 24-business-hour clocks end apart.
+    wednesday = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    with time_machine.travel(wednesday - timedelta(days=2), tick=False):
         old = make_ticket(acme, subject="Old and low", priority=Priority.LOW)
-    new = make_ticket(acme, subject="New and high", priority=Priority.HIGH)
+    with time_machine.travel(wednesday, tick=False):
+        new = make_ticket(acme, subject="New and high", priority=Priority.HIGH)
     client = acme.client(acme.agent)
 
     def order(**params):
