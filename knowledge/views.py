@@ -51,11 +51,15 @@ def kb_home(request):
 def kb_category(request, slug: str):
     articles = _readable(request)
     category = get_object_or_404(Category, slug=slug)
+    # One query for the category's articles, grouped by section in order (not one per section).
+    by_section: dict[int, list[Article]] = {}
+    for article in articles.filter(section__category=category).order_by("position", "title"):
+        by_section.setdefault(article.section_id, []).append(article)
     sections = [
-        (section, list(articles.filter(section=section).order_by("position", "title")))
+        (section, by_section[section.pk])
         for section in category.sections.order_by("position", "name")
+        if section.pk in by_section
     ]
-    sections = [(section, listed) for section, listed in sections if listed]
     if not sections:
         raise Http404
     return render(request, "knowledge/category.html", {"category": category, "sections": sections})

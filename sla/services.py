@@ -3,7 +3,6 @@ holidays, and the sweep that warns, records breaches and escalates."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from itertools import pairwise
@@ -29,8 +28,6 @@ from sla.models import (
     WorkingHours,
 )
 from sla.selectors import PolicyBook, forget_policy_book, policy_book
-
-logger = logging.getLogger(__name__)
 
 HOUR = 60
 
@@ -381,6 +378,7 @@ def sla_notices_deliver(*, tenant: Tenant) -> int:
     from tickets import notifications
 
     done = 0
+    people = notifications.DeskPeople()
     with tenant_scope(tenant):
         while True:
             with transaction.atomic():
@@ -399,7 +397,7 @@ def sla_notices_deliver(*, tenant: Tenant) -> int:
                         SLANotice.Kind.BREACH: notifications.sla_breached,
                         SLANotice.Kind.ESCALATED: notifications.sla_escalated,
                     }[notice.kind]
-                    send(notice.ticket, notice.metric, notice.due_at)
+                    send(notice.ticket, notice.metric, notice.due_at, people)
                 SLANotice.objects.filter(pk__in=[n.pk for n in notices]).delete()
                 done += len(notices)
             if len(notices) < NOTICE_BATCH:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from email.utils import make_msgid
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -136,9 +137,23 @@ def _sla_context(ticket: Ticket, metric: str, due) -> dict:
     return {"metric": Metric(metric).label, "due": due, "plan": _plan(ticket)}
 
 
-def sla_warning(ticket: Ticket, metric: str, due) -> int:
+class DeskPeople:
+    """The desk's agents and admins, read once for a batch of notices, not per notice."""
+
+    @cached_property
+    def staff(self) -> list[User]:
+        return _staff()
+
+    @cached_property
+    def admins(self) -> list[User]:
+        members = Membership.objects.filter(role=Role.ADMIN, is_active=True)
+        return [m.user for m in members.select_related("user")]
+
+
+def sla_warning(ticket: Ticket, metric: str, due, people: DeskPeople | None = None) -> int:
     """The assignee (or, for an unassigned ticket, every agent) hears a due time is near."""
-    recipients = [ticket.assignee] if ticket.assignee else _staff()
+    people = people or DeskPeople()
+    recipients = [ticket.assignee] if ticket.assignee else people.staff
     return _send(
         ticket,
         recipients,
@@ -148,12 +163,9 @@ def sla_warning(ticket: Ticket, metric: str, due) -> int:
     )
 
 
-def sla_breached(ticket: Ticket, metric: str, due) -> int:
+def sla_breached(ticket: Ticket, metric: str, due, people: DeskPeople | None = None) -> int:
     """The assignee and the desk's admins hear a promise was broken."""
-    admins = [
-        m.user
-        for m in Membership.objects.filter(role=Role.ADMIN, is_active=True).select_related("user")
-    ]
+    admins = (people or DeskPeople()).admins
     recipients = list({user.pk: user for user in [ticket.assignee, *admins] if user}.values())
     return _send(
         ticket,
@@ -164,7 +176,7 @@ def sla_breached(ticket: Ticket, metric: str, due) -> int:
     )
 
 
-def sla_escalated(ticket: Ticket, metric: str, due) -> int:
+def sla_escalated(ticket: Ticket, metric: str, due, people: DeskPeople | None = None) -> int:
     """The escalation agent a breached ticket was handed to hears it is theirs."""
     return _send(
         ticket,

@@ -130,6 +130,8 @@ def test_agents_see_every_published_article(acme, pro_only):
 
 def test_another_desks_articles_are_never_shown(acme, globex):
     theirs = make_article(globex, "Globex secret pricing")
+    suggested = acme.client(acme.customer).get("/kb/suggest/", {"subject": "secret pricing"})
+    assert "Globex secret" not in suggested.content.decode()
     assert _get(acme, acme.customer, f"/kb/articles/{theirs.pk}/{theirs.slug}/").status_code == 404
     assert (
         "Globex secret" not in _get(acme, None, "/kb/search/", q="secret pricing").content.decode()
@@ -280,6 +282,22 @@ def _query_counts(client):
             assert client.get(path, params).status_code == 200
         counts[path] = len(queries)
     return counts
+
+
+def test_a_category_page_costs_the_same_queries_whatever_its_number_of_sections(acme):
+    client = acme.client(acme.customer)
+    make_article(acme, "Invoice question", section=_section(acme, "Billing", "Invoices"))
+
+    def category_queries():
+        client.get("/kb/billing/")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/kb/billing/").status_code == 200
+        return len(queries)
+
+    one = category_queries()
+    for name in ("Refunds", "Taxes", "Payment methods"):
+        make_article(acme, f"About {name}", section=_section(acme, "Billing", name))
+    assert category_queries() == one
 
 
 def test_pages_cost_the_same_queries_whatever_the_number_of_articles(acme):
