@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "tickets",
     "sla",
     "knowledge",
+    "feedback",
 ]
 
 MIDDLEWARE = [

@@ -121,6 +121,7 @@ def agent_replied(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
                 _set_due(ticket, metric, None)
     if ticket.first_agent_reply_at is None:
         ticket.first_agent_reply_at = now
+        ticket.first_response_seconds = _business_seconds(ticket, book, now)
     refresh(ticket, book)
 
 
@@ -146,10 +147,14 @@ def status_changed(
 ) -> None:
     """Pending pauses, solved/closed stop (resolution met), anything else resumes.
     Closing a solved ticket ends nothing new: its resolution was met when solved."""
-    if new in ("solved", "closed") and old != "solved" and is_running(ticket, Metric.RESOLUTION):
-        _meet(ticket, Metric.RESOLUTION, now)
-        # Kept (not cleared) so the ticket page shows what was promised; reopening
-        # resumes it from the time it had left.
+    if new in ("solved", "closed") and old != "solved":
+        ticket.resolution_seconds = _business_seconds(ticket, book, now)
+        if is_running(ticket, Metric.RESOLUTION):
+            # Its due time is kept (not cleared) so the ticket page shows what was
+            # promised; reopening resumes it from the time it had left.
+            _meet(ticket, Metric.RESOLUTION, now)
+    elif new not in ("solved", "closed"):
+        ticket.resolution_seconds = None  # reopened: it counts again when solved
     if new in PAUSING_STATUSES and ticket.sla_paused_at is None:
         if running_metrics(ticket):
             ticket.sla_paused_at = now
@@ -188,6 +193,13 @@ def retarget(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
 
 
 # -- bookkeeping --------------------------------------------------------------------------
+
+
+def _business_seconds(ticket: Ticket, book: PolicyBook, now: datetime) -> int:
+    """Business time since the ticket was opened, in its policy's calendar (every
+    hour counts for a ticket no policy covers)."""
+    schedule = book.schedule(book.policy_by_id(ticket.sla_policy_id))
+    return max(0, int(business_time_between(ticket.created_at, now, schedule).total_seconds()))
 
 
 def _meet(ticket: Ticket, metric: str, at: datetime) -> None:

@@ -144,6 +144,15 @@ class Ticket(TenantOwned):
     first_agent_reply_at = models.DateTimeField(_("first agent reply"), null=True, blank=True)
     solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # How long the customer waited, in the business hours of the ticket's SLA
+    # calendar (sla/timers.py): stored when it happens, so the dashboards take
+    # medians and percentiles in the database.
+    first_response_seconds = models.PositiveIntegerField(
+        _("first response time (business seconds)"), null=True, blank=True, editable=False
+    )
+    resolution_seconds = models.PositiveIntegerField(
+        _("resolution time (business seconds)"), null=True, blank=True, editable=False
+    )
 
     # Service-level clocks (rules in sla/timers.py): stored when they change, never
     # computed on read, so the queue can sort on them and the sweep scan them.
@@ -211,6 +220,7 @@ class Ticket(TenantOwned):
             ),
             models.Index(fields=["tenant", "category", "status"], name="ticket_category"),
             models.Index(fields=["tenant", "-solved_at"], name="ticket_solved"),
+            models.Index(fields=["tenant", "created_at"], name="ticket_created"),
             GinIndex(fields=["tags"], name="ticket_tags"),
         ]
 

@@ -1,0 +1,262 @@
+"""What customers tell the desk: CSAT after a solved ticket, NPS per contact on a
+cadence, and the help center's feedback form.
+
+Surveys are rows before they are emails: a CSAT survey is scheduled when a ticket
+is solved and marked sent in the same transaction that queues its email, so the
+row says whether a customer was asked (see feedback/services.py for the
+exactly-once rules). Answers stay on the rows; every figure in the dashboards is
+an aggregate over them.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.models import TenantOwned
+
+
+class FeedbackSettings(TenantOwned):
+    """A desk's survey settings (one row per tenant, created on first use)."""
+
+    csat_enabled = models.BooleanField(
+        _("send satisfaction surveys"),
+        default=True,
+        help_text=_("Ask the requester to rate the support after each solved ticket."),
+    )
+    csat_delay_minutes = models.PositiveIntegerField(
+        _("survey delay (minutes)"),
+        default=60,
+        validators=[MaxValueValidator(60 * 24 * 14)],
+        help_text=_("How long after a ticket is solved its survey is sent."),
+    )
+    csat_excluded_categories = models.ManyToManyField(
+        "tickets.Category",
+        blank=True,
+        related_name="+",
+        verbose_name=_("no surveys for these categories"),
+    )
+    nps_enabled = models.BooleanField(
+        _("send NPS surveys"),
+        default=True,
+        help_text=_("Ask organization contacts how likely they are to recommend you."),
+    )
+    nps_interval_days = models.PositiveSmallIntegerField(
+        _("days between NPS surveys"),
+        default=90,
+        validators=[MinValueValidator(30), MaxValueValidator(730)],
+        help_text=_("A contact is never asked more often than this."),
+    )
+
+    class Meta:
+        verbose_name = _("survey settings")
+        verbose_name_plural = _("survey settings")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="feedbacksettings_one_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Survey settings"))
+
+
+class SurveyOptOut(TenantOwned):
+    """A customer who asked not to receive surveys from this desk."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("survey opt-out")
+        verbose_name_plural = _("survey opt-outs")
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="surveyoptout_once")]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class SurveyStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")  # reopened before it went out
+    SKIPPED = "skipped", _("Skipped")  # surveys off, opted out, or excluded when due
+
+
+class CsatRating(models.IntegerChoices):
+    VERY_UNSATISFIED = 1, _("Very unsatisfied")
+    UNSATISFIED = 2, _("Unsatisfied")
+    NEUTRAL = 3, _("Neutral")
+    SATISFIED = 4, _("Satisfied")
+    VERY_SATISFIED = 5, _("Very satisfied")
+
+
+# Ratings at or above this count as satisfied (the CSAT percentage); at or below
+# BAD_RATING the assignee and the admins are told.
+SATISFIED_RATING = 4
+BAD_RATING = 2
+
+
+class CsatSurvey(TenantOwned):
+    """The satisfaction survey of one solved episode of a ticket."""
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="csat_surveys"
+    )
+    # The solve this survey asks about: a ticket solved, reopened and solved again
+    # has two episodes, and at most one survey each.
+    solved_at = models.DateTimeField()
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    # Who solved it: CSAT by agent stays with the agent who did the work.
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=SurveyStatus.choices, default=SurveyStatus.SCHEDULED
+    )
+    send_at = models.DateTimeField(_("send at"))
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), choices=CsatRating.choices, null=True, blank=True
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "ticket", "solved_at"], name="csatsurvey_once_per_solve"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__range=(1, 5)),
+                name="csatsurvey_rating_1_to_5",
+            ),
+        ]
+        indexes = [
+            # The beat's scan across tenants for surveys due to go out.
+            models.Index(
+                fields=["send_at", "tenant"],
+                condition=models.Q(status="scheduled"),
+                name="csatsurvey_due",
+            ),
+            models.Index(
+                fields=["tenant", "rated_at"],
+                condition=models.Q(rating__isnull=False),
+                name="csatsurvey_rated",
+            ),
+            models.Index(fields=["tenant", "ticket"], name="csatsurvey_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket.number} · {self.get_status_display()}"
+
+    @property
+    def is_bad(self) -> bool:
+        return self.rating is not None and self.rating <= BAD_RATING
+
+
+class NpsSurvey(TenantOwned):
+    """One NPS question put to one organization contact."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    organization = models.ForeignKey(
+        "plans.Organization",
+        on_delete=models.CASCADE,
+        related_name="nps_surveys",
+        verbose_name=_("organization"),
+    )
+    # The plan when asked: NPS by plan keeps its history when an organization moves.
+    plan = models.ForeignKey(
+        "plans.Plan",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("plan"),
+    )
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    score = models.PositiveSmallIntegerField(
+        _("score"), null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("NPS survey")
+        verbose_name_plural = _("NPS surveys")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True) | models.Q(score__lte=10),
+                name="npssurvey_score_0_to_10",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "recipient", "-sent_at"], name="npssurvey_recipient"),
+            models.Index(
+                fields=["tenant", "responded_at"],
+                condition=models.Q(score__isnull=False),
+                name="npssurvey_responded",
+            ),
+            models.Index(fields=["tenant", "organization", "-sent_at"], name="npssurvey_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} · {self.sent_at:%Y-%m-%d}"
+
+    @property
+    def category(self) -> str:
+        """promoter (9-10), passive (7-8) or detractor (0-6); '' before an answer."""
+        if self.score is None:
+            return ""
+        return "promoter" if self.score >= 9 else "passive" if self.score >= 7 else "detractor"
+
+
+class FeedbackSubmission(TenantOwned):
+    """The help center's 'How easy was it to find what you needed?' form."""
+
+    class Ease(models.IntegerChoices):
+        VERY_HARD = 1, _("Very hard")
+        HARD = 2, _("Hard")
+        NEITHER = 3, _("Neither easy nor hard")
+        EASY = 4, _("Easy")
+        VERY_EASY = 5, _("Very easy")
+
+    ease = models.PositiveSmallIntegerField(_("ease"), choices=Ease.choices)
+    text = models.TextField(_("feedback"), blank=True, max_length=2000)
+    page = models.CharField(_("page"), max_length=500, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from"),
+    )
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    created_at = models.DateTimeField(_("received"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("help center feedback")
+        verbose_name_plural = _("help center feedback")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ease__range=(1, 5)), name="feedbacksubmission_ease_1_to_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="feedback_received")]
+
+    def __str__(self) -> str:
+        return f"{self.get_ease_display()} · {self.page}"
