@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("tickets.urls")),
     path("", include("knowledge.urls")),
+    path("", include("feedback.urls")),
     path("service-levels/", sla_views.service_levels_page, name="service_levels"),
     path("agent/reports/sla/", sla_views.sla_report, name="sla_report"),
     path("accounts/", include("allauth.urls")),
