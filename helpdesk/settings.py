@@ -156,6 +156,9 @@ CELERY_BEAT_SCHEDULE = {
     # Breaches are detected within a minute of their due time.
     "sla-sweep": {"task": "sla.tasks.sweep", "schedule": 60.0},
     "deliver-stalled-emails": {"task": "helpdesk.tasks.deliver_stalled_emails", "schedule": 300.0},
+    # Satisfaction surveys go out within a minute of their send time.
+    "send-csat-surveys": {"task": "feedback.tasks.send_csat_surveys", "schedule": 60.0},
+    "send-nps-surveys": {"task": "feedback.tasks.send_nps_surveys", "schedule": 3600.0},
 }
 
 # -- accounts -----------------------------------------------------------------------------

@@ -45,7 +45,15 @@ def _language(user: User, ticket: Ticket) -> str:
     return user.preferred_language or ticket.tenant.default_language
 
 
-def _send(ticket: Ticket, recipients, template: str, *, occurrence: str, **context) -> int:
+def _send(
+    ticket: Ticket,
+    recipients,
+    template: str,
+    *,
+    occurrence: str,
+    folder: str = "tickets/email",
+    **context,
+) -> int:
     root = thread_root_id(ticket)
     queued = 0
     for user in recipients:
@@ -59,7 +67,7 @@ def _send(ticket: Ticket, recipients, template: str, *, occurrence: str, **conte
             email_queue_template(
                 tenant=ticket.tenant,
                 to=[user.email],
-                template_prefix=f"tickets/email/{template}",
+                template_prefix=f"{folder}/{template}",
                 context={
                     "ticket": ticket,
                     "recipient": user,
@@ -183,6 +191,38 @@ def sla_escalated(ticket: Ticket, metric: str, due, people: DeskPeople | None = 
         [ticket.assignee] if ticket.assignee else [],
         "assigned",
         occurrence=f"sla-escalated:{ticket.pk}:{metric}:{due.isoformat()}",
+    )
+
+
+# -- satisfaction surveys: queued by the feedback services in their transaction --------
+
+
+def satisfaction_survey(ticket: Ticket, survey, links: dict) -> int:
+    """The requester is asked to rate a solved ticket; the email joins its thread."""
+    return _send(
+        ticket,
+        [survey.recipient],
+        "csat",
+        folder="feedback/email",
+        occurrence=f"csat:{survey.pk}",
+        survey=survey,
+        **links,
+    )
+
+
+def bad_rating(ticket: Ticket, survey, people: DeskPeople | None = None) -> int:
+    """The agent who solved the ticket (or its assignee) and the admins hear of a
+    bad rating, once per survey however often it is changed."""
+    admins = (people or DeskPeople()).admins
+    agent = survey.agent or ticket.assignee
+    recipients = list({user.pk: user for user in [agent, *admins] if user}.values())
+    return _send(
+        ticket,
+        recipients,
+        "bad_rating",
+        folder="feedback/email",
+        occurrence=f"csat-bad:{survey.pk}",
+        survey=survey,
     )
 
 

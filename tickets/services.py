@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from feedback import services as feedback
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.queries import unique_match
 from sla import timers as sla_clocks
@@ -351,6 +352,9 @@ def _set_status(ticket: Ticket, status: str, actor: User | None, *, record: bool
         _record(ticket, actor, TicketEvent.Kind.STATUS, old, status)
     if status == Status.SOLVED:
         notifications.ticket_solved(ticket)
+        feedback.csat_ticket_solved(ticket, actor=actor, now=now)
+    elif old == Status.SOLVED and status != Status.CLOSED:
+        feedback.csat_ticket_reopened(ticket)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from feedback.selectors import ticket_satisfaction
 from helpdesk.access import role_required
 from helpdesk.models import Role
 from plans.selectors import plans_with_organizations
@@ -145,6 +146,7 @@ def _ticket_page(
             ),
             "merge_form": merge_form or MergeForm(),
             "context": requester_context(ticket),
+            "satisfaction": ticket_satisfaction(ticket),
             "plan": ticket.organization.plan if ticket.organization_id else None,
             # The forms' selects are built from these (the options tag), not by widgets.
             "choices": agent_choices(request.tenant),

@@ -1,0 +1,67 @@
+"""Reading feedback: a ticket's ratings, and NPS for organizations over a window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q
+
+from feedback.models import CsatSurvey, NpsSurvey, SurveyStatus
+
+
+def ticket_satisfaction(ticket, limit: int = 3) -> list[CsatSurvey]:
+    """The ticket's latest surveys, newest solve first (cancelled ones left out)."""
+    return list(
+        CsatSurvey.objects.filter(ticket=ticket)
+        .exclude(status=SurveyStatus.CANCELLED)
+        .order_by("-solved_at")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class NpsFigure:
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+
+    @property
+    def responses(self) -> int:
+        return self.promoters + self.passives + self.detractors
+
+    @property
+    def score(self) -> float | None:
+        """% promoters − % detractors, from −100 to 100 (None without answers)."""
+        if not self.responses:
+            return None
+        return round(100 * (self.promoters - self.detractors) / self.responses, 1)
+
+
+NPS_COUNTS = {
+    "promoters": Count("pk", filter=Q(score__gte=9)),
+    "passives": Count("pk", filter=Q(score__in=(7, 8))),
+    "detractors": Count("pk", filter=Q(score__lte=6)),
+}
+
+
+def nps_by_organization(
+    *, start: datetime, end: datetime, organization_ids=None
+) -> dict[int, NpsFigure]:
+    """NPS of each organization from the answers given in [start, end): one
+    aggregate query (the history is the answers themselves, kept with their time)."""
+    answers = NpsSurvey.objects.filter(
+        score__isnull=False, responded_at__gte=start, responded_at__lt=end
+    )
+    if organization_ids is not None:
+        answers = answers.filter(organization_id__in=organization_ids)
+    return {
+        row.pop("organization_id"): NpsFigure(**row)
+        for row in answers.values("organization_id").annotate(**NPS_COUNTS).order_by()
+    }
+
+
+def nps_overall(*, start: datetime, end: datetime) -> NpsFigure:
+    answers = NpsSurvey.objects.filter(
+        score__isnull=False, responded_at__gte=start, responded_at__lt=end
+    )
+    return NpsFigure(**answers.aggregate(**NPS_COUNTS))
