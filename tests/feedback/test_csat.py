@@ -235,3 +235,15 @@ def test_opt_out_link_stops_surveys_on_post_only(acme, django_capture_on_commit_
     client.post(opt_out, {"action": "resume"})
     with acme.scope():
         assert not SurveyOptOut.objects.exists()
+
+
+def test_each_desk_sends_only_its_own_surveys(acme, globex):
+    ours, theirs = solved_ticket(acme), solved_ticket(globex)
+    assert send_due(acme) == 1
+    assert survey_of(acme, ours).status == SurveyStatus.SENT
+    assert survey_of(globex, theirs).status == SurveyStatus.SCHEDULED
+    # Globex's agent cannot open Acme's ticket, rating panel and all.
+    response = globex.client(globex.agent).get(
+        f"/agent/tickets/{ours.number}/", HTTP_HOST=acme.host
+    )
+    assert response.status_code == 403
