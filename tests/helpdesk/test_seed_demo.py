@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from feedback.models import CsatSurvey, NpsSurvey
 from helpdesk.models import Membership, Tenant, User
 from knowledge.models import Article
 from plans.models import Organization, Plan
@@ -71,6 +72,15 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         articles = Article.objects.filter(tenant=acme)
         assert set(articles.values_list("language", flat=True)) == {"en", "zh-hans"}
         assert articles.filter(visibility="plans").count() >= 4
+        # Feedback to look at: rated solved tickets (with comments), NPS answers from
+        # the organizations' contacts, and business-time durations for the dashboards.
+        rated = CsatSurvey.objects.filter(tenant=acme, rating__isnull=False)
+        assert rated.count() > 20 and rated.exclude(comment="").exists()
+        assert set(rated.values_list("rating", flat=True)) == {1, 2, 3, 4, 5}
+        assert NpsSurvey.objects.filter(tenant=acme, score__isnull=False).count() > 5
+        solved = Ticket.objects.filter(tenant=acme, status__in=["solved", "closed"])
+        assert not solved.filter(resolution_seconds=None).exists()
+        assert not solved.filter(first_response_seconds=None).exists()
 
 
 def test_demo_customer_can_log_in(db):

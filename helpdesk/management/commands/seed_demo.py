@@ -7,6 +7,7 @@ from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from feedback.demo import seed_feedback
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.services import membership_create, tenant_create
 from helpdesk.tenancy import tenant_scope, tenant_url
@@ -86,6 +87,7 @@ class Command(BaseCommand):
             self._seed_tenant(tenant)
             seed_macros(tenant)
             seed_tickets(tenant)
+            seed_feedback(tenant)
             load_articles(tenant, demo_only=True)
         self._print_summary(tenant, options["port"])
 
