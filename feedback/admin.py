@@ -31,13 +31,11 @@ class FeedbackSettingsAdmin(TenantModelAdmin):
     filter_horizontal = ("csat_excluded_categories",)
 
     def has_add_permission(self, request, *args):
-        # One row per desk (created with the defaults on first use).
+        # One row per desk, created with the defaults on first use (deleting it
+        # resets the defaults).
         return super().has_add_permission(request, *args) and not (
             FeedbackSettings.objects.exists()
         )
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class _ReadOnly:

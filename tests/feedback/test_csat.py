@@ -247,3 +247,16 @@ def test_each_desk_sends_only_its_own_surveys(acme, globex):
         f"/agent/tickets/{ours.number}/", HTTP_HOST=acme.host
     )
     assert response.status_code == 403
+
+
+def test_the_beat_task_sends_every_desks_due_surveys(acme, globex):
+    from feedback.tasks import send_csat_surveys
+
+    ours, theirs = solved_ticket(acme), solved_ticket(globex)
+    for desk, ticket in ((acme, ours), (globex, theirs)):
+        with desk.scope():
+            CsatSurvey.objects.filter(ticket=ticket).update(send_at=timezone.now())
+    assert send_csat_surveys() == 2  # one task per desk with something due
+    assert survey_of(acme, ours).status == SurveyStatus.SENT
+    assert survey_of(globex, theirs).status == SurveyStatus.SENT
+    assert send_csat_surveys() == 0

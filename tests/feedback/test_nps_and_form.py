@@ -263,3 +263,17 @@ def test_survey_admin_lists_only_this_desks_answers(acme, globex):
     assert "acme comment" in page and "globex comment" not in page
     page = globex.client(globex.admin).get("/admin/feedback/npssurvey/").content.decode()
     assert "globex comment" in page and "acme comment" not in page
+
+
+def test_the_hourly_beat_task_asks_each_desks_due_contacts(acme, globex):
+    from feedback.tasks import send_nps_surveys
+
+    _age_memberships(acme)
+    _age_memberships(globex)
+    send_nps_surveys()
+    for desk in (acme, globex):
+        with desk.scope():
+            assert NpsSurvey.objects.count() == 2
+    send_nps_surveys()
+    with acme.scope():
+        assert NpsSurvey.objects.count() == 2

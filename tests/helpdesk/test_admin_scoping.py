@@ -95,7 +95,36 @@ def desks(acme, globex):
                 subject=f"{desk.tenant.name} secret subject",
                 body_text="hello",
             )
+            _feedback_rows(desk, ticket)
     return acme, globex
+
+
+def _feedback_rows(desk, ticket):
+    from django.utils import timezone
+
+    from feedback.models import (
+        CsatSurvey,
+        FeedbackSettings,
+        FeedbackSubmission,
+        NpsSurvey,
+        SurveyOptOut,
+    )
+
+    secret = f"{desk.tenant.name} secret subject"
+    FeedbackSettings.objects.create(tenant=desk.tenant)
+    CsatSurvey.objects.create(
+        tenant=desk.tenant,
+        ticket=ticket,
+        solved_at=timezone.now(),
+        recipient=desk.customer,
+        send_at=timezone.now(),
+        comment=secret,
+    )
+    NpsSurvey.objects.create(
+        tenant=desk.tenant, recipient=desk.customer, organization=desk.org, comment=secret
+    )
+    FeedbackSubmission.objects.create(tenant=desk.tenant, ease=3, text=secret)
+    SurveyOptOut.objects.create(tenant=desk.tenant, user=desk.other_customer)
 
 
 def _assert_no_globex_text(response):
