@@ -127,6 +127,18 @@ def tenant_task(*task_args: Any, **task_options: Any) -> Callable:
     return decorator
 
 
+def fan_out(task: Any, tenant_ids: list[int] | None = None, *args: Any) -> int:
+    """Queue a `tenant_task` once per tenant (by default each active tenant): how
+    beat entry points hand their work to one task per tenant."""
+    from helpdesk.models import Tenant
+
+    if tenant_ids is None:
+        tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        task.delay(tenant_id, *args)
+    return len(tenant_ids)
+
+
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Queue `task` once the current transaction commits (at once outside one).
 
@@ -143,6 +155,7 @@ def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
 __all__ = [
     "TenantCommand",
     "enqueue_on_commit",
+    "fan_out",
     "is_platform_host",
     "tenant_for_host",
     "tenant_scope",

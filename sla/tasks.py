@@ -2,7 +2,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from helpdesk.celery import app
-from helpdesk.tenancy import tenant_task
+from helpdesk.tenancy import fan_out, tenant_task
 from sla.services import sla_notices_deliver, sla_sweep, tenants_with_sla_work
 
 
@@ -28,7 +28,4 @@ def sweep() -> int:
     with nothing due costs one index probe, whatever the number of tickets.
     """
     now = timezone.now()
-    tenant_ids = tenants_with_sla_work(now)
-    for tenant_id in tenant_ids:
-        sweep_tenant.delay(tenant_id, now.isoformat())
-    return len(tenant_ids)
+    return fan_out(sweep_tenant, tenants_with_sla_work(now), now.isoformat())

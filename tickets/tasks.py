@@ -3,8 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from helpdesk.celery import app
-from helpdesk.models import Tenant
-from helpdesk.tenancy import tenant_task
+from helpdesk.tenancy import fan_out, tenant_task
 from tickets import notifications
 from tickets.services import tickets_close_solved
 
@@ -26,7 +25,4 @@ def close_solved_tickets_for(tenant) -> int:
 @app.task(name="tickets.tasks.close_solved_tickets")
 def close_solved_tickets() -> int:
     """Beat entry point: one task per active tenant, each in its own scope."""
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        close_solved_tickets_for.delay(tenant_id)
-    return len(tenant_ids)
+    return fan_out(close_solved_tickets_for)

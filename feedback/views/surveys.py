@@ -4,8 +4,15 @@ A click on a rating records it at once (GET, so the email's links are one click)
 and redirects to the survey page, where the answer can be changed and a comment
 added for the edit window. A link that is tampered with, expired, from another
 desk or pasted under another request gets a page that says so, never a 500.
+CSAT and NPS pages work alike; a `SurveyKind` holds what differs.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -20,13 +27,18 @@ from feedback.models import CsatSurvey, NpsSurvey, SurveyOptOut
 from helpdesk.models import User
 
 
-def _invalid(request, error: tokens.InvalidLink):
-    return render(
-        request, "feedback/link_invalid.html", {"message": error.message}, status=error.status
-    )
+@dataclass(frozen=True)
+class SurveyKind:
+    load: Callable  # (request, **url kwargs) -> survey, or raises InvalidLink
+    form: type[forms.Form]
+    answer: Callable  # services.csat_answer / nps_answer
+    field: str  # the form field and model field holding the answer
+    answered_at: str
+    template: str
+    page_url: str  # the survey page's URL name
 
 
-def _csat_survey(request, number: int, token: str) -> CsatSurvey:
+def _load_csat(request, number: int, token: str) -> CsatSurvey:
     target = tokens.read(token, kind="csat", tenant=request.tenant, ticket_number=number)
     survey = (
         CsatSurvey.objects.select_related("ticket", "agent")
@@ -38,65 +50,7 @@ def _csat_survey(request, number: int, token: str) -> CsatSurvey:
     return survey
 
 
-@never_cache
-@require_http_methods(["GET"])
-def csat_rate(request, number: int, token: str, rating: int):
-    """The one-click rating from the email."""
-    try:
-        survey = _csat_survey(request, number, token)
-        services.csat_answer(survey=survey, rating=rating)
-    except tokens.InvalidLink as error:
-        return _invalid(request, error)
-    except ValidationError as error:
-        return _csat_page(request, survey, token, errors=error.messages, status=400)
-    return redirect("csat_survey", number, token)
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def csat_survey(request, number: int, token: str):
-    try:
-        survey = _csat_survey(request, number, token)
-    except tokens.InvalidLink as error:
-        return _invalid(request, error)
-    if request.method == "POST":
-        form = CsatAnswerForm(request.POST)
-        if form.is_valid():
-            try:
-                services.csat_answer(
-                    survey=survey,
-                    rating=form.cleaned_data["rating"],
-                    comment=form.cleaned_data["comment"],
-                )
-            except ValidationError as error:
-                return _csat_page(request, survey, token, form=form, errors=error.messages)
-            return redirect(f"{request.path}?saved=1")
-        return _csat_page(request, survey, token, form=form, status=400)
-    return _csat_page(request, survey, token)
-
-
-def _csat_page(request, survey, token, *, form=None, errors=(), status=None):
-    editable_until = survey.rated_at and services.answer_editable_until(survey.rated_at)
-    if form is None:
-        form = CsatAnswerForm(initial={"rating": survey.rating, "comment": survey.comment})
-    return render(
-        request,
-        "feedback/csat_survey.html",
-        {
-            "survey": survey,
-            "ticket": survey.ticket,
-            "form": form,
-            "errors": errors,
-            "editable": editable_until is None or timezone.now() <= editable_until,
-            "editable_until": editable_until,
-            "saved": request.GET.get("saved") == "1",
-            "token": token,
-        },
-        status=status or (400 if errors else 200),
-    )
-
-
-def _nps_survey(request, token: str) -> NpsSurvey:
+def _load_nps(request, token: str) -> NpsSurvey:
     target = tokens.read(token, kind="nps", tenant=request.tenant)
     survey = NpsSurvey.objects.filter(pk=target.object_id).first()
     if survey is None:
@@ -104,49 +58,72 @@ def _nps_survey(request, token: str) -> NpsSurvey:
     return survey
 
 
-@never_cache
-@require_http_methods(["GET"])
-def nps_rate(request, token: str, score: int):
+CSAT = SurveyKind(
+    _load_csat,
+    CsatAnswerForm,
+    services.csat_answer,
+    "rating",
+    "rated_at",
+    "feedback/csat_survey.html",
+    "csat_survey",
+)
+NPS = SurveyKind(
+    _load_nps,
+    NpsAnswerForm,
+    services.nps_answer,
+    "score",
+    "responded_at",
+    "feedback/nps_survey.html",
+    "nps_survey",
+)
+
+
+def _invalid(request, error: tokens.InvalidLink):
+    return render(
+        request, "feedback/link_invalid.html", {"message": error.message}, status=error.status
+    )
+
+
+def _rate(request, kind: SurveyKind, value: int, **link):
+    """The one-click answer from the email, then the survey page."""
     try:
-        survey = _nps_survey(request, token)
-        services.nps_answer(survey=survey, score=score)
+        survey = kind.load(request, **link)
+        kind.answer(survey=survey, **{kind.field: value})
     except tokens.InvalidLink as error:
         return _invalid(request, error)
     except ValidationError as error:
-        return _nps_page(request, survey, token, errors=error.messages)
-    return redirect("nps_survey", token)
+        return _page(request, kind, survey, errors=error.messages)
+    return redirect(kind.page_url, *link.values())
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def nps_survey(request, token: str):
+def _answer(request, kind: SurveyKind, **link):
+    """The survey page: change the answer, add a comment (POST), or read them."""
     try:
-        survey = _nps_survey(request, token)
+        survey = kind.load(request, **link)
     except tokens.InvalidLink as error:
         return _invalid(request, error)
-    if request.method == "POST":
-        form = NpsAnswerForm(request.POST)
-        if form.is_valid():
-            try:
-                services.nps_answer(
-                    survey=survey,
-                    score=form.cleaned_data["score"],
-                    comment=form.cleaned_data["comment"],
-                )
-            except ValidationError as error:
-                return _nps_page(request, survey, token, form=form, errors=error.messages)
-            return redirect(f"{request.path}?saved=1")
-        return _nps_page(request, survey, token, form=form, status=400)
-    return _nps_page(request, survey, token)
+    if request.method != "POST":
+        return _page(request, kind, survey)
+    form = kind.form(request.POST)
+    if not form.is_valid():
+        return _page(request, kind, survey, form=form, status=400)
+    try:
+        kind.answer(survey=survey, **form.cleaned_data)
+    except ValidationError as error:
+        return _page(request, kind, survey, form=form, errors=error.messages)
+    return redirect(f"{request.path}?saved=1")
 
 
-def _nps_page(request, survey, token, *, form=None, errors=(), status=None):
-    editable_until = survey.responded_at and services.answer_editable_until(survey.responded_at)
+def _page(request, kind: SurveyKind, survey, *, form=None, errors=(), status=None):
+    answered_at = getattr(survey, kind.answered_at)
+    editable_until = answered_at and services.answer_editable_until(answered_at)
     if form is None:
-        form = NpsAnswerForm(initial={"score": survey.score, "comment": survey.comment})
+        form = kind.form(
+            initial={kind.field: getattr(survey, kind.field), "comment": survey.comment}
+        )
     return render(
         request,
-        "feedback/nps_survey.html",
+        kind.template,
         {
             "survey": survey,
             "form": form,
@@ -154,10 +131,33 @@ def _nps_page(request, survey, token, *, form=None, errors=(), status=None):
             "editable": editable_until is None or timezone.now() <= editable_until,
             "editable_until": editable_until,
             "saved": request.GET.get("saved") == "1",
-            "score_range": range(11),
         },
         status=status or (400 if errors else 200),
     )
+
+
+@never_cache
+@require_http_methods(["GET"])
+def csat_rate(request, number: int, token: str, rating: int):
+    return _rate(request, CSAT, rating, number=number, token=token)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def csat_survey(request, number: int, token: str):
+    return _answer(request, CSAT, number=number, token=token)
+
+
+@never_cache
+@require_http_methods(["GET"])
+def nps_rate(request, token: str, score: int):
+    return _rate(request, NPS, score, token=token)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def nps_survey(request, token: str):
+    return _answer(request, NPS, token=token)
 
 
 @never_cache
