@@ -5,7 +5,14 @@ from feedback.models import CsatRating, FeedbackSubmission
 from feedback.services import COMMENT_MAX_LENGTH
 
 
-class CsatAnswerForm(forms.Form):
+class _Form(forms.Form):
+    def __init__(self, *args, **kwargs):
+        # The labels are questions: no colon after their question marks.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class CsatAnswerForm(_Form):
     rating = forms.TypedChoiceField(
         label=_("How would you rate the support you received?"),
         choices=list(reversed(CsatRating.choices)),
@@ -20,7 +27,7 @@ class CsatAnswerForm(forms.Form):
     )
 
 
-class NpsAnswerForm(forms.Form):
+class NpsAnswerForm(_Form):
     score = forms.TypedChoiceField(
         label=_("How likely are you to recommend us to a friend or colleague?"),
         choices=[(score, str(score)) for score in range(11)],
@@ -44,7 +51,7 @@ def safe_page(value: str | None) -> str:
     return value[:500]
 
 
-class FeedbackForm(forms.Form):
+class FeedbackForm(_Form):
     ease = forms.TypedChoiceField(
         label=_("How easy was it to find what you needed?"),
         choices=list(reversed(FeedbackSubmission.Ease.choices)),
