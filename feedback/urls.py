@@ -1,3 +1,7 @@
 from django.urls import path
 
-urlpatterns: list = []
+from feedback.views import dashboard
+
+urlpatterns: list = [
+    path("agent/reports/", dashboard.insights_dashboard, name="insights_dashboard"),
+]
