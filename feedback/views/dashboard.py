@@ -46,7 +46,7 @@ class DashboardForm(forms.Form):
         label=_("Show by"),
         required=False,
         choices=[
-            ("", _("Automatic (days up to a month)")),
+            ("", _("Automatic")),
             (DAY, pgettext_lazy("bucket", "Day")),
             (WEEK, pgettext_lazy("bucket", "Week")),
         ],

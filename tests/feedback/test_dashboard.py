@@ -611,7 +611,9 @@ def test_filters_reach_speed_sla_and_csat(acme, history):
 
 
 def test_nps_follows_the_plan_filter_only(acme, history):
-    panels = get(acme, plan=acme.free.pk).context["panels"]
+    response = get(acme, plan=acme.free.pk)
+    assert f'<option value="{acme.free.pk}" selected>Free</option>' in response.content.decode()
+    panels = response.context["panels"]
     assert (panels["nps"].data.score.current, panels["nps"].data.score.previous) == (-50.0, -100.0)
     with acme.scope():
         billing = category(acme, "Billing").pk
