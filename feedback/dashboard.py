@@ -1,9 +1,10 @@
 """The figures of the insights dashboards, each computed by PostgreSQL aggregates.
 
-One function per figure; each runs one to four grouped queries and returns small
-dataclasses, never model rows by the thousand. Every query reads the current
-period and the previous one (of the same length, just before) at once, through
-FILTER clauses, so the comparison costs no extra round trip.
+One function per panel of figures; each runs a few grouped queries over index
+ranges and returns small dataclasses, never model rows by the thousand. Most
+queries read the current period and the previous one (of the same length, just
+before) at once, through FILTER clauses; speed groups the period every way in one
+pass (GROUPING SETS) and reads the previous period's overall figures apart.
 
 Definitions (the README's "Dashboards" says the same for readers):
 
@@ -136,10 +137,6 @@ class Filters:
 
     def nps(self) -> Q:
         return Q(plan=self.plan) if self.plan is not None else Q()
-
-    @property
-    def any(self) -> bool:
-        return any(v is not None for v in (self.plan, self.category, self.priority, self.agent))
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,8 @@ class Dashboard(Section):
                 f"in-process: {c.label}: {c.queries} queries, HTTP {c.status}, "
                 f"{c.total_ms:.1f} ms of which SQL {c.sql_ms:.1f} ms"
             )
+        # Also in the Figures and SQL-queries tables, beside the other pages.
+        run.counts.extend(page.count for page in self.pages)
         self._panels(tenant, end, max(RANGES))
         self._slowest_query(admin, self.pages[-1].path)
 
