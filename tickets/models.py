@@ -224,7 +224,7 @@ class Ticket(TenantOwned):
             ),
             models.Index(fields=["tenant", "category", "status"], name="ticket_category"),
             # Created, first answered and solved in a date range: the insights
-            # dashboards' scans (feedback/dashboard.py). Each carries what those
+            # dashboards' scans (feedback/dashboard/tickets.py). Each carries what those
             # aggregate and filter on, so PostgreSQL answers from the index alone
             # where the pages are all-visible.
             models.Index(

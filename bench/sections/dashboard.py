@@ -109,7 +109,7 @@ class Dashboard(Section):
         from django.utils import timezone
 
         from feedback.dashboard import Period, Scope
-        from feedback.dashboard_charts import PANELS
+        from feedback.dashboard.panels import PANELS
         from helpdesk.tenancy import tenant_scope
 
         with tenant_scope(tenant), timezone.override(tenant.tzinfo):

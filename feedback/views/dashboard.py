@@ -13,8 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
-from feedback import dashboard_charts
-from feedback.dashboard import DAY, MAX_DAYS, WEEK, Filters, Period, Scope
+from feedback.dashboard import DAY, MAX_DAYS, WEEK, Filters, Period, Scope, panels
 from helpdesk.access import role_required
 from helpdesk.models import Role
 from tickets.models import Priority
@@ -108,7 +107,7 @@ def insights_dashboard(request):
     scope = form.scope()
     chart_id = request.GET.get("csv")
     if chart_id is not None:
-        chart = dashboard_charts.chart(scope, chart_id)
+        chart = panels.chart(scope, chart_id)
         if chart is None:
             raise Http404
         return chart.csv_response(f"{chart_id}-{scope.period.start}-{scope.period.end}.csv")
@@ -119,7 +118,7 @@ def insights_dashboard(request):
             "form": form,
             "scope": scope,
             "previous": scope.period.previous,
-            "panels": dashboard_charts.panels(scope),
+            "panels": panels.panels(scope),
             "csv_query": form.query(scope),
         },
     )

@@ -1,7 +1,7 @@
-# The insights dashboards' range scans (feedback/dashboard.py): tickets created, first
-# answered and solved in a date range, with what they are grouped and filtered by,
-# so PostgreSQL can answer from the index alone. Built concurrently (no write lock
-# on tickets); each replaced index goes only once its successor exists.
+# The insights dashboards' range scans (feedback/dashboard/tickets.py): tickets
+# created, first answered and solved in a date range, with what they are grouped
+# and filtered by, so PostgreSQL can answer from the index alone. Built concurrently
+# (no write lock on tickets); each replaced index goes only once its successor exists.
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models

@@ -1,5 +1,5 @@
 """The dashboards as people see them: headline figures with their change, and the
-charts (helpdesk/charts.py) built from the figures of feedback/dashboard.py.
+charts (helpdesk/charts.py) built from the figures of the package's other modules.
 
 The page is made of panels (volume, speed, SLA, CSAT, NPS, knowledge base), each
 computed by its own figure function, so a CSV download of one chart computes
