@@ -1,4 +1,5 @@
-"""The benchmark's data: one tenant, `bench`, with 100,000 tickets and 300,000 messages.
+"""The benchmark's data: one tenant, `bench`, with 100,000 tickets and 300,000 messages,
+and what the insights dashboards read (bench/generate_insights.py).
 
 Written directly with bulk_create in batches (as tickets/demo.py writes demo
 history), inside one transaction and the tenant's scope: a run that fails
@@ -16,11 +17,13 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from itertools import accumulate
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bench import generate_insights
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.services import tenant_create
 from helpdesk.tenancy import tenant_scope
@@ -48,6 +51,8 @@ CUSTOMERS_WITHOUT_ORGANIZATION = 100
 CHUNK = 5_000  # tickets built and written per round (their messages and events with them)
 BATCH = 2_000  # rows per INSERT
 SEED = 100_000
+# The mean time between the messages of a thread (the first answer included).
+REPLY_GAP = timedelta(hours=6)
 
 FIRST_NAMES = [
     "Ada", "Ben", "Chen", "Dana", "Emil", "Fatima", "Gus", "Hana", "Ivan", "Jia",
@@ -106,10 +111,14 @@ def data_sizes(tenant: Tenant) -> dict[str, int]:
 
 
 def is_complete(tenant: Tenant | None) -> bool:
+    """All generated, the dashboards' data included: data from before the dashboards
+    (whose threads were spread over up to two years, so nearly every ticket was solved
+    in the last weeks) is generated again."""
     if tenant is None:
         return False
     sizes = data_sizes(tenant)
-    return sizes["tickets"] == TICKETS and sizes["messages"] == MESSAGES
+    complete = sizes["tickets"] == TICKETS and sizes["messages"] == MESSAGES
+    return complete and generate_insights.has_insights(tenant)
 
 
 def _message_counts(rng: random.Random) -> list[int]:
@@ -248,9 +257,12 @@ def _tickets(tenant, rng, staff, customers, log) -> None:
             assigned = status != Status.NEW or rng.random() < 0.3
             n_messages = counts[number - 1]
             answered = n_messages > 1
-            # The thread: customer, agent, customer...; spread between created and now.
+            # The thread: customer, agent, customer...; replies hours apart (exponential
+            # gaps), squeezed into the ticket's age when it is younger than that.
             span = max(age.total_seconds() - 60, 60)
-            offsets = sorted(rng.uniform(0, span * 0.9) for _ in range(n_messages - 1))
+            gaps = [rng.expovariate(1 / REPLY_GAP.total_seconds()) for _ in range(n_messages - 1)]
+            squeeze = min(1.0, span * 0.9 / sum(gaps)) if gaps else 1.0
+            offsets = list(accumulate(gap * squeeze for gap in gaps))
             thread = [(customer, ask, created, False)]
             for k, offset in enumerate(offsets, start=1):
                 at = created + timedelta(seconds=offset)
@@ -350,6 +362,7 @@ def generate(log: Callable[[str], None] = print) -> Tenant:
             seed_macros(tenant)
             staff, customers = _people(tenant, rng, log)
             _tickets(tenant, rng, staff, customers, log)
+            generate_insights.fill(tenant, random.Random(generate_insights.SEED), log)  # noqa: S311
     log(f"  written in {time.monotonic() - started:.0f} s; VACUUM ANALYZE...")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -110,5 +110,6 @@ def render_results(run: BenchRun, *, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(run: BenchRun, *, seconds: float) -> None:
-    RESULTS.write_text(render_results(run, seconds=seconds))
+def write_results(run: BenchRun, *, seconds: float, path: Path = RESULTS) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_results(run, seconds=seconds))

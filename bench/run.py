@@ -2,6 +2,7 @@
 
     python -m bench.run                 # generate the data if missing, measure, write RESULTS.md
     python -m bench.run --regenerate    # drop the bench database and generate it again
+    python -m bench.run --only dashboard  # some sections only; RESULTS.md is left alone
 
 1. Services: the embedded PostgreSQL and Redis (or DATABASE_URL / REDIS_URL's
    servers), with a database of its own, `helpdesk_bench`, and Redis database 8
@@ -27,13 +28,13 @@ import os
 import sys
 import time
 
-from bench.common import BASE_DIR, RESULTS, STARTED, WORKERS, log
+from bench.common import BASE_DIR, LOG_DIR, RESULTS, STARTED, WORKERS, log
 from bench.cpu import wait_for_quiet
 from bench.fixtures import cleanup, ensure_data, make_fixtures
 from bench.http_load import check_pages, measure
 from bench.report import write_results
 from bench.section import BenchRun
-from bench.sections import SECTIONS
+from bench.sections import SECTIONS, section_name
 from bench.server import free_port, start_gunicorn, stop
 from bench.services import bench_env, manage, prepare_database
 
@@ -60,7 +61,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--generate-only", action="store_true", help="make sure the data exists, then stop"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated sections to run (bench/sections/<name>.py), e.g. dashboard; "
+        "their report goes to .data/bench/results-<names>.md and RESULTS.md is left alone",
+    )
+    args = parser.parse_args(argv)
+    args.only = [name for name in args.only.split(",") if name]
+    unknown = set(args.only) - {section_name(s) for s in SECTIONS}
+    if unknown:
+        parser.error(
+            f"unknown section {', '.join(sorted(unknown))}; "
+            f"choose from {', '.join(section_name(s) for s in SECTIONS)}"
+        )
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         env=env,
         fixtures=fixtures,
         data_note=data_note,
-        sections=[section() for section in SECTIONS],
+        # With --only, the chosen sections and the summary of their targets.
+        sections=[
+            section()
+            for section in SECTIONS
+            if not args.only or section_name(section) in [*args.only, "targets"]
+        ],
     )
     wait_for_quiet(args.wait_quiet)
     for section in run.sections:
@@ -98,19 +118,24 @@ def main(argv: list[str] | None = None) -> int:
 
     run.busy_before = wait_for_quiet(args.wait_quiet)
     run.load_before = os.getloadavg()
-    port = free_port()
-    log(f"gunicorn on 127.0.0.1:{port}, {WORKERS} workers (CPUs {run.busy_before:.0%} busy before)")
-    server = start_gunicorn(env, port)
-    try:
-        found = [target for section in run.sections for target in section.http_targets(run)]
-        check_pages(port, found)
-        run.measured = measure(port, found, args)
-    finally:
-        stop(server)
+    found = [target for section in run.sections for target in section.http_targets(run)]
+    if found:
+        port = free_port()
+        log(
+            f"gunicorn on 127.0.0.1:{port}, {WORKERS} workers "
+            f"(CPUs {run.busy_before:.0%} busy before)"
+        )
+        server = start_gunicorn(env, port)
+        try:
+            check_pages(port, found)
+            run.measured = measure(port, found, args)
+        finally:
+            stop(server)
     run.load_after = os.getloadavg()
     run.removed = cleanup(tenant, env["REDIS_URL"])
-    write_results(run, seconds=time.monotonic() - STARTED)
-    log(f"wrote {RESULTS.relative_to(BASE_DIR)}")
+    path = LOG_DIR / f"results-{'-'.join(args.only)}.md" if args.only else RESULTS
+    write_results(run, seconds=time.monotonic() - STARTED, path=path)
+    log(f"wrote {path.relative_to(BASE_DIR)}")
     return 0
 
 

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from feedback.views import form, surveys
+from feedback.views import dashboard, form, surveys
 
 urlpatterns = [
+    path("agent/reports/", dashboard.insights_dashboard, name="insights_dashboard"),
     path("feedback/", form.feedback_form, name="feedback_form"),
     path(
         "feedback/satisfaction/<int:number>/<str:token>/",

@@ -219,6 +219,23 @@ class ArticleVote(TenantOwned):
         ]
 
 
+class ArticleViewDay(TenantOwned):
+    """How often an article was read on one day (the desk's time zone): one row per
+    article and day, counted up by knowledge.services.article_view_record."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="view_days")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "article", "day"], name="kbviewday_one_per_day"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "day"], name="kbviewday_day")]
+
+
 class SearchLog(TenantOwned):
     """A search with no results, so admins can write the article people looked for."""
 

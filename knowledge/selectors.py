@@ -78,8 +78,9 @@ def related_articles(article: Article, articles: QuerySet[Article], limit: int =
 STALE_AFTER_DAYS = 180
 
 
-def failed_searches(days: int = 30, limit: int = 50) -> list[dict]:
-    """The most frequent searches that found nothing: what to write next."""
+def failed_searches(days: int = 30, limit: int = 50, *, start=None, end=None) -> list[dict]:
+    """The most frequent searches that found nothing: what to write next. Over the
+    last `days`, or from `start` to `end` when given."""
     from datetime import timedelta
 
     from django.db.models import Count, Max
@@ -87,10 +88,11 @@ def failed_searches(days: int = 30, limit: int = 50) -> list[dict]:
 
     from knowledge.models import SearchLog
 
-    since = timezone.now() - timedelta(days=days)
+    logs = SearchLog.objects.filter(created_at__gte=start or timezone.now() - timedelta(days=days))
+    if end is not None:
+        logs = logs.filter(created_at__lt=end)
     return list(
-        SearchLog.objects.filter(created_at__gte=since)
-        .values("normalized")
+        logs.values("normalized")
         .annotate(times=Count("pk"), last=Max("created_at"))
         .order_by("-times", "normalized")[:limit]
     )
@@ -107,6 +109,27 @@ def stale_articles(days: int = STALE_AFTER_DAYS) -> QuerySet[Article]:
     )
 
 
+def settled_deflections(now=None):
+    """Suggested articles opened whose outcome is known: a request was filed within
+    the window (not deflected), or the window has passed without one (deflected).
+    Those still inside their window count nowhere yet."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from knowledge.models import Deflection
+    from knowledge.services import DEFLECTION_WINDOW
+
+    now = now or timezone.now()
+    return Deflection.objects.filter(
+        Q(ticket__isnull=False) | Q(opened_at__lt=now - DEFLECTION_WINDOW)
+    )
+
+
+def deflection_rate(opened: int, filed: int) -> float | None:
+    """The share of settled suggestions that spared a request, in percent."""
+    return round(100 * (opened - filed) / opened, 1) if opened else None
+
+
 def deflection_by_week(weeks: int = 12) -> list[dict]:
     """Per week: suggested articles opened, how many were followed by a request
     anyway, and the deflection rate (the rest, once their window has passed)."""
@@ -116,22 +139,16 @@ def deflection_by_week(weeks: int = 12) -> list[dict]:
     from django.db.models.functions import TruncWeek
     from django.utils import timezone
 
-    from knowledge.models import Deflection
-    from knowledge.services import DEFLECTION_WINDOW
-
     now = timezone.now()
     rows = (
-        Deflection.objects.filter(opened_at__gte=now - timedelta(weeks=weeks))
-        .filter(Q(ticket__isnull=False) | Q(opened_at__lt=now - DEFLECTION_WINDOW))
+        settled_deflections(now)
+        .filter(opened_at__gte=now - timedelta(weeks=weeks))
         .annotate(week=TruncWeek("opened_at"))
         .values("week")
         .annotate(opened=Count("pk"), filed=Count("pk", filter=Q(ticket__isnull=False)))
         .order_by("-week")
     )
-    return [
-        {**row, "rate": round(100 * (row["opened"] - row["filed"]) / row["opened"], 1)}
-        for row in rows
-    ]
+    return [{**row, "rate": deflection_rate(row["opened"], row["filed"])} for row in rows]
 
 
 def articles_with_broken_links() -> QuerySet[Article]:

@@ -4,13 +4,13 @@ the way), votes, the failed-search log."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from helpdesk.models import Tenant, User
-from knowledge.models import Article, ArticleVote, Deflection, SearchLog
+from knowledge.models import Article, ArticleViewDay, ArticleVote, Deflection, SearchLog
 from knowledge.rendering import render_article
 from knowledge.search import forget_vocabulary, index_article
 
@@ -57,6 +57,20 @@ def article_vote(*, article: Article, user: User, helpful: bool) -> ArticleVote:
         defaults={"helpful": helpful, "updated_at": timezone.now()},
     )
     return vote
+
+
+def article_view_record(*, article: Article, day: date | None = None) -> None:
+    """Count one reading of `article` on `day` (default: today in the current time
+    zone, the desk's in a request). One statement: concurrent readers of the same
+    article add up instead of racing to create the day's row."""
+    table = connection.ops.quote_name(ArticleViewDay._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tenant_id, article_id, day, views) "  # noqa: S608 - our table name
+            "VALUES (%s, %s, %s, 1) ON CONFLICT (tenant_id, article_id, day) "
+            f"DO UPDATE SET views = {table}.views + 1",
+            [article.tenant_id, article.pk, day or timezone.localdate()],
+        )
 
 
 def search_log_miss(*, tenant: Tenant, query: str, user: User | None) -> None:

@@ -22,7 +22,12 @@ from knowledge.selectors import (
     stale_articles,
     visible_articles,
 )
-from knowledge.services import article_vote, deflection_opened, search_log_miss
+from knowledge.services import (
+    article_view_record,
+    article_vote,
+    deflection_opened,
+    search_log_miss,
+)
 
 SEARCH_RESULTS = 20
 SUGGESTIONS = 5
@@ -97,6 +102,9 @@ def kb_article(request, pk: int, slug: str = ""):
         return redirect("kb_article", pk=article.pk, slug=article.slug)
     if slug != article.slug:
         return redirect("kb_article", pk=article.pk, slug=article.slug)
+    if not _is_staff(request):
+        # Readers only: the desk's own people looking up an article are not demand.
+        article_view_record(article=article)
     _html, headings = render_article(article.body)
     visible = visible_articles(request.membership)
     vote = None
@@ -166,6 +174,11 @@ def kb_search_json(request):
 
 def _user(request):
     return request.user if request.user.is_authenticated else None
+
+
+def _is_staff(request) -> bool:
+    membership = request.membership
+    return request.user.is_superuser or (membership is not None and membership.is_staff_member)
 
 
 def _is_customer(request) -> bool:

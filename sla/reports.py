@@ -85,9 +85,12 @@ def attainment(start: datetime, end: datetime, grouping: str) -> tuple[Row, list
     return overall, list(groups.values())
 
 
-def breaches(start: datetime, end: datetime, limit: int = 200):
+def breaches(start: datetime, end: datetime, limit: int = 200, *, where: Q | None = None):
+    """The breaches due in the range, latest first; `where` narrows them (the
+    dashboards' filters, on `ticket__...`)."""
     return (
         SLABreach.objects.filter(due_at__gte=start, due_at__lt=end)
+        .filter(where or Q())
         .select_related("ticket__assignee", "ticket__organization__plan")
         .order_by("-due_at")[:limit]
     )

@@ -4,6 +4,7 @@ A new measured section (an SLA sweep, say) is a module here with a `Section` sub
 listed in SECTIONS; each run makes one instance of each.
 """
 
+from bench.sections.dashboard import Dashboard
 from bench.sections.figures import HttpFigures
 from bench.sections.kb_search import KbSearch
 from bench.sections.plans import QueryPlans
@@ -11,4 +12,9 @@ from bench.sections.queries import QueryCounts
 from bench.sections.sla_sweep import SlaSweep
 from bench.sections.targets import Targets
 
-SECTIONS = [HttpFigures, Targets, QueryCounts, QueryPlans, SlaSweep, KbSearch]
+SECTIONS = [HttpFigures, Targets, QueryCounts, QueryPlans, SlaSweep, KbSearch, Dashboard]
+
+
+def section_name(section: type) -> str:
+    """A section's name for `--only`: its module's (dashboard, kb_search, ...)."""
+    return section.__module__.rsplit(".", 1)[-1]

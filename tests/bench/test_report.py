@@ -2,6 +2,8 @@
 
 import argparse
 
+import pytest
+
 from bench import loadgen
 from bench.fixtures import Fixtures
 from bench.http_load import Measured
@@ -87,4 +89,14 @@ def test_the_default_sections():
         "Query plans",
         "SLA sweep",
         "Knowledge-base search",
+        "Insights dashboards",
     ]
+
+
+def test_some_sections_can_be_run_alone():
+    from bench.run import parse_args
+
+    assert parse_args(["--only", "dashboard,kb_search"]).only == ["dashboard", "kb_search"]
+    assert parse_args([]).only == []
+    with pytest.raises(SystemExit):
+        parse_args(["--only", "dashbaord"])

@@ -1,0 +1,191 @@
+"""What the dashboards are asked (a period, its buckets, the filters, the desk's time
+zone) and what every figure shares: the previous-period comparison, the percentile
+aggregate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from django.db.models import Aggregate, Case, DateField, F, FloatField, Q, When
+from django.db.models.functions import Cast, Trunc
+from django.utils import timezone
+
+from sla import reports as sla_reports
+
+DAY = "day"
+WEEK = "week"
+DAILY_UP_TO_DAYS = 31  # longer ranges are shown by week unless asked otherwise
+MAX_DAYS = 366
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY expr)`: the value
+    below which a fraction f of the rows fall, interpolated between neighbours.
+    NULLs are ignored. Several over the same expression share one sort."""
+
+    function = "PERCENTILE_CONT"
+    name = "Percentile"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+    arity = 1
+
+    def __init__(self, expression, fraction: float, **extra):
+        fraction = float(fraction)
+        if not 0 <= fraction <= 1:
+            raise ValueError("A percentile is a fraction between 0 and 1.")
+        # A float literal, never user input: safe to put in the SQL as text.
+        super().__init__(expression, fraction=repr(fraction), **extra)
+
+
+# -- what is asked ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date  # first day
+    end: date  # last day, included
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> Period:
+        """The period of the same length that ends the day before this one starts."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def bounds(self, tz: tzinfo) -> tuple[datetime, datetime]:
+        return sla_reports.day_range(self.start, self.end, tz)
+
+
+@dataclass(frozen=True)
+class Filters:
+    plan: int | None = None
+    category: int | None = None
+    priority: int | None = None
+    agent: int | None = None
+
+    def tickets(self, prefix: str = "", *, agent_field: str | None = None) -> Q:
+        """The filters on tickets, or on rows reached from a ticket (`prefix='ticket__'`)."""
+        q = Q()
+        if self.plan is not None:
+            q &= Q(**{f"{prefix}organization__plan": self.plan})
+        if self.category is not None:
+            q &= Q(**{f"{prefix}category": self.category})
+        if self.priority is not None:
+            q &= Q(**{f"{prefix}priority": self.priority})
+        if self.agent is not None:
+            q &= Q(**{agent_field or f"{prefix}assignee": self.agent})
+        return q
+
+    def csat(self) -> Q:
+        return self.tickets("ticket__", agent_field="agent")
+
+    def nps(self) -> Q:
+        return Q(plan=self.plan) if self.plan is not None else Q()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One request for figures: the period, its buckets, the filters, the desk's zone."""
+
+    period: Period
+    bucket: str = DAY
+    filters: Filters = field(default_factory=Filters)
+    tz: tzinfo | None = None
+    now: datetime | None = None
+
+    @classmethod
+    def make(cls, period: Period, bucket: str = "", filters: Filters | None = None) -> Scope:
+        return cls(
+            period=period,
+            bucket=bucket or (DAY if period.days <= DAILY_UP_TO_DAYS else WEEK),
+            filters=filters or Filters(),
+            tz=timezone.get_current_timezone(),
+            now=timezone.now(),
+        )
+
+    @property
+    def start(self) -> datetime:
+        return self.period.bounds(self.tz)[0]
+
+    @property
+    def end(self) -> datetime:
+        return self.period.bounds(self.tz)[1]
+
+    @property
+    def previous_start(self) -> datetime:
+        return self.period.previous.bounds(self.tz)[0]
+
+    def buckets(self) -> list[date]:
+        """The first day of each bucket; a week bucket may begin before the period
+        (only the period's days are counted in it)."""
+        start, end = self.period.start, self.period.end
+        if self.bucket == DAY:
+            return [start + timedelta(days=i) for i in range(self.period.days)]
+        first = start - timedelta(days=start.weekday())
+        return [first + timedelta(weeks=i) for i in range((end - first).days // 7 + 1)]
+
+    def bucket_of(self, field_name: str, *, is_date: bool = False):
+        """SQL for the bucket (a date) a timestamp or date column falls in."""
+        if is_date:
+            if self.bucket == DAY:
+                return F(field_name)
+            return Cast(Trunc(field_name, WEEK, output_field=DateField()), DateField())
+        return Cast(Trunc(field_name, self.bucket, tzinfo=self.tz), DateField())
+
+    def in_period(self, field_name: str) -> Q:
+        return Q(**{f"{field_name}__gte": self.start, f"{field_name}__lt": self.end})
+
+    def in_previous(self, field_name: str) -> Q:
+        return Q(**{f"{field_name}__gte": self.previous_start, f"{field_name}__lt": self.start})
+
+    def period_bucket(self, field_name: str, *, is_date: bool = False) -> Case:
+        """The bucket for rows of the current period; NULL for the others (so rows of
+        the previous period add one group, not one per day)."""
+        condition = (
+            Q(**{f"{field_name}__gte": self.period.start, f"{field_name}__lte": self.period.end})
+            if is_date
+            else self.in_period(field_name)
+        )
+        return Case(
+            When(condition, then=self.bucket_of(field_name, is_date=is_date)),
+            output_field=DateField(),
+        )
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compare:
+    """A headline figure now and in the previous period."""
+
+    current: float | int | None
+    previous: float | int | None
+
+    @property
+    def change(self) -> float | int | None:
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def change_percent(self) -> float | None:
+        """The relative change, for counts."""
+        if self.change is None or not self.previous:
+            return None
+        return 100 * self.change / self.previous
+
+
+def percent_of(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def in_hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600
+
+
+def per_bucket(rows: dict, buckets: list[date], default=0) -> list:
+    return [rows.get(b, default) for b in buckets]

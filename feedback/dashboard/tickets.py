@@ -1,0 +1,268 @@
+"""Figures over tickets: volume (created, solved, backlog, channels), speed
+(first-response and resolution times) and SLA attainment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connection
+from django.db.models import Count, F, Q
+
+from feedback.dashboard.base import Compare, Percentile, Scope, in_hours, per_bucket
+from plans.models import Plan
+from sla import reports as sla_reports
+from sla.models import Metric, SLAOutcome
+from tickets.models import Category, Priority, Ticket
+
+# -- volume -------------------------------------------------------------------------------
+
+
+@dataclass
+class Volume:
+    buckets: list[date]
+    created: list[int]
+    solved: list[int]
+    backlog: list[int]  # unsolved at the end of each bucket
+    by_channel: dict[str, list[int]]  # channel -> created per bucket
+    channel_totals: dict[str, Compare]
+    created_total: Compare
+    solved_total: Compare
+    backlog_end: Compare  # at the end of the period vs the end of the previous one
+
+
+def _created_and_solved(scope: Scope, column: str, *, by_channel: bool = False):
+    """Per bucket (and channel) the tickets of the period, plus totals of the
+    previous period and of everything after the period, from one grouped query."""
+    rows = (
+        Ticket.objects.filter(scope.filters.tickets())
+        .filter(**{f"{column}__gte": scope.previous_start})
+        .annotate(bucket=scope.period_bucket(column))
+        .values("bucket", *(["channel"] if by_channel else []))
+        .annotate(
+            # Counting the indexed column, not the key: an index-only scan can answer.
+            current=Count(column, filter=scope.in_period(column)),
+            previous=Count(column, filter=scope.in_previous(column)),
+            later=Count(column, filter=Q(**{f"{column}__gte": scope.end})),
+        )
+        .order_by()
+    )
+    return list(rows)
+
+
+def volume(scope: Scope) -> Volume:
+    buckets = scope.buckets()
+    created_rows = _created_and_solved(scope, "created_at", by_channel=True)
+    solved_rows = _created_and_solved(scope, "solved_at")
+    unsolved_now = Ticket.objects.filter(scope.filters.tickets(), solved_at__isnull=True).count()
+
+    created: dict[date, int] = {}
+    by_channel: dict[str, dict[date, int]] = {}
+    channel_current: dict[str, int] = {}
+    channel_previous: dict[str, int] = {}
+    for row in created_rows:
+        if row["bucket"] is not None:
+            created[row["bucket"]] = created.get(row["bucket"], 0) + row["current"]
+            by_channel.setdefault(row["channel"], {})[row["bucket"]] = row["current"]
+        channel_current[row["channel"]] = channel_current.get(row["channel"], 0) + row["current"]
+        channel_previous[row["channel"]] = channel_previous.get(row["channel"], 0) + row["previous"]
+    solved = {row["bucket"]: row["current"] for row in solved_rows if row["bucket"] is not None}
+
+    def total(rows, key):
+        return sum(row[key] for row in rows)
+
+    # backlog(t) = unsolved now - created in [t, now) + solved in [t, now)
+    backlog_at_end = unsolved_now - total(created_rows, "later") + total(solved_rows, "later")
+    backlog_at_start = (
+        backlog_at_end - total(created_rows, "current") + total(solved_rows, "current")
+    )
+    created_series, solved_series = per_bucket(created, buckets), per_bucket(solved, buckets)
+    backlog, running = [], backlog_at_start
+    for c, s in zip(created_series, solved_series, strict=True):
+        running += c - s
+        backlog.append(running)
+    channels = sorted(set(channel_current) | set(channel_previous))
+    return Volume(
+        buckets=buckets,
+        created=created_series,
+        solved=solved_series,
+        backlog=backlog,
+        by_channel={c: per_bucket(by_channel.get(c, {}), buckets) for c in channels},
+        channel_totals={
+            c: Compare(channel_current.get(c, 0), channel_previous.get(c, 0)) for c in channels
+        },
+        created_total=Compare(total(created_rows, "current"), total(created_rows, "previous")),
+        solved_total=Compare(total(solved_rows, "current"), total(solved_rows, "previous")),
+        backlog_end=Compare(backlog_at_end, backlog_at_start),
+    )
+
+
+# -- speed --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Business hours: how many tickets were measured, their median and 90th percentile."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class SpeedRow:
+    label: str
+    first_response: Durations
+    resolution: Durations
+
+
+@dataclass
+class Speed:
+    overall: SpeedRow
+    previous: SpeedRow
+    by: dict[str, list[SpeedRow]]  # "category", "priority", "plan" -> rows
+
+
+# The period's tickets grouped every way at once: PostgreSQL's GROUPING SETS, which
+# the ORM cannot express, around a subquery the ORM builds (so the tenant's scope
+# and the filters apply as everywhere else). GROUPING() tells the sets apart: a bit
+# for each of category, priority and plan that a row is not grouped by.
+_GROUPINGS_SQL = """
+SELECT GROUPING(category_id, priority, plan_id) AS grouping, category_id, priority, plan_id,
+       COUNT(seconds) AS n,
+       PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
+       PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
+FROM ({measured}) AS measured
+GROUP BY GROUPING SETS ((category_id), (priority), (plan_id), ())
+"""
+_GROUPING_OF = {0b011: "category_id", 0b101: "priority", 0b110: "plan_id", 0b111: ""}
+SPEED_GROUPINGS = {"category": "category_id", "priority": "priority", "plan": "plan_id"}
+
+
+def _durations_by_group(scope: Scope, moment: str, seconds: str) -> dict[str, dict]:
+    """Count, median and p90 of `seconds` over the tickets whose `moment` falls in the
+    period: {"": overall, "category_id": {id: ...}, "priority": ..., "plan_id": ...}."""
+    measured = (
+        Ticket.objects.filter(scope.filters.tickets(), scope.in_period(moment))
+        .annotate(plan_id=F("organization__plan"), seconds=F(seconds))
+        .values("category_id", "priority", "plan_id", "seconds")
+        .order_by()
+    )
+    sql, params = measured.query.sql_with_params()
+    grouped: dict[str, dict] = {key: {} for key in _GROUPING_OF.values()}
+    with connection.cursor() as cursor:
+        cursor.execute(_GROUPINGS_SQL.format(measured=sql), params)
+        for grouping, *keys, n, median, p90 in cursor.fetchall():
+            by = _GROUPING_OF[grouping]
+            key = dict(zip(("category_id", "priority", "plan_id"), keys, strict=True)).get(by)
+            grouped[by][key] = Durations(n, in_hours(median), in_hours(p90))
+    return grouped
+
+
+def _previous_durations(scope: Scope, moment: str, seconds: str) -> Durations:
+    totals = Ticket.objects.filter(scope.filters.tickets(), scope.in_previous(moment)).aggregate(
+        n=Count(seconds),
+        median=Percentile(seconds, 0.5),
+        p90=Percentile(seconds, 0.9),
+    )
+    return Durations(totals["n"], in_hours(totals["median"]), in_hours(totals["p90"]))
+
+
+def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
+    """Median and p90 first-response and resolution times overall (this period and the
+    previous one) and by category, priority and plan (this period). First responses
+    are the tickets first answered in the period, resolutions those solved in it."""
+    none_labels = none_labels or {}
+    answered = _durations_by_group(scope, "first_agent_reply_at", "first_response_seconds")
+    solved = _durations_by_group(scope, "solved_at", "resolution_seconds")
+    none = Durations(0, None, None)
+    # Labels and order: a handful of rows each.
+    names = {
+        "category_id": list(Category.objects.values_list("pk", "name")),
+        "priority": [(value, str(label)) for value, label in Priority.choices],
+        "plan_id": list(Plan.objects.order_by("rank").values_list("pk", "name")),
+    }
+    by = {}
+    for grouping, key in (
+        ("category", "category_id"),
+        ("priority", "priority"),
+        ("plan", "plan_id"),
+    ):
+        known = [*names[key], (None, none_labels.get(grouping, "—"))]
+        by[grouping] = [
+            SpeedRow(label, answered[key].get(value, none), solved[key].get(value, none))
+            for value, label in known
+            if value in answered[key] or value in solved[key]
+        ]
+    return Speed(
+        overall=SpeedRow("", answered[""].get(None, none), solved[""].get(None, none)),
+        previous=SpeedRow(
+            "",
+            _previous_durations(scope, "first_agent_reply_at", "first_response_seconds"),
+            _previous_durations(scope, "solved_at", "resolution_seconds"),
+        ),
+        by=by,
+    )
+
+
+# -- SLA ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Sla:
+    buckets: list[date]
+    trend: dict[str, list[sla_reports.Cell]]  # metric -> a cell per bucket
+    per_metric: dict[str, tuple[sla_reports.Cell, sla_reports.Cell]]  # (current, previous)
+    attainment: Compare  # every metric together, percent
+    breached: Compare
+    breaches: list  # the latest SLABreach rows of the period
+
+
+def sla(scope: Scope, *, breaches_shown: int = 10) -> Sla:
+    met, breached = Q(result=SLAOutcome.Result.MET), Q(result=SLAOutcome.Result.BREACHED)
+    now, before = scope.in_period("due_at"), scope.in_previous("due_at")
+    rows = (
+        SLAOutcome.objects.filter(scope.filters.tickets("ticket__"))
+        .filter(due_at__gte=scope.previous_start, due_at__lt=scope.end)
+        .annotate(bucket=scope.period_bucket("due_at"))
+        .values("bucket", "metric")
+        .annotate(
+            met=Count("due_at", filter=now & met),
+            breached=Count("due_at", filter=now & breached),
+            prev_met=Count("due_at", filter=before & met),
+            prev_breached=Count("due_at", filter=before & breached),
+        )
+        .order_by()
+    )
+    buckets = scope.buckets()
+    cells = {m: {} for m in Metric.values}
+    totals = {m: (sla_reports.Cell(), sla_reports.Cell()) for m in Metric.values}
+    for row in rows:
+        current, previous = totals[row["metric"]]
+        current.met += row["met"]
+        current.breached += row["breached"]
+        previous.met += row["prev_met"]
+        previous.breached += row["prev_breached"]
+        if row["bucket"] is not None:
+            cells[row["metric"]][row["bucket"]] = sla_reports.Cell(row["met"], row["breached"])
+    overall = sla_reports.Cell(
+        sum(c.met for c, _p in totals.values()), sum(c.breached for c, _p in totals.values())
+    )
+    overall_before = sla_reports.Cell(
+        sum(p.met for _c, p in totals.values()), sum(p.breached for _c, p in totals.values())
+    )
+    return Sla(
+        buckets=buckets,
+        trend={m: [cells[m].get(b, sla_reports.Cell()) for b in buckets] for m in Metric.values},
+        per_metric=totals,
+        attainment=Compare(overall.percent, overall_before.percent),
+        breached=Compare(overall.breached, overall_before.breached),
+        breaches=list(
+            sla_reports.breaches(
+                scope.start,
+                scope.end,
+                limit=breaches_shown,
+                where=scope.filters.tickets("ticket__"),
+            )
+        ),
+    )
