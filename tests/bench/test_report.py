@@ -87,4 +87,5 @@ def test_the_default_sections():
         "Query plans",
         "SLA sweep",
         "Knowledge-base search",
+        "Health scores",
     ]
