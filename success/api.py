@@ -47,7 +47,7 @@ class OrganizationReference(serializers.Field):
             data = data.strip()
             if not data or len(data) > 200 or "\x00" in data:
                 self.fail("invalid")
-        elif data < 1:
+        elif not 1 <= data < 2**63:  # beyond a bigint no id exists (nor fits a query)
             self.fail("invalid")
         return data
 

@@ -286,12 +286,17 @@ def health_compute(
     *, tenant: Tenant, day: date, organization_ids: list[int] | None = None
 ) -> HealthRun:
     """Score every organization of the desk (or those given) for `day`, replacing any
-    scores of that day. Organizations whose contract starts later are not scored."""
+    scores of that day. Organizations whose contract starts later are not scored.
+
+    1. Read every raw figure with a few aggregate queries (`day_figures`).
+    2. Work out each organization's stage, components, score and band in Python.
+    3. In one transaction, upsert the rows in organization order (a second run of the
+       same day at once waits for the first and then replaces its rows; nothing
+       deadlocks or doubles), and drop rows of organizations left without a score.
+    """
     settings = health_settings(tenant)
     profiles = weight_profiles(settings)
     end = day_end(tenant, day)
-    # In id order, so two runs of the same day at once upsert in the same order and
-    # one waits for the other instead of deadlocking.
     organizations = Organization.objects.order_by("pk").values_list(
         "pk", "contract_start", "renewal_date", "created_at"
     )

@@ -2,19 +2,13 @@
 
 from helpdesk.celery import app
 from helpdesk.tenancy import fan_out, tenant_task
-from success.services import health_compute_daily, health_compute_now
+from success.services import health_compute_daily
 
 
 @tenant_task()
 def compute_health_for(tenant) -> int:
     """Score yesterday for one desk if that is not done yet (days scored)."""
     return len(health_compute_daily(tenant=tenant))
-
-
-@tenant_task()
-def compute_health_now_for(tenant, organization_ids: list[int] | None = None) -> int:
-    """On demand: today's provisional scores (organizations scored)."""
-    return health_compute_now(tenant=tenant, organization_ids=organization_ids).scored
 
 
 @app.task(name="success.tasks.compute_health")

@@ -198,6 +198,7 @@ def test_event_ids_are_per_desk(acme, globex, admin_api):
         ({"organization": True}, "organization", "Give the organization's id"),
         ({"organization": ["x"]}, "organization", "Give the organization's id"),
         ({"organization": 0}, "organization", "Give the organization's id"),
+        ({"organization": 10**30}, "organization", "Give the organization's id"),
         ({"organization": 999999}, "organization", "There is no organization “999999” here."),
         ({"organization": "Nope Inc"}, "organization", "There is no organization “Nope Inc”"),
         ({"metric": "feature_used"}, "feature", "Name the feature that was used."),
