@@ -61,9 +61,11 @@ def seed_feedback(tenant: Tenant, seed: int = 2026) -> int:
         surveys.append(survey)
     CsatSurvey.objects.bulk_create(surveys)
 
-    contacts = Membership.objects.filter(
-        role=Role.CUSTOMER, organization__isnull=False
-    ).select_related("organization__plan")
+    contacts = (
+        Membership.objects.filter(role=Role.CUSTOMER, organization__isnull=False)
+        .select_related("organization__plan")
+        .order_by("pk")  # the same answers for the same people every time
+    )
     answers = []
     for membership in contacts:
         for days_ago in (170, 80):

@@ -1,4 +1,4 @@
-"""Reading feedback: a ticket's ratings, and NPS for organizations over a window."""
+"""Reading feedback: a ticket's ratings, and NPS and CSAT for organizations over a window."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
-from feedback.models import CsatSurvey, NpsSurvey, SurveyStatus
+from feedback.models import SATISFIED_RATING, CsatSurvey, NpsSurvey, SurveyStatus
 
 
 def ticket_satisfaction(ticket, limit: int = 3) -> list[CsatSurvey]:
@@ -65,3 +65,41 @@ def nps_overall(*, start: datetime, end: datetime) -> NpsFigure:
         score__isnull=False, responded_at__gte=start, responded_at__lt=end
     )
     return NpsFigure(**answers.aggregate(**NPS_COUNTS))
+
+
+@dataclass(frozen=True)
+class CsatFigure:
+    satisfied: int = 0  # ratings of 4 or 5
+    ratings: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        """% of ratings that were satisfied (None without ratings)."""
+        if not self.ratings:
+            return None
+        return round(100 * self.satisfied / self.ratings, 1)
+
+
+def csat_by_organization(
+    *, start: datetime, end: datetime, organization_ids=None
+) -> dict[int, CsatFigure]:
+    """CSAT of each organization (its tickets' ratings given in [start, end)): one
+    aggregate query."""
+    ratings = CsatSurvey.objects.filter(
+        rating__isnull=False,
+        rated_at__gte=start,
+        rated_at__lt=end,
+        ticket__organization__isnull=False,
+    )
+    if organization_ids is not None:
+        ratings = ratings.filter(ticket__organization_id__in=organization_ids)
+    rows = (
+        ratings.values("ticket__organization_id")
+        .annotate(
+            satisfied=Count("pk", filter=Q(rating__gte=SATISFIED_RATING)), ratings=Count("pk")
+        )
+        .order_by()
+    )
+    return {
+        row["ticket__organization_id"]: CsatFigure(row["satisfied"], row["ratings"]) for row in rows
+    }

@@ -4,6 +4,7 @@
   the request's tenant (see helpdesk/api_tokens.py for the rules).
 - `IsTenantMember`: the caller has an active membership in the host's tenant
   (platform operators count as its admins, as in helpdesk.access).
+- `IsTenantAdmin`: and is one of its admins (integrations that feed the desk data).
 
 Session authentication (DRF's, with its CSRF check for unsafe methods) is the
 other way in; both are configured in settings.REST_FRAMEWORK.
@@ -15,8 +16,9 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
-from helpdesk.access import effective_role
+from helpdesk.access import effective_role, has_role
 from helpdesk.api_tokens import api_token_authenticate, api_token_mark_used
+from helpdesk.models import Role
 
 KEYWORD = "Token"
 
@@ -71,3 +73,12 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": 'Personal token, sent as "Token <key>" (see /account/api-tokens/).',
         }
+
+
+class IsTenantAdmin(BasePermission):
+    """An admin of the host's tenant (after IsTenantMember: members of weaker roles get 403)."""
+
+    message = _("Only the help desk's admins can do this.")
+
+    def has_permission(self, request, view):
+        return has_role(request, Role.ADMIN)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "sla",
     "knowledge",
     "feedback",
+    "success",
 ]
 
 MIDDLEWARE = [
@@ -159,6 +160,8 @@ CELERY_BEAT_SCHEDULE = {
     # Satisfaction surveys go out within a minute of their send time.
     "send-csat-surveys": {"task": "feedback.tasks.send_csat_surveys", "schedule": 60.0},
     "send-nps-surveys": {"task": "feedback.tasks.send_nps_surveys", "schedule": 3600.0},
+    # Hourly, so each desk scores yesterday soon after its own midnight (once a day).
+    "compute-health-scores": {"task": "success.tasks.compute_health", "schedule": 3600.0},
 }
 
 # -- accounts -----------------------------------------------------------------------------
@@ -300,7 +303,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Helpdesk API",
     "DESCRIPTION": (
-        "Tickets, their messages and categories of one help desk (the host's tenant). "
+        "Tickets, their messages and categories of one help desk (the host's tenant), and "
+        "the usage and payment events its product reports for the health scores. "
         "Authenticate with a personal token (`Authorization: Token <key>`, created at "
         "/account/api-tokens/) or a signed-in browser session."
     ),

@@ -2,6 +2,7 @@
 
 - /api/v1/...     tickets, their messages and attachments, categories (tickets/api/)
 - /api/v1/kb/...  knowledge-base categories, sections, articles and search (knowledge/api.py)
+- /api/v1/success/events/  usage and payment events from the tenant's product (success/api.py)
 - /api/schema/    the OpenAPI schema
 - /api/docs/      interactive docs (Swagger UI, assets served locally)
 
@@ -14,6 +15,7 @@ from rest_framework.routers import SimpleRouter
 
 from helpdesk.api_errors import api_not_found
 from knowledge.api import KbArticleViewSet, KbCategoryViewSet, KbSectionViewSet
+from success.api import UsageEventViewSet
 from tickets.api import AttachmentViewSet, CategoryViewSet, TicketViewSet
 
 router = SimpleRouter()
@@ -23,6 +25,7 @@ router.register("attachments", AttachmentViewSet, basename="api-attachment")
 router.register("kb/categories", KbCategoryViewSet, basename="api-kb-category")
 router.register("kb/sections", KbSectionViewSet, basename="api-kb-section")
 router.register("kb/articles", KbArticleViewSet, basename="api-kb-article")
+router.register("success/events", UsageEventViewSet, basename="api-success-event")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -228,11 +228,15 @@ def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
         return 0
     rng = random.Random(seed)  # noqa: S311 - demo content, not secrets
     customers = list(
-        Membership.objects.filter(role=Role.CUSTOMER).select_related("user", "organization__plan")
+        Membership.objects.filter(role=Role.CUSTOMER)
+        .select_related("user", "organization__plan")
+        .order_by("pk")  # the same demo every time: the rng picks by position
     )
     agents = [
         m.user
-        for m in Membership.objects.filter(role__in=[Role.AGENT, Role.ADMIN]).select_related("user")
+        for m in Membership.objects.filter(role__in=[Role.AGENT, Role.ADMIN])
+        .select_related("user")
+        .order_by("pk")
     ]
     categories = {c.name: c for c in Category.objects.all()}
     book = policy_book(tenant)

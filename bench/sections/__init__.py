@@ -6,13 +6,14 @@ listed in SECTIONS; each run makes one instance of each.
 
 from bench.sections.dashboard import Dashboard
 from bench.sections.figures import HttpFigures
+from bench.sections.health import HealthScores
 from bench.sections.kb_search import KbSearch
 from bench.sections.plans import QueryPlans
 from bench.sections.queries import QueryCounts
 from bench.sections.sla_sweep import SlaSweep
 from bench.sections.targets import Targets
 
-SECTIONS = [HttpFigures, Targets, QueryCounts, QueryPlans, SlaSweep, KbSearch, Dashboard]
+SECTIONS = [HttpFigures, Targets, QueryCounts, QueryPlans, SlaSweep, KbSearch, Dashboard, HealthScores]
 
 
 def section_name(section: type) -> str:

@@ -71,6 +71,17 @@ PERMISSIONS = {
         (401, 201, 404, 201, 201, 403),
     ),
     "categories list": ("get", "/api/v1/categories/", None, (401, 200, 200, 200, 200, 403)),
+    "usage events": (
+        "post",
+        "/api/v1/success/events/",
+        {
+            "event_id": "evt-1",
+            "organization": "Acme Analytics Customer Co",
+            "metric": "login",
+            "timestamp": "2025-06-01T09:00:00Z",
+        },
+        (401, 403, 403, 403, 201, 403),
+    ),
     "schema": ("get", "/api/schema/", None, (200, 200, 200, 200, 200, 200)),
     "docs": ("get", "/api/docs/", None, (200, 200, 200, 200, 200, 200)),
 }
@@ -882,6 +893,7 @@ def test_schema_describes_every_endpoint(acme):
         "/api/v1/kb/articles/",
         "/api/v1/kb/articles/{id}/",
         "/api/v1/kb/articles/search/",
+        "/api/v1/success/events/",
     }
     assert set(schema["paths"]["/api/v1/tickets/{number}/"]) == {"get", "patch"}
     assert schema["components"]["securitySchemes"]["tokenAuth"]["name"] == "Authorization"

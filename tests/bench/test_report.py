@@ -90,6 +90,7 @@ def test_the_default_sections():
         "SLA sweep",
         "Knowledge-base search",
         "Insights dashboards",
+        "Health scores",
     ]
 
 

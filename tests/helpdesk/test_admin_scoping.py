@@ -96,6 +96,7 @@ def desks(acme, globex):
                 body_text="hello",
             )
             _feedback_rows(desk, ticket)
+            _success_rows(desk)
     return acme, globex
 
 
@@ -125,6 +126,36 @@ def _feedback_rows(desk, ticket):
     )
     FeedbackSubmission.objects.create(tenant=desk.tenant, ease=3, text=secret)
     SurveyOptOut.objects.create(tenant=desk.tenant, user=desk.other_customer)
+
+
+def _success_rows(desk):
+    from django.utils import timezone
+
+    from success.models import HealthScore, Metric
+    from success.services import NewEvent, events_record, health_settings
+
+    health_settings(desk.tenant)  # with its three weight profiles
+    events_record(
+        tenant=desk.tenant,
+        events=[
+            NewEvent(
+                organization_id=desk.org.pk,
+                metric=Metric.FEATURE_USED,
+                occurred_at=timezone.now(),
+                event_id=f"{desk.tenant.slug}-event-1",
+                feature=f"{desk.tenant.name} secret subject",
+            )
+        ],
+    )
+    HealthScore.objects.create(
+        tenant=desk.tenant,
+        organization=desk.org,
+        day=timezone.localdate(),
+        score=80,
+        band="healthy",
+        stage="steady",
+        components={"nps": {"raw": 30.0, "score": 80.0, "weight": 100}},
+    )
 
 
 def _assert_no_globex_text(response):

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.core.management import call_command
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -8,6 +10,7 @@ from knowledge.models import Article
 from plans.models import Organization, Plan
 from sla.display import sla_badge
 from sla.models import SLAOutcome
+from success.models import HealthScore, HealthSettings, UsageEvent
 from tickets.models import UNSOLVED, Macro, Message, Status, Ticket
 
 
@@ -41,8 +44,12 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
     out = capsys.readouterr().out
     assert "acme.localhost:8000/" in out and "helpdesk-demo" in out
 
+    with scopes_disabled():
+        history = (UsageEvent.objects.count(), HealthScore.objects.count())
     call_command("seed_demo")
     assert _counts() == first
+    with scopes_disabled():
+        assert (UsageEvent.objects.count(), HealthScore.objects.count()) == history
 
     with scopes_disabled():
         acme = Tenant.objects.get(slug="acme")
@@ -81,6 +88,33 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         solved = Ticket.objects.filter(tenant=acme, status__in=["solved", "closed"])
         assert not solved.filter(resolution_seconds=None).exists()
         assert not solved.filter(first_response_seconds=None).exists()
+        # Customer success: ninety days of usage and payments, a score per organization
+        # and day from each contract's start up to yesterday, and every band today.
+        events = UsageEvent.objects.filter(tenant=acme)
+        assert events.count() > 1000
+        assert set(events.values_list("metric", flat=True)) == {
+            "login",
+            "feature_used",
+            "records_created",
+            "invoice_paid",
+            "invoice_overdue",
+        }
+        yesterday = timezone.localdate(timezone=acme.tzinfo) - timedelta(days=1)
+        scores = HealthScore.objects.filter(tenant=acme)
+        for organization in Organization.objects.filter(tenant=acme):
+            days = scores.filter(organization=organization).values_list("day", flat=True)
+            first_day = max(organization.contract_start, yesterday - timedelta(days=89))
+            assert sorted(days) == [
+                first_day + timedelta(days=n) for n in range((yesterday - first_day).days + 1)
+            ], organization
+        latest = {
+            score.organization.name: score.band
+            for score in scores.filter(day=yesterday).select_related("organization")
+        }
+        assert latest["Nimbus Notes"] == "critical"
+        assert latest["Orbit Logistics"] == latest["Lumen Health"] == "healthy"
+        assert "at_risk" in latest.values()
+        assert HealthSettings.objects.get(tenant=acme).daily_through == yesterday
 
 
 def test_demo_customer_can_log_in(db):

@@ -14,6 +14,7 @@ from helpdesk.tenancy import tenant_scope, tenant_url
 from knowledge.demo import load_articles
 from plans.models import Organization, Plan
 from plans.services import organization_create
+from success.demo import seed_health
 from tickets.demo import seed_macros, seed_tickets
 
 # Customers who manage their organization's requests in the help center.
@@ -89,6 +90,7 @@ class Command(BaseCommand):
             seed_tickets(tenant)
             seed_feedback(tenant)
             load_articles(tenant, demo_only=True)
+            seed_health(tenant)
         self._print_summary(tenant, options["port"])
 
     def _seed_tenant(self, tenant: Tenant) -> None:
