@@ -100,11 +100,11 @@ def _components_table(components: dict) -> str:
 UNITS = {
     Component.USAGE_FREQUENCY: _("days with a login"),
     Component.FEATURE_DEPTH: _("features"),
-    Component.DATA_GROWTH: _("% records created"),
+    Component.DATA_GROWTH: _("Records created, change (%)"),
     Component.TICKET_LOAD: _("tickets per seat"),
-    Component.SLA_BREACHES: _("% of SLA clocks breached"),
+    Component.SLA_BREACHES: _("SLA clocks breached (%)"),
     Component.NPS: _("NPS"),
-    Component.CSAT: _("% satisfied"),
+    Component.CSAT: _("Satisfied (%)"),
 }
 DETAIL_LABELS = {
     "opened": _("opened in 30 days"),

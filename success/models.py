@@ -155,7 +155,9 @@ class HealthSettings(TenantOwned):
     )
     nps_full = _threshold(_("NPS scoring 100"), "50", "")
     csat_zero = _threshold(
-        _("CSAT scoring 0"), "50", _("% of ratings of the last 90 days that were 4 or 5.")
+        _("CSAT scoring 0"),
+        "50",
+        _("Share of the last 90 days' ratings that were 4 or 5, in percent."),
     )
     csat_full = _threshold(_("CSAT scoring 100"), "95", "")
     payment_overdue_score = models.PositiveSmallIntegerField(

@@ -13,7 +13,16 @@ from bench.sections.queries import QueryCounts
 from bench.sections.sla_sweep import SlaSweep
 from bench.sections.targets import Targets
 
-SECTIONS = [HttpFigures, Targets, QueryCounts, QueryPlans, SlaSweep, KbSearch, Dashboard, HealthScores]
+SECTIONS = [
+    HttpFigures,
+    Targets,
+    QueryCounts,
+    QueryPlans,
+    SlaSweep,
+    KbSearch,
+    Dashboard,
+    HealthScores,
+]
 
 
 def section_name(section: type) -> str:

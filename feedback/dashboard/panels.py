@@ -325,7 +325,7 @@ def sla_panel(scope: Scope) -> Panel:
 def csat_panel(scope: Scope) -> Panel:
     c = figures.csat(scope, no_agent=_("No agent"))
     trend = [
-        Series(_("% satisfied"), [b.percent_satisfied for b in c.trend]),
+        Series(_("Satisfied (%)"), [b.percent_satisfied for b in c.trend]),
         Series(_("Ratings"), [b.rated for b in c.trend], in_chart=False),
         Series(_("Satisfied"), [b.satisfied for b in c.trend], in_chart=False),
     ]

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('sla_breaches_full', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=8, verbose_name='SLA breaches scoring 100')),
                 ('nps_zero', models.DecimalField(decimal_places=2, default=Decimal('-50'), help_text='NPS (−100 to 100) of the answers of the last 180 days.', max_digits=8, verbose_name='NPS scoring 0')),
                 ('nps_full', models.DecimalField(decimal_places=2, default=Decimal('50'), max_digits=8, verbose_name='NPS scoring 100')),
-                ('csat_zero', models.DecimalField(decimal_places=2, default=Decimal('50'), help_text='% of ratings of the last 90 days that were 4 or 5.', max_digits=8, verbose_name='CSAT scoring 0')),
+                ('csat_zero', models.DecimalField(decimal_places=2, default=Decimal('50'), help_text="Share of the last 90 days' ratings that were 4 or 5, in percent.", max_digits=8, verbose_name='CSAT scoring 0')),
                 ('csat_full', models.DecimalField(decimal_places=2, default=Decimal('95'), max_digits=8, verbose_name='CSAT scoring 100')),
                 ('payment_overdue_score', models.PositiveSmallIntegerField(default=30, help_text='Payment status scores 100 when current, this when an invoice is overdue…', validators=[django.core.validators.MaxValueValidator(100)], verbose_name='score when overdue')),
                 ('payment_failed_score', models.PositiveSmallIntegerField(default=0, help_text='…and this when the latest payment failed.', validators=[django.core.validators.MaxValueValidator(100)], verbose_name='score when a payment failed')),
