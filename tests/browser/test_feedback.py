@@ -55,3 +55,11 @@ def test_rate_from_the_email_then_the_agent_sees_it(page, tenant_url, acme_live,
     panel = page.get_by_role("region", name="Satisfaction")
     expect(panel).to_contain_text("5/5 · Very satisfied")
     expect(panel).to_contain_text("Fixed within the hour, thanks!")
+
+    # And on the insights dashboard: 100% satisfied, with the comment.
+    page.get_by_role("link", name="Insights").click()
+    csat = page.get_by_role("region", name="Customer satisfaction (CSAT)")
+    expect(csat.locator(".headline").first).to_contain_text("100.0%")
+    expect(csat.locator(".comments")).to_contain_text("Fixed within the hour, thanks!")
+    expect(csat.locator(".comments")).to_contain_text(f"#{ticket.number} Export to CSV fails")
+    csat.screenshot(path="test-results/dashboard-csat.png")
