@@ -244,29 +244,17 @@ def speed_panel(scope: Scope) -> Panel:
         data=s,
         headlines=[
             Headline(
-                _("Median first response"),
-                Compare(cur.first_response.median, prev.first_response.median),
+                label,
+                Compare(getattr(getattr(cur, clock), stat), getattr(getattr(prev, clock), stat)),
                 HOURS,
                 higher_is_better=False,
-            ),
-            Headline(
-                _("90th percentile first response"),
-                Compare(cur.first_response.p90, prev.first_response.p90),
-                HOURS,
-                higher_is_better=False,
-            ),
-            Headline(
-                _("Median resolution"),
-                Compare(cur.resolution.median, prev.resolution.median),
-                HOURS,
-                higher_is_better=False,
-            ),
-            Headline(
-                _("90th percentile resolution"),
-                Compare(cur.resolution.p90, prev.resolution.p90),
-                HOURS,
-                higher_is_better=False,
-            ),
+            )
+            for label, clock, stat in (
+                (_("Median first response"), "first_response", "median"),
+                (_("90th percentile first response"), "first_response", "p90"),
+                (_("Median resolution"), "resolution", "median"),
+                (_("90th percentile resolution"), "resolution", "p90"),
+            )
         ],
         charts=[
             _speed_chart(scope, s, "first-response", "first_response", _("First response time")),
