@@ -80,14 +80,7 @@ def seed_feedback(tenant: Tenant, seed: int = 2026) -> int:
             if rng.random() < 0.7:
                 rank = membership.organization.plan.rank
                 answer.score = min(10, max(0, round(rng.gauss(6.5 + rank, 2.2))))
-                kind = (
-                    "promoter"
-                    if answer.score >= 9
-                    else "passive"
-                    if answer.score >= 7
-                    else ("detractor")
-                )
-                answer.comment = rng.choice(NPS_REASONS[kind])
+                answer.comment = rng.choice(NPS_REASONS[answer.category])
                 answer.responded_at = sent_at + timedelta(hours=rng.randint(1, 72))
             answers.append(answer)
     NpsSurvey.objects.bulk_create(answers)

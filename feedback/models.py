@@ -94,6 +94,9 @@ class CsatRating(models.IntegerChoices):
 # BAD_RATING the assignee and the admins are told.
 SATISFIED_RATING = 4
 BAD_RATING = 2
+# NPS: 9-10 promote, 7-8 are passive, 0-6 detract.
+PROMOTER_MIN = 9
+DETRACTOR_MAX = 6
 
 
 class CsatSurvey(TenantOwned):
@@ -220,7 +223,9 @@ class NpsSurvey(TenantOwned):
         """promoter (9-10), passive (7-8) or detractor (0-6); '' before an answer."""
         if self.score is None:
             return ""
-        return "promoter" if self.score >= 9 else "passive" if self.score >= 7 else "detractor"
+        if self.score >= PROMOTER_MIN:
+            return "promoter"
+        return "detractor" if self.score <= DETRACTOR_MAX else "passive"
 
 
 class FeedbackSubmission(TenantOwned):

@@ -7,7 +7,14 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
-from feedback.models import SATISFIED_RATING, CsatSurvey, NpsSurvey, SurveyStatus
+from feedback.models import (
+    DETRACTOR_MAX,
+    PROMOTER_MIN,
+    SATISFIED_RATING,
+    CsatSurvey,
+    NpsSurvey,
+    SurveyStatus,
+)
 
 
 def ticket_satisfaction(ticket, limit: int = 3) -> list[CsatSurvey]:
@@ -37,11 +44,23 @@ class NpsFigure:
         return round(100 * (self.promoters - self.detractors) / self.responses, 1)
 
 
-NPS_COUNTS = {
-    "promoters": Count("pk", filter=Q(score__gte=9)),
-    "passives": Count("pk", filter=Q(score__in=(7, 8))),
-    "detractors": Count("pk", filter=Q(score__lte=6)),
-}
+def nps_counts(within: Q | None = None, prefix: str = "") -> dict:
+    """The aggregates counting promoters, passives and detractors among the answers
+    matching `within`, named with `prefix` (one NpsFigure's worth)."""
+    within = within or Q()
+    return {
+        f"{prefix}promoters": Count("pk", filter=within & Q(score__gte=PROMOTER_MIN)),
+        f"{prefix}passives": Count(
+            "pk", filter=within & Q(score__gt=DETRACTOR_MAX, score__lt=PROMOTER_MIN)
+        ),
+        f"{prefix}detractors": Count("pk", filter=within & Q(score__lte=DETRACTOR_MAX)),
+    }
+
+
+def nps_figure(row: dict, prefix: str = "") -> NpsFigure:
+    return NpsFigure(
+        row[f"{prefix}promoters"], row[f"{prefix}passives"], row[f"{prefix}detractors"]
+    )
 
 
 def nps_by_organization(
@@ -56,7 +75,7 @@ def nps_by_organization(
         answers = answers.filter(organization_id__in=organization_ids)
     return {
         row.pop("organization_id"): NpsFigure(**row)
-        for row in answers.values("organization_id").annotate(**NPS_COUNTS).order_by()
+        for row in answers.values("organization_id").annotate(**nps_counts()).order_by()
     }
 
 
@@ -64,7 +83,7 @@ def nps_overall(*, start: datetime, end: datetime) -> NpsFigure:
     answers = NpsSurvey.objects.filter(
         score__isnull=False, responded_at__gte=start, responded_at__lt=end
     )
-    return NpsFigure(**answers.aggregate(**NPS_COUNTS))
+    return NpsFigure(**answers.aggregate(**nps_counts()))
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 
 from feedback.dashboard.base import Compare, Scope, percent_of
 from feedback.models import SATISFIED_RATING, CsatSurvey, NpsSurvey
-
-PROMOTER_MIN = 9
-DETRACTOR_MAX = 6
+from feedback.selectors import NpsFigure, nps_counts, nps_figure
 
 # -- CSAT ---------------------------------------------------------------------------------
 
@@ -145,37 +143,19 @@ def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Cs
 
 
 @dataclass(frozen=True)
-class NpsCounts:
-    responses: int
-    promoters: int
-    detractors: int
-
-    @property
-    def passives(self) -> int:
-        return self.responses - self.promoters - self.detractors
-
-    @property
-    def score(self) -> float | None:
-        """% promoters - % detractors, from -100 to 100 (None without answers)."""
-        if not self.responses:
-            return None
-        return round(100 * (self.promoters - self.detractors) / self.responses, 1)
-
-
-@dataclass(frozen=True)
 class PlanNps:
     plan_id: int | None
     name: str
-    current: NpsCounts
-    previous: NpsCounts
+    current: NpsFigure
+    previous: NpsFigure
 
 
 @dataclass
 class Nps:
     buckets: list[date]
-    trend: list[NpsCounts]
-    current: NpsCounts
-    previous: NpsCounts
+    trend: list[NpsFigure]
+    current: NpsFigure
+    previous: NpsFigure
     by_plan: list[PlanNps]
 
     @property
@@ -186,19 +166,8 @@ class Nps:
 def _nps_aggregates(scope: Scope) -> dict:
     aggregates = {}
     for prefix, window in (("", scope.in_period), ("prev_", scope.in_previous)):
-        answered = window("responded_at")
-        aggregates |= {
-            f"{prefix}responses": Count("pk", filter=answered),
-            f"{prefix}promoters": Count("pk", filter=answered & Q(score__gte=PROMOTER_MIN)),
-            f"{prefix}detractors": Count("pk", filter=answered & Q(score__lte=DETRACTOR_MAX)),
-        }
+        aggregates |= nps_counts(window("responded_at"), prefix)
     return aggregates
-
-
-def _nps_counts(row: dict, prefix: str = "") -> NpsCounts:
-    return NpsCounts(
-        row[f"{prefix}responses"], row[f"{prefix}promoters"], row[f"{prefix}detractors"]
-    )
 
 
 def nps(scope: Scope, *, no_plan: str = "—") -> Nps:
@@ -217,23 +186,23 @@ def nps(scope: Scope, *, no_plan: str = "—") -> Nps:
         .order_by(F("plan__rank").asc(nulls_last=True))
     )
     buckets = scope.buckets()
-    by_bucket = {row["bucket"]: _nps_counts(row) for row in rows if row["bucket"] is not None}
+    by_bucket = {row["bucket"]: nps_figure(row) for row in rows if row["bucket"] is not None}
 
-    def total(prefix: str) -> NpsCounts:
-        keys = ("responses", "promoters", "detractors")
-        return NpsCounts(*(sum(r[f"{prefix}{k}"] for r in rows) for k in keys))
+    def total(prefix: str) -> NpsFigure:
+        keys = ("promoters", "passives", "detractors")
+        return NpsFigure(*(sum(r[f"{prefix}{k}"] for r in rows) for k in keys))
 
     return Nps(
         buckets=buckets,
-        trend=[by_bucket.get(b, NpsCounts(0, 0, 0)) for b in buckets],
+        trend=[by_bucket.get(b, NpsFigure()) for b in buckets],
         current=total(""),
         previous=total("prev_"),
         by_plan=[
             PlanNps(
                 row["plan"],
                 row["plan__name"] or no_plan,
-                _nps_counts(row),
-                _nps_counts(row, "prev_"),
+                nps_figure(row),
+                nps_figure(row, "prev_"),
             )
             for row in plans
         ],
