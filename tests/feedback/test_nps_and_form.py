@@ -277,3 +277,14 @@ def test_the_hourly_beat_task_asks_each_desks_due_contacts(acme, globex):
     send_nps_surveys()
     with acme.scope():
         assert NpsSurvey.objects.count() == 2
+
+
+def test_feedback_lands_in_the_desk_it_was_sent_to(acme, globex):
+    globex.client().post("/feedback/", {"ease": "1", "text": "Globex search is broken"})
+    acme.client().post("/feedback/", {"ease": "5", "text": "Acme is great"})
+    with acme.scope():
+        assert list(FeedbackSubmission.objects.values_list("text", flat=True)) == ["Acme is great"]
+    with globex.scope():
+        assert list(FeedbackSubmission.objects.values_list("text", flat=True)) == [
+            "Globex search is broken"
+        ]
