@@ -10,6 +10,11 @@ daily health score of each organization made from it and from the desk's own dat
 - `HealthScore`: one row per organization and day with the score, its band, the
   stage whose weights were used and every component (raw value, score, weight), so
   a trend and the reason for a drop can be read back.
+- `SuccessTask`: a touchpoint for a customer success manager (onboarding, check-ins,
+  the renewal conversation, a health drop), created once per trigger by
+  success/touchpoints.py; `SuccessNote`: what a CSM wrote down about an organization;
+  `Renewal`: the outcome of a renewal (renewed at which ARR and plan, or churned),
+  the source of the renewal-rate report.
 
 How components are measured and combined is in success/scoring.py (the arithmetic)
 and success/selectors.py `day_figures` (the queries).
@@ -19,6 +24,7 @@ import functools
 import operator
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -172,9 +178,22 @@ class HealthSettings(TenantOwned):
         validators=[MaxValueValidator(100)],
         help_text=_("…and this when the latest payment failed."),
     )
+    dedicated_csm_min_arr = models.DecimalField(
+        _("ARR for a dedicated CSM"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("100000"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "Organizations with at least this ARR get their tasks assigned to their own "
+            "success manager; the tasks of the others go to the shared pool."
+        ),
+    )
     # The last day the daily run scored (in the desk's time zone); on-demand runs
     # leave it alone, so a day scored early is scored again once it is over.
     daily_through = models.DateField(null=True, blank=True, editable=False)
+    # The last scored day whose health drops became tasks (success/touchpoints.py).
+    drops_through = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("health settings")
@@ -333,3 +352,208 @@ class HealthScore(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.organization} · {self.day:%Y-%m-%d} · {self.score}"
+
+
+class TaskKind(models.TextChoices):
+    ONBOARDING = "onboarding", _("Onboarding")
+    CHECK_IN_30 = "check_in_30", _("30-day check-in")
+    CHECK_IN_90 = "check_in_90", _("90-day check-in")
+    CHECK_IN_365 = "check_in_365", _("365-day check-in")
+    RENEWAL = "renewal", _("Renewal conversation")
+    HEALTH_DROP = "health_drop", _("Health drop")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# The three questions of the 90-day check-in (the seed's "三个问题"), keyed as the
+# answers are stored in `SuccessTask.answers`.
+CHECK_IN_QUESTIONS = (
+    ("problem", _("What problem are you solving with the product?")),
+    ("goal", _("Have you reached the goal you expected?")),
+    ("improve", _("What should we improve?")),
+)
+
+
+class SuccessTask(TenantOwned):
+    """A touchpoint a customer success manager owes an organization.
+
+    Created automatically once per trigger (success/touchpoints.py): the unique
+    (organization, kind, trigger date) makes a second or concurrent run a no-op. The
+    trigger date is the contract start for onboarding and check-ins, the renewal date
+    for the renewal conversation, and the scored day that showed a health drop.
+    """
+
+    organization = models.ForeignKey(
+        "plans.Organization",
+        on_delete=models.CASCADE,
+        related_name="success_tasks",
+        verbose_name=_("organization"),
+    )
+    # Empty: the task is in the shared pool, for any CSM to take.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="success_tasks",
+        verbose_name=_("owner"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=TaskKind.choices)
+    trigger_date = models.DateField(_("trigger date"))
+    due_date = models.DateField(_("due"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    # Why the task exists, as it was when it was created: for a health drop, the
+    # score, the band, the score it fell from and the components that moved most.
+    reason = models.JSONField(_("reason"), default=dict, blank=True)
+    # The 90-day check-in's answers, by CHECK_IN_QUESTIONS key.
+    answers = models.JSONField(_("answers"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("completed by"),
+    )
+
+    class Meta:
+        verbose_name = _("success task")
+        verbose_name_plural = _("success tasks")
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "organization", "kind", "trigger_date"],
+                name="successtask_once_per_trigger",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "status", "owner", "due_date"], name="successtask_queue"
+            ),
+            models.Index(fields=["tenant", "organization", "status"], name="successtask_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.organization}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == TaskStatus.OPEN
+
+
+class SuccessNote(TenantOwned):
+    """Something a CSM wrote down about an organization (a call, a concern, a plan)."""
+
+    organization = models.ForeignKey(
+        "plans.Organization",
+        on_delete=models.CASCADE,
+        related_name="success_notes",
+        verbose_name=_("organization"),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    body = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("success note")
+        verbose_name_plural = _("success notes")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "organization", "-created_at"], name="successnote_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} · {self.created_at:%Y-%m-%d}"
+
+
+class RenewalOutcome(models.TextChoices):
+    RENEWED = "renewed", _("Renewed")
+    CHURNED = "churned", _("Churned")
+
+
+class Renewal(TenantOwned):
+    """How one renewal date of an organization ended: renewed (at which ARR and plan,
+    so downgrades and upgrades show) or churned. One row per renewal date."""
+
+    organization = models.ForeignKey(
+        "plans.Organization",
+        on_delete=models.CASCADE,
+        related_name="renewals",
+        verbose_name=_("organization"),
+    )
+    renewal_date = models.DateField(_("renewal date"))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=RenewalOutcome.choices)
+    arr_before = models.DecimalField(_("ARR before"), max_digits=14, decimal_places=2)
+    arr_after = models.DecimalField(_("ARR after"), max_digits=14, decimal_places=2)
+    plan_before = models.ForeignKey(
+        "plans.Plan",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("plan before"),
+    )
+    plan_after = models.ForeignKey(
+        "plans.Plan",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("plan after"),
+    )
+    task = models.OneToOneField(
+        SuccessTask,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="renewal",
+        verbose_name=_("task"),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("renewal")
+        verbose_name_plural = _("renewals")
+        ordering = ["-renewal_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "organization", "renewal_date"], name="renewal_once_per_date"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(arr_before__gte=0, arr_after__gte=0),
+                name="renewal_arr_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(outcome="churned") | models.Q(arr_after=0),
+                name="renewal_churned_keeps_no_arr",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "renewal_date"], name="renewal_date")]
+
+    def __str__(self) -> str:
+        return f"{self.organization} · {self.renewal_date:%Y-%m-%d} · {self.get_outcome_display()}"
+
+    @property
+    def is_downgrade(self) -> bool:
+        return self.outcome == RenewalOutcome.RENEWED and self.arr_after < self.arr_before

@@ -31,12 +31,19 @@ from helpdesk.models import Tenant
 from plans.models import Organization
 from success import scoring
 from success.models import (
+    CHECK_IN_QUESTIONS,
     DEFAULT_WEIGHTS,
     Component,
     HealthScore,
     HealthSettings,
     Metric,
+    Renewal,
+    RenewalOutcome,
     Stage,
+    SuccessNote,
+    SuccessTask,
+    TaskKind,
+    TaskStatus,
     WeightProfile,
 )
 from success.selectors import DayFigures, day_figures
@@ -387,3 +394,155 @@ def health_compute_now(*, tenant: Tenant, organization_ids: list[int] | None = N
     """On demand (admin action, command): today's provisional scores, from the data so far."""
     today = timezone.localtime(timezone.now(), tenant.tzinfo).date()
     return health_compute(tenant=tenant, day=today, organization_ids=organization_ids)
+
+
+# -- touchpoints: tasks, notes, renewals ---------------------------------------------------
+
+
+class TaskError(Exception):
+    """A task action that cannot be done, with a message for the person who tried."""
+
+
+def task_claim(*, task: SuccessTask, user) -> None:
+    """Take a task from the shared pool. A conditional UPDATE: of two CSMs claiming
+    the same task at once, one gets it and the other is told."""
+    taken = SuccessTask.objects.filter(
+        pk=task.pk, owner__isnull=True, status=TaskStatus.OPEN
+    ).update(owner=user)
+    if not taken:
+        raise TaskError(_("Someone else took this task first."))
+    task.owner = user
+
+
+def task_save(*, task: SuccessTask, notes: str, answers: dict[str, str] | None = None) -> None:
+    """Keep the task's notes (and a check-in's answers) without completing it."""
+    task.notes = notes.strip()
+    fields = ["notes"]
+    if answers is not None:
+        task.answers = {key: answers.get(key, "").strip() for key, _label in CHECK_IN_QUESTIONS}
+        fields.append("answers")
+    task.save(update_fields=fields)
+
+
+def check_in_problems(task: SuccessTask, answers: dict[str, str]) -> dict[str, str]:
+    """{question key: message} for the 90-day check-in's unanswered questions."""
+    if task.kind != TaskKind.CHECK_IN_90:
+        return {}
+    return {
+        key: _("Record the customer's answer.")
+        for key, _label in CHECK_IN_QUESTIONS
+        if not answers.get(key, "").strip()
+    }
+
+
+@transaction.atomic
+def task_complete(
+    *, task: SuccessTask, user, notes: str, answers: dict[str, str] | None = None
+) -> None:
+    """Mark an open task done, with its notes (and the 90-day check-in's answers, all
+    three required). Renewal conversations are completed by `renewal_record`, which
+    also says how the renewal ended."""
+    task = SuccessTask.objects.select_for_update().get(pk=task.pk)
+    if task.status != TaskStatus.OPEN:
+        raise TaskError(_("This task is already closed."))
+    if task.kind == TaskKind.RENEWAL:
+        raise TaskError(_("Record how the renewal ended to complete this task."))
+    problems = check_in_problems(task, answers or {})
+    if problems:
+        raise ValidationError(problems)
+    task_save(
+        task=task, notes=notes, answers=answers if task.kind == TaskKind.CHECK_IN_90 else None
+    )
+    task.status = TaskStatus.DONE
+    task.completed_at = timezone.now()
+    task.completed_by = user
+    if task.owner_id is None:
+        task.owner = user  # a pool task done counts for whoever did it
+    task.save(update_fields=["status", "completed_at", "completed_by", "owner"])
+
+
+def note_add(*, organization: Organization, author, body: str) -> SuccessNote:
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": [_("Write something first.")]})
+    return SuccessNote.objects.create(
+        tenant=organization.tenant, organization=organization, author=author, body=body
+    )
+
+
+@transaction.atomic
+def renewal_record(
+    *,
+    organization: Organization,
+    outcome: str,
+    user,
+    arr_after: Decimal | None = None,
+    plan_after=None,
+    next_renewal_date: date | None = None,
+    task: SuccessTask | None = None,
+    notes: str = "",
+) -> Renewal:
+    """Record how the organization's current renewal date ended and move it on:
+    renewed, at the new ARR and plan (a downgrade or upgrade shows in the renewal
+    rates), until the next renewal date (a year later unless given); or churned,
+    leaving no ARR and no renewal date. Completes the renewal task, if any."""
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.renewal_date is None:
+        raise ValidationError(_("This organization has no renewal date to record."))
+    renewal_date = organization.renewal_date
+    if outcome == RenewalOutcome.RENEWED:
+        arr_after = organization.arr if arr_after is None else arr_after
+        plan_after = plan_after or organization.plan
+        if next_renewal_date is None:
+            next_renewal_date = _a_year_after(renewal_date)
+        if next_renewal_date <= renewal_date:
+            raise ValidationError(
+                {"next_renewal_date": [_("The next renewal date must follow this one.")]}
+            )
+        if arr_after < 0:
+            raise ValidationError({"arr_after": [_("ARR cannot be negative.")]})
+    elif outcome == RenewalOutcome.CHURNED:
+        arr_after, plan_after, next_renewal_date = Decimal(0), None, None
+    else:
+        raise ValidationError({"outcome": [_("Choose how the renewal ended.")]})
+    if task is None:
+        task = SuccessTask.objects.filter(
+            organization=organization,
+            kind=TaskKind.RENEWAL,
+            trigger_date=renewal_date,
+            status=TaskStatus.OPEN,
+        ).first()
+    renewal = Renewal.objects.create(
+        tenant=organization.tenant,
+        organization=organization,
+        renewal_date=renewal_date,
+        outcome=outcome,
+        arr_before=organization.arr,
+        arr_after=arr_after,
+        plan_before=organization.plan,
+        plan_after=plan_after,
+        task=task,
+        recorded_by=user,
+    )
+    organization.arr = arr_after
+    organization.renewal_date = next_renewal_date
+    update = ["arr", "renewal_date"]
+    if plan_after is not None:
+        organization.plan = plan_after
+        update.append("plan")
+    organization.save(update_fields=update)
+    if task is not None and task.status == TaskStatus.OPEN:
+        task.notes = notes.strip() or task.notes
+        task.status = TaskStatus.DONE
+        task.completed_at = timezone.now()
+        task.completed_by = user
+        task.owner = task.owner or user
+        task.save(update_fields=["notes", "status", "completed_at", "completed_by", "owner"])
+    return renewal
+
+
+def _a_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
