@@ -6,6 +6,9 @@
 - *Organizations* (plans' admin, extended here): the latest score and band in the
   list (sortable and filterable), the trend and the last 30 days with their
   components on each organization's page, and "Recompute health now".
+- *Success tasks*: every touchpoint, to reassign, reschedule or cancel (they are
+  created by success/touchpoints.py, not here); *Renewals*: the recorded outcomes
+  (read-only: the renewal task records them); *Success notes*.
 """
 
 from django.contrib import admin, messages
@@ -23,6 +26,9 @@ from success.models import (
     HealthScore,
     HealthSettings,
     PaymentStatus,
+    Renewal,
+    SuccessNote,
+    SuccessTask,
     UsageEvent,
     WeightProfile,
 )
@@ -71,6 +77,7 @@ class HealthSettingsAdmin(TenantModelAdmin):
             Component.PAYMENT.label,
             {"fields": ("payment_overdue_score", "payment_failed_score")},
         ),
+        (_("Touchpoints"), {"fields": ("dedicated_csm_min_arr",)}),
     )
 
     def changelist_view(self, request, extra_context=None):
@@ -182,6 +189,75 @@ class UsageEventAdmin(_ReadOnly, TenantModelAdmin):
     )
     readonly_fields = fields
     show_full_result_count = False
+
+
+@admin.register(SuccessTask)
+class SuccessTaskAdmin(TenantModelAdmin):
+    list_display = ("organization", "kind", "owner", "due_date", "status", "completed_at")
+    list_filter = ("status", "kind", ("owner", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("organization", "owner")
+    search_fields = ("organization__name", "notes")
+    date_hierarchy = "due_date"
+    fields = (
+        "organization",
+        "kind",
+        "trigger_date",
+        "owner",
+        "due_date",
+        "status",
+        "notes",
+        "reason",
+        "answers",
+        "created_at",
+        "completed_at",
+        "completed_by",
+    )
+    readonly_fields = (
+        "organization",
+        "kind",
+        "trigger_date",
+        "reason",
+        "answers",
+        "created_at",
+        "completed_at",
+        "completed_by",
+    )
+    staff_user_fields = ("owner",)
+
+    def has_add_permission(self, request, *args):
+        return False  # touchpoints are created by their triggers
+
+
+@admin.register(Renewal)
+class RenewalAdmin(_ReadOnly, TenantModelAdmin):
+    list_display = (
+        "organization",
+        "renewal_date",
+        "outcome",
+        "arr_before",
+        "arr_after",
+        "plan_before",
+        "plan_after",
+        "recorded_by",
+    )
+    list_filter = ("outcome",)
+    list_select_related = ("organization", "plan_before", "plan_after", "recorded_by")
+    search_fields = ("organization__name",)
+    date_hierarchy = "renewal_date"
+    fields = (*list_display[:-1], "task", "recorded_by", "recorded_at")
+    readonly_fields = fields
+
+
+@admin.register(SuccessNote)
+class SuccessNoteAdmin(TenantModelAdmin):
+    list_display = ("organization", "author", "created_at")
+    list_select_related = ("organization", "author")
+    search_fields = ("organization__name", "body")
+    fields = ("organization", "author", "body", "created_at")
+    readonly_fields = ("organization", "author", "created_at")
+
+    def has_add_permission(self, request, *args):
+        return False  # written on the organization's page in the agent workspace
 
 
 class HealthBandFilter(admin.SimpleListFilter):

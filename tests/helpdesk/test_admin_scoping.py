@@ -131,7 +131,7 @@ def _feedback_rows(desk, ticket):
 def _success_rows(desk):
     from django.utils import timezone
 
-    from success.models import HealthScore, Metric
+    from success.models import HealthScore, Metric, Renewal, SuccessNote, SuccessTask
     from success.services import NewEvent, events_record, health_settings
 
     health_settings(desk.tenant)  # with its three weight profiles
@@ -155,6 +155,31 @@ def _success_rows(desk):
         band="healthy",
         stage="steady",
         components={"nps": {"raw": 30.0, "score": 80.0, "weight": 100}},
+    )
+    secret = f"{desk.tenant.name} secret subject"
+    task = SuccessTask.objects.create(
+        tenant=desk.tenant,
+        organization=desk.org,
+        owner=desk.agent,
+        kind="check_in_30",
+        trigger_date=timezone.localdate(),
+        due_date=timezone.localdate(),
+        notes=secret,
+    )
+    SuccessNote.objects.create(
+        tenant=desk.tenant, organization=desk.org, author=desk.agent, body=secret
+    )
+    Renewal.objects.create(
+        tenant=desk.tenant,
+        organization=desk.org,
+        renewal_date=timezone.localdate(),
+        outcome="renewed",
+        arr_before=1000,
+        arr_after=1200,
+        plan_before=desk.pro,
+        plan_after=desk.pro_plus,
+        task=task,
+        recorded_by=desk.agent,
     )
 
 
