@@ -111,6 +111,9 @@ class Organization(TenantOwned):
     )
     contract_start = models.DateField(_("contract start"), null=True, blank=True)
     renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    # Set when a renewal is recorded as churned (success.services.renewal_record): a
+    # former customer is no longer scored or given touchpoints. Clear it if they return.
+    churned_on = models.DateField(_("churned on"), null=True, blank=True)
     success_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -164,3 +164,135 @@ def seed_health(tenant: Tenant, seed: int = 2026) -> int:
     health_compute_range(tenant=tenant, first=today - timedelta(days=DAYS), last=yesterday)
     HealthSettings.objects.filter(pk=settings.pk).update(daily_through=yesterday)
     return recorded.created
+
+
+# -- touchpoints, renewals and notes ---------------------------------------------------------
+
+# Each demo organization's current contract started on its last renewal date (rank ≥ 1),
+# at this ARR before: Orbit downgraded, Lumen and Initech grew, Globex stayed.
+PAST_RENEWALS = {
+    "Globex Corporation": "240000",
+    "Orbit Logistics": "24000",
+    "Lumen Health": "36000",
+    "Initech": "110000",
+}
+# A customer that left, for the renewal-rate report.
+CHURNED = ("Vandelay Imports", 1, "15000", 100)  # name, plan rank, ARR, days ago
+TASKS_LEFT_OPEN_DAYS = 5  # tasks due within this many days before today stay open...
+DROPS_LEFT_OPEN_DAYS = 14  # ...and health drops of the last two weeks
+NOTES = {
+    "Initech": "Budget review in their Q1; the CFO asked for a usage summary before renewal.",
+    "Globex Corporation": "Expanding to the APAC team next quarter: 40 more seats expected.",
+}
+
+
+def seed_touchpoints(tenant: Tenant, seed: int = 2026) -> int:
+    """The demo's success work: past renewals (one churn, a downgrade, two upgrades),
+    the touchpoints the daily run made over the scored history (health drops at the
+    days they happened), the older ones done by the CSMs, and a few notes. Nothing if
+    the desk has tasks already. Returns the number of tasks."""
+    from helpdesk.models import Membership, Role
+    from plans.models import Plan
+    from success.models import Renewal, RenewalOutcome, SuccessNote, SuccessTask
+    from success.touchpoints import touchpoints_create
+
+    if SuccessTask.objects.exists():
+        return 0
+    rng = random.Random(seed)  # noqa: S311 - demo content, not secrets
+    today = timezone.localtime(timezone.now(), tenant.tzinfo).date()
+    staff = list(
+        Membership.objects.filter(role__in=[Role.AGENT, Role.ADMIN])
+        .order_by("pk")
+        .values_list("user_id", flat=True)
+    )
+    for organization in Organization.objects.filter(name__in=PAST_RENEWALS):
+        Renewal.objects.get_or_create(
+            tenant=tenant,
+            organization=organization,
+            renewal_date=organization.contract_start,
+            defaults={
+                "outcome": RenewalOutcome.RENEWED,
+                "arr_before": Decimal(PAST_RENEWALS[organization.name]),
+                "arr_after": organization.arr,
+                "plan_before": organization.plan,
+                "plan_after": organization.plan,
+                "recorded_by_id": organization.success_manager_id,
+            },
+        )
+    name, rank, arr, days_ago = CHURNED
+    churned_on = today - timedelta(days=days_ago)
+    gone = Organization.objects.filter(name=name).first() or Organization.objects.create(
+        tenant=tenant,
+        name=name,
+        plan=Plan.objects.get(rank=rank),
+        arr=Decimal(0),
+        contract_start=churned_on - timedelta(days=365),
+        churned_on=churned_on,
+    )
+    Renewal.objects.get_or_create(
+        tenant=tenant,
+        organization=gone,
+        renewal_date=churned_on,
+        defaults={
+            "outcome": RenewalOutcome.CHURNED,
+            "arr_before": Decimal(arr),
+            "arr_after": Decimal(0),
+            "plan_before": gone.plan,
+        },
+    )
+
+    # Replay the daily run over the scored history, as the beat would have done it,
+    # with the CSMs working through their tasks as they go.
+    settings = health_settings(tenant)
+    scored_through = settings.daily_through
+    HealthSettings.objects.filter(pk=settings.pk).update(drops_through=None)
+    day = today - timedelta(days=DAYS)
+    while day <= today:
+        yesterday = day - timedelta(days=1)
+        HealthSettings.objects.filter(pk=settings.pk).update(
+            daily_through=min(yesterday, scored_through) if scored_through else None
+        )
+        touchpoints_create(tenant=tenant, today=day)
+        _work_through(tenant, day, today, rng, staff)
+        day += timedelta(days=1)
+    HealthSettings.objects.filter(pk=settings.pk).update(daily_through=scored_through)
+    for organization in Organization.objects.filter(name__in=NOTES):
+        SuccessNote.objects.create(
+            tenant=tenant,
+            organization=organization,
+            author_id=organization.success_manager_id,
+            body=NOTES[organization.name],
+        )
+    return SuccessTask.objects.count()
+
+
+def _work_through(tenant: Tenant, day, today, rng, staff) -> None:
+    """Complete the open tasks that were due some days before `day`: mostly on time,
+    now and then late, the pool's by one of the staff. Renewal conversations stay
+    open: they close with the renewal's outcome (Initech's is the demo's overdue one)."""
+    from success.models import SuccessTask, TaskKind, TaskStatus
+
+    tasks = (
+        SuccessTask.objects.filter(
+            status=TaskStatus.OPEN, due_date__lt=day - timedelta(days=TASKS_LEFT_OPEN_DAYS)
+        )
+        .exclude(
+            kind=TaskKind.HEALTH_DROP,
+            trigger_date__gte=today - timedelta(days=DROPS_LEFT_OPEN_DAYS),
+        )
+        .exclude(kind=TaskKind.RENEWAL)
+    )
+    for task in tasks:
+        done_on = task.due_date + timedelta(days=rng.choice([-3, -1, 0, 0, 1, 4]))
+        task.status = TaskStatus.DONE
+        task.owner_id = task.owner_id or rng.choice(staff)
+        task.completed_by_id = task.owner_id
+        task.completed_at = datetime.combine(min(done_on, day), time(15), tzinfo=tenant.tzinfo)
+        task.notes = "Call held; summary sent to the customer."
+        if task.kind == TaskKind.CHECK_IN_90:
+            task.answers = {
+                "problem": "Monthly reporting for the operations team.",
+                "goal": "Mostly: reports take hours instead of days.",
+                "improve": "Faster CSV exports and a Chinese interface for the warehouse.",
+            }
+        task.save()

@@ -304,8 +304,10 @@ def health_compute(
     settings = health_settings(tenant)
     profiles = weight_profiles(settings)
     end = day_end(tenant, day)
-    organizations = Organization.objects.order_by("pk").values_list(
-        "pk", "contract_start", "renewal_date", "created_at"
+    organizations = (
+        Organization.objects.filter(churned_on__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "contract_start", "renewal_date", "created_at")
     )
     if organization_ids is not None:
         organizations = organizations.filter(pk__in=organization_ids)
@@ -485,7 +487,8 @@ def renewal_record(
     """Record how the organization's current renewal date ended and move it on:
     renewed, at the new ARR and plan (a downgrade or upgrade shows in the renewal
     rates), until the next renewal date (a year later unless given); or churned,
-    leaving no ARR and no renewal date. Completes the renewal task, if any."""
+    leaving no ARR and no renewal date, and no more scores or touchpoints.
+    Completes the renewal task, if any."""
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     if organization.renewal_date is None:
         raise ValidationError(_("This organization has no renewal date to record."))
@@ -526,7 +529,8 @@ def renewal_record(
     )
     organization.arr = arr_after
     organization.renewal_date = next_renewal_date
-    update = ["arr", "renewal_date"]
+    organization.churned_on = renewal_date if outcome == RenewalOutcome.CHURNED else None
+    update = ["arr", "renewal_date", "churned_on"]
     if plan_after is not None:
         organization.plan = plan_after
         update.append("plan")

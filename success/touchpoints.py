@@ -17,9 +17,10 @@ long-gone check-ins); one created after its due date is due the day it is create
 A renewal conversation is created as long as the renewal date has not passed.
 
 A health drop is read from the daily scores: on a scored day the organization
-entered the critical band, or its score fell 15 points or more below its highest of
-the 14 days before. Only the first day of such a fall counts (the next day of the
-same fall is not a new drop), and not while a health-drop task is still open.
+entered the critical band (from a better one the scored day before), or its score
+fell 15 points or more below its highest of the 14 days before. Only the first day
+of such a fall counts (the next day of the same fall is not a new drop), and not
+while a health-drop task is still open.
 
 Each task is unique by (organization, kind, trigger date), inserted with ON
 CONFLICT DO NOTHING, and runs of one desk are serialized by an advisory lock held
@@ -126,11 +127,15 @@ def _candidates(tenant: Tenant, today: date):
         timezone.datetime.combine(first_start - timedelta(days=1), timezone.datetime.min.time()),
         tenant.tzinfo,
     )
-    return Organization.objects.filter(
-        Q(contract_start__range=(first_start, last_start))
-        | Q(contract_start__isnull=True, created_at__gte=created_after)
-        | Q(renewal_date__range=(today, renewal_horizon))
-    ).only("pk", "arr", "contract_start", "renewal_date", "created_at", "success_manager_id")
+    return (
+        Organization.objects.filter(churned_on__isnull=True)
+        .filter(
+            Q(contract_start__range=(first_start, last_start))
+            | Q(contract_start__isnull=True, created_at__gte=created_after)
+            | Q(renewal_date__range=(today, renewal_horizon))
+        )
+        .only("pk", "arr", "contract_start", "renewal_date", "created_at", "success_manager_id")
+    )
 
 
 def _falls(history: list[tuple[date, int, str]]) -> dict[date, bool]:
@@ -154,7 +159,11 @@ def drop_reason(organization_id: int, day: date, history) -> dict | None:
     _day, score, band = history[index][:3]
     earlier = history[:index]
     previous = earlier[-1] if earlier else None
-    entered_critical = band == Band.CRITICAL and (previous is None or previous[2] != Band.CRITICAL)
+    # A first score that is critical is not "entering" the band: a new organization
+    # has its onboarding task, and a history's first day has short windows.
+    entered_critical = (
+        band == Band.CRITICAL and previous is not None and previous[2] != Band.CRITICAL
+    )
     falls = _falls([entry[:3] for entry in history])
     fell = falls[day] and not (previous is not None and falls.get(previous[0]))
     if not (entered_critical or fell):
@@ -201,7 +210,7 @@ def drop_tasks(tenant: Tenant, settings: HealthSettings, days: list[date]) -> li
             if reason is not None:
                 found[organization_id] = (day, reason)
                 break
-    organizations = Organization.objects.filter(pk__in=found).only(
+    organizations = Organization.objects.filter(pk__in=found, churned_on__isnull=True).only(
         "pk", "arr", "success_manager_id"
     )
     return [

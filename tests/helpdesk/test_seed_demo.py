@@ -10,7 +10,7 @@ from knowledge.models import Article
 from plans.models import Organization, Plan
 from sla.display import sla_badge
 from sla.models import SLAOutcome
-from success.models import HealthScore, HealthSettings, UsageEvent
+from success.models import HealthScore, HealthSettings, Renewal, SuccessTask, UsageEvent
 from tickets.models import UNSOLVED, Macro, Message, Status, Ticket
 
 
@@ -34,7 +34,7 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
     assert first == {
         "tenants": 1,
         "plans": 3,
-        "organizations": 6,
+        "organizations": 7,
         "memberships": 12,
         "users": 13,
         "tickets": 200,
@@ -45,11 +45,21 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
     assert "acme.localhost:8000/" in out and "helpdesk-demo" in out
 
     with scopes_disabled():
-        history = (UsageEvent.objects.count(), HealthScore.objects.count())
+        history = (
+            UsageEvent.objects.count(),
+            HealthScore.objects.count(),
+            SuccessTask.objects.count(),
+            Renewal.objects.count(),
+        )
     call_command("seed_demo")
     assert _counts() == first
     with scopes_disabled():
-        assert (UsageEvent.objects.count(), HealthScore.objects.count()) == history
+        assert (
+            UsageEvent.objects.count(),
+            HealthScore.objects.count(),
+            SuccessTask.objects.count(),
+            Renewal.objects.count(),
+        ) == history
 
     with scopes_disabled():
         acme = Tenant.objects.get(slug="acme")
@@ -59,7 +69,8 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         by_plan = {
             plan.name: plan.organizations.count() for plan in Plan.objects.filter(tenant=acme)
         }
-        assert by_plan == {"Free": 2, "Pro": 2, "Pro+": 2}
+        # ...and a Pro customer who churned 100 days ago, for the renewal report.
+        assert by_plan == {"Free": 2, "Pro": 3, "Pro+": 2}
         # Every demo customer belongs to an organization.
         assert not Membership.objects.filter(role="customer", organization=None).exists()
         # Tickets span every status, with English and Chinese threads and internal notes.
@@ -101,7 +112,7 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         }
         yesterday = timezone.localdate(timezone=acme.tzinfo) - timedelta(days=1)
         scores = HealthScore.objects.filter(tenant=acme)
-        for organization in Organization.objects.filter(tenant=acme):
+        for organization in Organization.objects.filter(tenant=acme, churned_on=None):
             days = scores.filter(organization=organization).values_list("day", flat=True)
             first_day = max(organization.contract_start, yesterday - timedelta(days=89))
             assert sorted(days) == [
@@ -115,6 +126,19 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         assert latest["Orbit Logistics"] == latest["Lumen Health"] == "healthy"
         assert "at_risk" in latest.values()
         assert HealthSettings.objects.get(tenant=acme).daily_through == yesterday
+        assert not scores.filter(organization__churned_on__isnull=False).exists()
+        # Touchpoints as the daily run made them over the history: the older ones done
+        # (the 90-day check-ins with their answers), recent ones open, a health drop for
+        # Initech, whose score fell; renewals with a churn and a downgrade.
+        tasks = SuccessTask.objects.filter(tenant=acme)
+        assert tasks.filter(status="done").exists() and tasks.filter(status="open").exists()
+        assert tasks.filter(
+            kind="health_drop", organization__name="Initech", status="open"
+        ).exists()
+        assert not tasks.filter(status="done", answers={}, kind="check_in_90").exists()
+        renewals = Renewal.objects.filter(tenant=acme)
+        assert set(renewals.values_list("outcome", flat=True)) == {"renewed", "churned"}
+        assert any(renewal.is_downgrade for renewal in renewals)
 
 
 def test_demo_customer_can_log_in(db):

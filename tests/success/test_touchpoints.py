@@ -23,6 +23,7 @@ from success.models import (
 )
 from success.services import (
     TaskError,
+    health_compute,
     health_settings,
     renewal_record,
     task_claim,
@@ -407,7 +408,15 @@ def test_a_churn_leaves_no_arr_and_no_renewal_date(desk):
         renewal_record(organization=org, outcome=RenewalOutcome.CHURNED, user=desk.agent)
         org.refresh_from_db()
         row = Renewal.objects.get()
-        assert (org.arr, org.renewal_date) == (Decimal(0), None)
+        assert (org.arr, org.renewal_date, org.churned_on) == (Decimal(0), None, date(2026, 9, 1))
         assert (row.outcome, row.arr_before, row.arr_after) == ("churned", 8_000, 0)
         with pytest.raises(ValidationError):  # nothing left to renew
             renewal_record(organization=org, outcome=RenewalOutcome.CHURNED, user=desk.agent)
+    # A former customer gets no more touchpoints and no more scores.
+    contract(desk, desk.other_org, start=date(2026, 9, 10))
+    run(desk, date(2026, 9, 10))
+    assert tasks(desk, organization=desk.other_org) == []
+    with desk.scope():
+        run_ = health_compute(tenant=desk.tenant, day=date(2026, 9, 20))
+        assert not HealthScore.objects.filter(organization=desk.other_org).exists()
+    assert run_.day == date(2026, 9, 20)

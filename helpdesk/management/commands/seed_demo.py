@@ -14,7 +14,7 @@ from helpdesk.tenancy import tenant_scope, tenant_url
 from knowledge.demo import load_articles
 from plans.models import Organization, Plan
 from plans.services import organization_create
-from success.demo import seed_health
+from success.demo import seed_health, seed_touchpoints
 from tickets.demo import seed_macros, seed_tickets
 
 # Customers who manage their organization's requests in the help center.
@@ -91,6 +91,7 @@ class Command(BaseCommand):
             seed_feedback(tenant)
             load_articles(tenant, demo_only=True)
             seed_health(tenant)
+            seed_touchpoints(tenant)
         self._print_summary(tenant, options["port"])
 
     def _seed_tenant(self, tenant: Tenant) -> None:
