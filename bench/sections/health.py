@@ -7,7 +7,10 @@ usage and payment events over 90 days (logins on 20-95% of days depending on the
 organization, a few features a day, records created, a monthly invoice, some overdue
 or failed). The measured call is `health_compute` for the last day of that data, as
 the daily beat task runs it: the first run writes 10,000 rows, the next ones replace
-them.
+them. Then `touchpoints_create` for the day after, as the same task continues: the
+scheduled touchpoints of 10,000 organizations and the health drops of the scored day
+(the day before is scored once, untimed, so a drop has something to fall from); a
+second run finds everything there and creates nothing.
 """
 
 from __future__ import annotations
@@ -305,6 +308,8 @@ class HealthScores(Section):
         self.bands: Counter = Counter()
         self.stages: Counter = Counter()
         self.day: date | None = None
+        self.touchpoint_seconds: list[float] = []
+        self.touchpoints: list[dict[str, int]] = []
 
     def measure_in_process(self, run: BenchRun) -> None:
         from django.db import connection
@@ -331,9 +336,33 @@ class HealthScores(Section):
             self.stages = Counter(
                 HealthScore.objects.filter(day=self.day).values_list("stage", flat=True)
             )
+            self._measure_touchpoints(tenant)
         log(
             f"health: {result.scored:,} organizations scored, "
             f"{', '.join(f'{s:.1f} s' for s in self.seconds)}"
+        )
+
+    def _measure_touchpoints(self, tenant) -> None:
+        from success.models import HealthScore, HealthSettings, SuccessTask
+        from success.services import health_compute, health_settings
+        from success.touchpoints import touchpoints_create
+
+        before = self.day - timedelta(days=1)
+        if not HealthScore.objects.filter(day=before).exists():
+            health_compute(tenant=tenant, day=before)
+        SuccessTask.objects.all().delete()
+        settings = health_settings(tenant)
+        for _ in range(2):
+            HealthSettings.objects.filter(pk=settings.pk).update(
+                daily_through=self.day, drops_through=before
+            )
+            started = time.perf_counter()
+            created = touchpoints_create(tenant=tenant, today=self.day + timedelta(days=1))
+            self.touchpoint_seconds.append(time.perf_counter() - started)
+            self.touchpoints.append(created.created)
+        log(
+            f"health: touchpoints {sum(self.touchpoints[0].values()):,} created, "
+            f"{', '.join(f'{s:.1f} s' for s in self.touchpoint_seconds)}"
         )
 
     def targets(self, run: BenchRun) -> list[TargetRow]:
@@ -376,4 +405,19 @@ class HealthScores(Section):
             + "; stages: "
             + ", ".join(f"{stage} {count:,}" for stage, count in sorted(self.stages.items()))
             + ".",
+            "",
+            *self._touchpoint_report(),
+        ]
+
+    def _touchpoint_report(self) -> list[str]:
+        if not self.touchpoint_seconds:
+            return []
+        first, again = self.touchpoint_seconds
+        made = self.touchpoints[0]
+        return [
+            f"`success.touchpoints.touchpoints_create` for {self.day + timedelta(days=1)}: "
+            f"{first:.1f} s creating {sum(made.values()):,} tasks ("
+            + ", ".join(f"{kind} {count:,}" for kind, count in sorted(made.items()))
+            + f"); run again, {again:.1f} s creating "
+            f"{sum(self.touchpoints[1].values())}.",
         ]
