@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -85,105 +85,120 @@ def _contract_start(tenant: Tenant, organization: Organization) -> date:
     )
 
 
+def due_touchpoints(start: date, renewal: date | None, today: date):
+    """(kind, trigger date, due date) of each contract and renewal touchpoint that
+    should exist on `today` for an organization with these dates."""
+    for kind, (after, lead) in CONTRACT_TOUCHPOINTS.items():
+        due = start + timedelta(days=after)
+        if due - timedelta(days=lead) <= today <= due + timedelta(days=STALE_DAYS):
+            yield kind, start, due
+    if renewal is not None:
+        due = renewal - timedelta(days=RENEWAL_LEAD_DAYS)
+        if due - timedelta(days=RENEWAL_CREATE_DAYS) <= today <= renewal:
+            yield TaskKind.RENEWAL, renewal, due
+
+
 def scheduled_tasks(
     tenant: Tenant, settings: HealthSettings, today: date, organizations
 ) -> list[SuccessTask]:
-    """The contract and renewal touchpoints due to exist on `today` (unsaved)."""
-    tasks = []
-    for organization in organizations:
-        owner_id = task_owner_id(organization, settings)
-
-        def task(kind, trigger_date, due_date, organization=organization, owner_id=owner_id):
-            tasks.append(
-                SuccessTask(
-                    tenant=tenant,
-                    organization=organization,
-                    owner_id=owner_id,
-                    kind=kind,
-                    trigger_date=trigger_date,
-                    due_date=max(due_date, today),
-                )
-            )
-
-        start = _contract_start(tenant, organization)
-        for kind, (after, lead) in CONTRACT_TOUCHPOINTS.items():
-            due = start + timedelta(days=after)
-            if due - timedelta(days=lead) <= today <= due + timedelta(days=STALE_DAYS):
-                task(kind, start, due)
-        renewal = organization.renewal_date
-        if renewal is not None:
-            due = renewal - timedelta(days=RENEWAL_LEAD_DAYS)
-            if due - timedelta(days=RENEWAL_CREATE_DAYS) <= today <= renewal:
-                task(TaskKind.RENEWAL, renewal, due)
-    return tasks
+    """The contract and renewal touchpoints due to exist on `today` (unsaved); one
+    created after its due date is due on `today`."""
+    return [
+        SuccessTask(
+            tenant=tenant,
+            organization=organization,
+            owner_id=task_owner_id(organization, settings),
+            kind=kind,
+            trigger_date=trigger_date,
+            due_date=max(due_date, today),
+        )
+        for organization in organizations
+        for kind, trigger_date, due_date in due_touchpoints(
+            _contract_start(tenant, organization), organization.renewal_date, today
+        )
+    ]
 
 
 def _candidates(tenant: Tenant, today: date):
-    """Organizations that may have a scheduled touchpoint on `today`, narrowed in SQL."""
-    first_start = today - timedelta(days=365 + STALE_DAYS)
-    last_start = today + timedelta(days=14)
-    renewal_horizon = today + timedelta(days=RENEWAL_LEAD_DAYS + RENEWAL_CREATE_DAYS)
-    created_after = timezone.make_aware(
-        timezone.datetime.combine(first_start - timedelta(days=1), timezone.datetime.min.time()),
-        tenant.tzinfo,
+    """Organizations that may have a scheduled touchpoint on `today`, narrowed in SQL
+    to the contract starts and renewal dates `due_touchpoints` could accept."""
+    first_start = today - timedelta(
+        days=max(after for after, _lead in CONTRACT_TOUCHPOINTS.values()) + STALE_DAYS
     )
+    last_start = today - timedelta(
+        days=min(after - lead for after, lead in CONTRACT_TOUCHPOINTS.values())
+    )
+    renewal_horizon = today + timedelta(days=RENEWAL_LEAD_DAYS + RENEWAL_CREATE_DAYS)
+    added_since = datetime.combine(first_start, time.min, tzinfo=tenant.tzinfo)
     return (
         Organization.objects.filter(churned_on__isnull=True)
         .filter(
             Q(contract_start__range=(first_start, last_start))
-            | Q(contract_start__isnull=True, created_at__gte=created_after)
+            | Q(contract_start__isnull=True, created_at__gte=added_since)
             | Q(renewal_date__range=(today, renewal_horizon))
         )
         .only("pk", "arr", "contract_start", "renewal_date", "created_at", "success_manager_id")
     )
 
 
-def _falls(history: list[tuple[date, int, str]]) -> dict[date, bool]:
-    """For each scored day, whether its score is DROP_POINTS or more below the
-    highest of the DROP_WINDOW_DAYS days before it."""
-    falls = {}
-    for index, (day, score, _band) in enumerate(history):
-        window_start = day - timedelta(days=DROP_WINDOW_DAYS)
-        before = [s for d, s, _b in history[:index] if window_start <= d < day]
-        falls[day] = bool(before) and score <= max(before) - DROP_POINTS
-    return falls
+@dataclass(frozen=True)
+class Drop:
+    day: date
+    score: int
+    band: str
+    entered_critical: bool
+    peak: tuple[date, int] | None  # the highest score of the window before, and its day
 
 
-def drop_reason(organization_id: int, day: date, history) -> dict | None:
-    """Why `day` is a health drop for the organization (None if it is not): the score,
-    where it fell from, and the components that moved it most."""
+def _fell(history: list[tuple[date, int, str]], index: int) -> tuple[date, int] | None:
+    """The peak the score at `index` fell DROP_POINTS or more below, within the
+    DROP_WINDOW_DAYS days before it; None if it did not fall that far."""
+    day, score, _band = history[index]
+    window = [(d, s) for d, s, _b in history[:index] if day - timedelta(days=DROP_WINDOW_DAYS) <= d]
+    peak = max(window, key=lambda entry: entry[1], default=None)
+    return peak if peak is not None and score <= peak[1] - DROP_POINTS else None
+
+
+def find_drop(history: list[tuple[date, int, str]], day: date) -> Drop | None:
+    """Whether the scored `day` of an organization's (day, score, band) history, oldest
+    first, is a health drop: entering the critical band from a better one the scored
+    day before, or the first day of a fall of DROP_POINTS within DROP_WINDOW_DAYS."""
     days = [entry[0] for entry in history]
     if day not in days:
         return None
     index = days.index(day)
-    _day, score, band = history[index][:3]
-    earlier = history[:index]
-    previous = earlier[-1] if earlier else None
+    _day, score, band = history[index]
     # A first score that is critical is not "entering" the band: a new organization
     # has its onboarding task, and a history's first day has short windows.
     entered_critical = (
-        band == Band.CRITICAL and previous is not None and previous[2] != Band.CRITICAL
+        band == Band.CRITICAL and index > 0 and history[index - 1][2] != Band.CRITICAL
     )
-    falls = _falls([entry[:3] for entry in history])
-    fell = falls[day] and not (previous is not None and falls.get(previous[0]))
+    peak = _fell(history, index)
+    fell = peak is not None and (index == 0 or _fell(history, index - 1) is None)
     if not (entered_critical or fell):
         return None
-    window = [e for e in earlier if day - timedelta(days=DROP_WINDOW_DAYS) <= e[0] < day]
-    peak = max(window, key=lambda e: e[1]) if window else None
-    reasons = scoring.change_reasons(history[index][3], peak[3]) if peak else []
+    window = [(d, s) for d, s, _b in history[:index] if day - timedelta(days=DROP_WINDOW_DAYS) <= d]
+    return Drop(day, score, band, entered_critical, max(window, key=lambda e: e[1], default=None))
+
+
+def drop_reason(drop: Drop, components: dict, peak_components: dict | None) -> dict:
+    """What a health-drop task keeps of its drop: the score and band, where it fell
+    from, and the three components that cost the most points."""
+    reasons = scoring.change_reasons(components, peak_components) if peak_components else []
     return {
-        "score": score,
-        "band": band,
-        "entered_critical": entered_critical,
-        "fell_points": (peak[1] - score) if peak else 0,
-        "from_score": peak[1] if peak else None,
-        "from_day": peak[0].isoformat() if peak else None,
+        "score": drop.score,
+        "band": drop.band,
+        "entered_critical": drop.entered_critical,
+        "fell_points": drop.peak[1] - drop.score if drop.peak else 0,
+        "from_score": drop.peak[1] if drop.peak else None,
+        "from_day": drop.peak[0].isoformat() if drop.peak else None,
         "reasons": [[name, points] for name, points in reasons if points < 0][:3],
     }
 
 
 def drop_tasks(tenant: Tenant, settings: HealthSettings, days: list[date]) -> list[SuccessTask]:
-    """Health-drop tasks for the scored `days` (unsaved)."""
+    """Health-drop tasks for the scored `days` (unsaved): the first drop of each
+    organization without an open health-drop task."""
     if not days:
         return []
     rows = (
@@ -191,40 +206,58 @@ def drop_tasks(tenant: Tenant, settings: HealthSettings, days: list[date]) -> li
             day__range=(min(days) - timedelta(days=DROP_WINDOW_DAYS + 1), max(days))
         )
         .order_by("organization_id", "day")
-        .values_list("organization_id", "day", "score", "band", "components")
+        .values_list("organization_id", "day", "score", "band")
     )
-    history = defaultdict(list)
+    histories = defaultdict(list)
     for organization_id, *entry in rows:
-        history[organization_id].append(tuple(entry))
+        histories[organization_id].append(tuple(entry))
     busy = set(
         SuccessTask.objects.filter(kind=TaskKind.HEALTH_DROP, status=TaskStatus.OPEN).values_list(
             "organization_id", flat=True
         )
     )
-    found = {}
-    for organization_id, entries in history.items():
+    drops: dict[int, Drop] = {}
+    for organization_id, history in histories.items():
         if organization_id in busy:
             continue
         for day in sorted(days):
-            reason = drop_reason(organization_id, day, entries)
-            if reason is not None:
-                found[organization_id] = (day, reason)
+            drop = find_drop(history, day)
+            if drop is not None:
+                drops[organization_id] = drop
                 break
-    organizations = Organization.objects.filter(pk__in=found, churned_on__isnull=True).only(
+    if not drops:
+        return []
+    # The components only of the days the reasons compare (not of the whole window).
+    wanted = {(pk, drop.day) for pk, drop in drops.items()}
+    wanted |= {(pk, drop.peak[0]) for pk, drop in drops.items() if drop.peak}
+    components = {
+        (pk, day): parts
+        for pk, day, parts in HealthScore.objects.filter(
+            organization_id__in=drops, day__in={day for _pk, day in wanted}
+        ).values_list("organization_id", "day", "components")
+        if (pk, day) in wanted
+    }
+    organizations = Organization.objects.filter(pk__in=drops, churned_on__isnull=True).only(
         "pk", "arr", "success_manager_id"
     )
-    return [
-        SuccessTask(
-            tenant=tenant,
-            organization=organization,
-            owner_id=task_owner_id(organization, settings),
-            kind=TaskKind.HEALTH_DROP,
-            trigger_date=found[organization.pk][0],
-            due_date=found[organization.pk][0] + timedelta(days=DROP_DUE_DAYS),
-            reason=found[organization.pk][1],
+    tasks = []
+    for organization in organizations:
+        drop = drops[organization.pk]
+        peak_components = components.get((organization.pk, drop.peak[0])) if drop.peak else None
+        tasks.append(
+            SuccessTask(
+                tenant=tenant,
+                organization=organization,
+                owner_id=task_owner_id(organization, settings),
+                kind=TaskKind.HEALTH_DROP,
+                trigger_date=drop.day,
+                due_date=drop.day + timedelta(days=DROP_DUE_DAYS),
+                reason=drop_reason(
+                    drop, components.get((organization.pk, drop.day), {}), peak_components
+                ),
+            )
         )
-        for organization in organizations
-    ]
+    return tasks
 
 
 def touchpoints_create(*, tenant: Tenant, today: date | None = None) -> TouchpointRun:
