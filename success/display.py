@@ -125,6 +125,7 @@ def check_in_answers(task) -> list[tuple[str, str]]:
 # -- the trend line ------------------------------------------------------------------------
 
 SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 120, 28, 3
+SPARK_MIN_SPAN = 20  # score points
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,9 @@ class Sparkline:
         }
 
     def svg(self) -> SafeString:
-        """A small line on a fixed 0-100 scale (so two organizations compare), with the
-        last point marked; labelled by `words()`."""
+        """A small line with the last point marked, labelled by `words()`. Scaled to its
+        own range (at least SPARK_MIN_SPAN points tall), so a fall of 15 points shows
+        in 28 pixels while a wobble of 2 stays flat."""
         label = escape(self.words())
         if not self.points:
             return mark_safe(f'<span class="sparkline-empty">{label}</span>')  # noqa: S308
@@ -161,10 +163,15 @@ class Sparkline:
         span = max((self.points[-1][0] - first).days, 1)
         inner_w, inner_h = SPARK_WIDTH - 2 * SPARK_PAD, SPARK_HEIGHT - 2 * SPARK_PAD
 
+        scores = [score for _day, score in self.points]
+        middle = (max(scores) + min(scores)) / 2
+        half = max(max(scores) - min(scores), SPARK_MIN_SPAN) / 2
+        low, high = middle - half, middle + half
+
         def xy(day: date, score: int) -> tuple[float, float]:
             return (
                 SPARK_PAD + inner_w * (day - first).days / span,
-                SPARK_PAD + inner_h * (100 - score) / 100,
+                SPARK_PAD + inner_h * (high - score) / (high - low),
             )
 
         coords = [xy(day, score) for day, score in self.points]
