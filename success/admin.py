@@ -19,13 +19,13 @@ from django.utils.translation import ngettext
 from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline, on_platform_host
 from plans.admin import OrganizationAdmin
 from plans.models import Organization
+from success.display import component_rows
 from success.models import (
     LINEAR_COMPONENTS,
     Band,
     Component,
     HealthScore,
     HealthSettings,
-    PaymentStatus,
     Renewal,
     SuccessNote,
     SuccessTask,
@@ -101,59 +101,6 @@ class _ReadOnly:
 
 def _components_table(components: dict) -> str:
     return render_to_string("success/admin/components.html", {"rows": component_rows(components)})
-
-
-# How a raw value reads, per component.
-UNITS = {
-    Component.USAGE_FREQUENCY: _("days with a login"),
-    Component.FEATURE_DEPTH: _("features"),
-    Component.DATA_GROWTH: _("Records created, change (%)"),
-    Component.TICKET_LOAD: _("tickets per seat"),
-    Component.SLA_BREACHES: _("SLA clocks breached (%)"),
-    Component.NPS: _("NPS"),
-    Component.CSAT: _("Satisfied (%)"),
-}
-DETAIL_LABELS = {
-    "opened": _("opened in 30 days"),
-    "open": _("open"),
-    "seats": _("seats"),
-    "clocks": _("SLA clocks"),
-    "breached": _("breached"),
-    "responses": _("answers"),
-    "ratings": _("ratings"),
-    "satisfied": _("satisfied"),
-    "recent": _("records in the last 30 days"),
-    "before": _("in the 30 before"),
-}
-
-
-def component_rows(components: dict) -> list[dict]:
-    """Stored components in the order of Component (jsonb keeps its own key order), with
-    their raw values and the figures behind them in words."""
-    rows = []
-    for name in Component.values:
-        if name not in components:
-            continue
-        part = components[name]
-        raw = part.get("raw")
-        if name == Component.PAYMENT and raw in PaymentStatus.values:
-            raw, unit = PaymentStatus(raw).label, ""
-        else:
-            unit = UNITS.get(name, "")
-        rows.append(
-            {
-                "label": Component(name).label,
-                "raw": raw,
-                "unit": unit,
-                "score": part.get("score"),
-                "weight": part.get("weight"),
-                "detail": [
-                    (DETAIL_LABELS.get(key, key), value)
-                    for key, value in part.get("detail", {}).items()
-                ],
-            }
-        )
-    return rows
 
 
 @admin.register(HealthScore)

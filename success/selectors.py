@@ -4,17 +4,28 @@ the organizations events are about."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Lower, TruncDate
+from django.http import Http404
 
+from feedback.models import CsatSurvey, NpsSurvey
 from feedback.selectors import csat_by_organization, nps_by_organization
 from helpdesk.models import Membership, Role, Tenant
 from plans.models import Organization
 from sla.models import SLAOutcome
 from success import scoring
-from success.models import PAYMENT_METRICS, USAGE_METRICS, HealthScore, Metric, UsageEvent
+from success.models import (
+    PAYMENT_METRICS,
+    USAGE_METRICS,
+    HealthScore,
+    Metric,
+    SuccessNote,
+    SuccessTask,
+    TaskStatus,
+    UsageEvent,
+)
 from tickets.models import UNSOLVED, Ticket
 
 # Look-back windows, ending with the scored day.
@@ -209,3 +220,167 @@ def organizations_by_reference(references) -> tuple[dict, set]:
                 found[ref] = by_name[ref.strip().lower()]
     unknown = {ref for ref in references if ref not in found}
     return found, unknown
+
+
+# -- the CSM workspace -----------------------------------------------------------------------
+
+SPARKLINE_DAYS = 30
+HISTORY_DAYS = 90
+WHY_MOVED_DAYS = 14  # "why the score moved": the latest score against this many days before
+POOL_SHOWN = 50
+RECENT_TICKETS = 10
+RECENT_FEEDBACK = 5
+
+
+def organization_for_agent(pk: int) -> Organization:
+    """The desk's organization (404 alike for none and another desk's: the query runs
+    in the tenant scope)."""
+    try:
+        return Organization.objects.select_related("plan", "success_manager").get(pk=pk)
+    except Organization.DoesNotExist:
+        raise Http404 from None
+
+
+def task_for_agent(pk: int) -> SuccessTask:
+    try:
+        return SuccessTask.objects.select_related(
+            "organization__plan", "organization__success_manager", "owner", "completed_by"
+        ).get(pk=pk)
+    except SuccessTask.DoesNotExist:
+        raise Http404 from None
+
+
+def open_tasks_of(user) -> list[SuccessTask]:
+    """Open tasks owned by `user`, soonest due first."""
+    return list(
+        SuccessTask.objects.filter(owner=user, status=TaskStatus.OPEN)
+        .select_related("organization")
+        .order_by("due_date", "pk")
+    )
+
+
+def pool_tasks(limit: int = POOL_SHOWN) -> tuple[list[SuccessTask], int]:
+    """The first `limit` open tasks nobody owns (soonest due first), and how many there are."""
+    pool = SuccessTask.objects.filter(owner__isnull=True, status=TaskStatus.OPEN)
+    shown = list(pool.select_related("organization").order_by("due_date", "pk")[:limit])
+    total = len(shown) if len(shown) < limit else pool.count()
+    return shown, total
+
+
+def score_lines(organization_ids, *, first: date, last: date) -> dict[int, list]:
+    """{organization id: [(day, score)], oldest first} for days first..last: one query."""
+    lines: dict[int, list] = {pk: [] for pk in organization_ids}
+    rows = (
+        HealthScore.objects.filter(organization_id__in=organization_ids, day__range=(first, last))
+        .order_by("organization_id", "day")
+        .values_list("organization_id", "day", "score")
+    )
+    for organization_id, day, score in rows:
+        lines[organization_id].append((day, score))
+    return lines
+
+
+def managed_organizations(user, today: date) -> list[Organization]:
+    """Organizations whose success manager is `user`, with their latest health
+    (`health_score`, `health_band`), `open_tasks` and `score_line` (the last 30 days'
+    [(day, score)]); those in the worst shape first. Two queries."""
+    organizations = list(
+        with_latest_health(Organization.objects.filter(success_manager=user))
+        .select_related("plan")
+        .annotate(
+            open_tasks=Count(
+                "success_tasks", filter=Q(success_tasks__status=TaskStatus.OPEN), distinct=True
+            )
+        )
+    )
+    lines = score_lines(
+        [o.pk for o in organizations],
+        first=today - timedelta(days=SPARKLINE_DAYS - 1),
+        last=today,
+    )
+    for organization in organizations:
+        organization.score_line = lines[organization.pk]
+    # Unscored ones last; among the scored, the lowest score first.
+    organizations.sort(key=lambda o: (o.health_score is None, o.health_score or 0, o.name.lower()))
+    return organizations
+
+
+def latest_score(organization_id: int | None) -> HealthScore | None:
+    """The organization's latest score; one query even without an organization, so a
+    page costs the same either way."""
+    return HealthScore.objects.filter(organization_id=organization_id).order_by("-day").first()
+
+
+@dataclass
+class OrganizationPage:
+    """What a CSM reads about one organization (success/views.py `organization_detail`)."""
+
+    history: list[HealthScore]  # the last HISTORY_DAYS days' scores, oldest first
+    latest: HealthScore | None
+    previous: HealthScore | None  # the score WHY_MOVED_DAYS before the latest (or the oldest)
+    moves: list[tuple[str, float]]  # components that moved the score since, biggest fall first
+    open_tickets: list[Ticket]
+    recent_tickets: list[Ticket]
+    csat: object  # feedback.selectors.CsatFigure or None
+    ratings: list  # recent CsatSurvey rows with a rating
+    nps: object  # feedback.selectors.NpsFigure or None
+    nps_answers: list  # recent NpsSurvey answers
+    tasks: list[SuccessTask]  # open ones first (by due date), then the closed, newest first
+    notes: list
+
+
+def organization_page(organization: Organization, *, today: date, now: datetime):
+    """Everything the organization page shows: a fixed number of queries."""
+    history = list(
+        HealthScore.objects.filter(
+            organization=organization,
+            day__range=(today - timedelta(days=HISTORY_DAYS - 1), today),
+        ).order_by("day")
+    )
+    latest = history[-1] if history else latest_score(organization.pk)
+    previous, moves = health_trend(history[::-1], days=WHY_MOVED_DAYS)
+    tickets = Ticket.objects.filter(organization=organization).only(
+        "number", "subject", "status", "priority", "created_at", "organization_id"
+    )
+    pk = [organization.pk]
+    tasks = list(
+        SuccessTask.objects.filter(organization=organization).select_related(
+            "owner", "completed_by"
+        )
+    )
+    open_tasks = sorted((t for t in tasks if t.is_open), key=lambda t: (t.due_date, t.pk))
+    closed = sorted(
+        (t for t in tasks if not t.is_open),
+        key=lambda t: t.completed_at or t.created_at,
+        reverse=True,
+    )
+    return OrganizationPage(
+        history=history,
+        latest=latest,
+        previous=previous,
+        moves=moves,
+        open_tickets=list(tickets.filter(status__in=UNSOLVED).order_by("-created_at")[:20]),
+        recent_tickets=list(tickets.order_by("-created_at")[:RECENT_TICKETS]),
+        csat=csat_by_organization(start=now - CSAT_WINDOW, end=now, organization_ids=pk).get(
+            organization.pk
+        ),
+        ratings=list(
+            CsatSurvey.objects.filter(ticket__organization=organization, rating__isnull=False)
+            .select_related("ticket", "recipient")
+            .order_by("-rated_at")[:RECENT_FEEDBACK]
+        ),
+        nps=nps_by_organization(start=now - NPS_WINDOW, end=now, organization_ids=pk).get(
+            organization.pk
+        ),
+        nps_answers=list(
+            NpsSurvey.objects.filter(organization=organization, score__isnull=False)
+            .select_related("recipient")
+            .order_by("-responded_at")[:RECENT_FEEDBACK]
+        ),
+        tasks=open_tasks + closed,
+        notes=list(
+            SuccessNote.objects.filter(organization=organization)
+            .select_related("author")
+            .order_by("-created_at")[:50]
+        ),
+    )

@@ -412,6 +412,12 @@ def task_claim(*, task: SuccessTask, user) -> None:
         pk=task.pk, owner__isnull=True, status=TaskStatus.OPEN
     ).update(owner=user)
     if not taken:
+        # Say why, from the row as it is now (it only ever leaves the pool).
+        now = SuccessTask.objects.filter(pk=task.pk).values("owner_id", "status").first()
+        if now is not None and now["status"] != TaskStatus.OPEN:
+            raise TaskError(_("This task is already closed."))
+        if now is not None and now["owner_id"] == user.pk:
+            raise TaskError(_("This task is already yours."))
         raise TaskError(_("Someone else took this task first."))
     task.owner = user
 
@@ -497,7 +503,7 @@ def renewal_record(
         arr_after = organization.arr if arr_after is None else arr_after
         plan_after = plan_after or organization.plan
         if next_renewal_date is None:
-            next_renewal_date = _a_year_after(renewal_date)
+            next_renewal_date = a_year_after(renewal_date)
         if next_renewal_date <= renewal_date:
             raise ValidationError(
                 {"next_renewal_date": [_("The next renewal date must follow this one.")]}
@@ -515,6 +521,14 @@ def renewal_record(
             trigger_date=renewal_date,
             status=TaskStatus.OPEN,
         ).first()
+    else:
+        # Locked and read again: of two people recording the same renewal task at
+        # once, the second would otherwise record the *next* renewal date as well.
+        task = SuccessTask.objects.select_for_update().get(pk=task.pk)
+        if task.organization_id != organization.pk or task.kind != TaskKind.RENEWAL:
+            raise TaskError(_("This is not this organization's renewal task."))
+        if task.status != TaskStatus.OPEN:
+            raise TaskError(_("This task is already closed."))
     renewal = Renewal.objects.create(
         tenant=organization.tenant,
         organization=organization,
@@ -545,7 +559,7 @@ def renewal_record(
     return renewal
 
 
-def _a_year_after(day: date) -> date:
+def a_year_after(day: date) -> date:
     try:
         return day.replace(year=day.year + 1)
     except ValueError:  # 29 February

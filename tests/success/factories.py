@@ -95,3 +95,50 @@ def scores(desk, org=None) -> list[HealthScore]:
         if org is not None:
             rows = rows.filter(organization=org)
         return list(rows)
+
+
+def components(**scores) -> dict:
+    """A score's components: {component: {"raw", "score", "weight"}} from
+    `usage_frequency=(raw, score, weight)`, or just a score (raw = score, weight 10)."""
+    parts = {}
+    for name, value in scores.items():
+        raw, score, weight = value if isinstance(value, tuple) else (value, value, 10)
+        parts[name] = {"raw": raw, "score": score, "weight": weight}
+    return parts
+
+
+def health_row(desk, org, day: date, score: int, band=None, *, parts=None, stage=None):
+    """A stored daily score, as health_compute would leave it (band from the default
+    thresholds unless given)."""
+    from success.models import Band, Stage
+
+    if band is None:
+        band = Band.HEALTHY if score >= 75 else Band.AT_RISK if score >= 60 else Band.CRITICAL
+    with desk.scope():
+        return HealthScore.objects.create(
+            tenant=desk.tenant,
+            organization=org,
+            day=day,
+            score=score,
+            band=band,
+            stage=stage or Stage.STEADY,
+            components=parts or {},
+        )
+
+
+def make_task(desk, org, kind=None, *, owner=None, due=None, trigger=None, **fields):
+    from django.utils import timezone
+
+    from success.models import SuccessTask, TaskKind
+
+    today = timezone.localdate()
+    with desk.scope():
+        return SuccessTask.objects.create(
+            tenant=desk.tenant,
+            organization=org,
+            owner=owner,
+            kind=kind or TaskKind.HEALTH_DROP,
+            trigger_date=trigger or today - timedelta(days=next(_ids)),
+            due_date=due or today,
+            **fields,
+        )

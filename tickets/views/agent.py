@@ -15,6 +15,7 @@ from feedback.selectors import ticket_satisfaction
 from helpdesk.access import role_required
 from helpdesk.models import Role
 from plans.selectors import plans_with_organizations
+from success.selectors import latest_score
 from tickets.forms import AgentReplyForm, BulkForm, MergeForm, QueueFilterForm, TicketFieldsForm
 from tickets.models import Macro, Priority, Status, Ticket
 from tickets.selectors import (
@@ -148,6 +149,8 @@ def _ticket_page(
             "context": requester_context(ticket),
             "satisfaction": ticket_satisfaction(ticket),
             "plan": ticket.organization.plan if ticket.organization_id else None,
+            # The organization's latest health score: one query, with or without one.
+            "health": latest_score(ticket.organization_id),
             # The forms' selects are built from these (the options tag), not by widgets.
             "choices": agent_choices(request.tenant),
         },
