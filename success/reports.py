@@ -288,15 +288,20 @@ def arr_by_band(report_range: ReportRange) -> ArrReport:
         .values("health_band")
         .annotate(
             organizations=Count("pk"),
-            arr=Sum("arr"),
+            arr_sum=Sum("arr"),  # not `arr`: an aggregate may not shadow the column
             arr_renewing=Sum(
                 "arr", filter=Q(renewal_date__gte=today, renewal_date__lte=until), default=ZERO
             ),
         )
         .order_by()
     )
-    by_band = {row.pop("health_band"): row for row in rows}
-    return ArrReport([BandArr(band, **by_band.get(band, {})) for band in BANDS], until)
+    by_band = {
+        row["health_band"]: BandArr(
+            row["health_band"], row["organizations"], row["arr_sum"], row["arr_renewing"]
+        )
+        for row in rows
+    }
+    return ArrReport([by_band.get(band, BandArr(band)) for band in BANDS], until)
 
 
 # -- health distribution ------------------------------------------------------------------

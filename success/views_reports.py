@@ -24,6 +24,12 @@ class ReportRangeForm(DateRangeForm):
     start = date_field(pgettext_lazy("date range", "From"), required=False)
     end = date_field(pgettext_lazy("date range", "To"), required=False)
 
+    def clean(self):
+        # The end is known before the range is checked, so a start after today is an error.
+        if self.cleaned_data.get("end") is None and "end" not in self.errors:
+            self.cleaned_data["end"] = timezone.localdate()
+        return super().clean()
+
     def report_range(self) -> ReportRange:
         return ReportRange.make(
             today=timezone.localdate(),
