@@ -1,5 +1,6 @@
-"""Charts drawn by the server as SVG: a line chart (several series over time) and a
-horizontal grouped bar chart, each with its numbers as a table and as CSV.
+"""Charts drawn by the server as SVG: a line chart (several series over time), a
+horizontal grouped bar chart and a vertical stacked column chart (parts of a whole
+over time), each with its numbers as a table and as CSV.
 
 No JavaScript and no chart library: a page gets an `<svg role="img">` labelled by
 its `<title>` and `<desc>`, and the same numbers in a table and a CSV file.
@@ -31,6 +32,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 LINE = "line"
 BAR = "bar"
+STACKED = "stacked"  # vertical columns, one segment per series, stacked
 
 # Okabe-Ito hues, darkened where needed for 3:1 contrast against white.
 PALETTE = ["#0072B2", "#C4540A", "#007A5A", "#A8488A", "#7A5A00", "#333333"]
@@ -52,12 +54,14 @@ class Series:
     values: list[float | int | None]
     # False: a column of the table and the CSV only (a count behind a percentage, say).
     in_chart: bool = True
+    # Decimals of this series' numbers, when not the chart's (amounts of money: 2).
+    decimals: int | None = None
 
 
 @dataclass
 class Chart:
     id: str  # unique on the page: element ids and `?csv=<id>`
-    kind: str  # LINE or BAR
+    kind: str  # LINE, BAR or STACKED
     title: str
     description: str
     x_label: str  # heading of the categories' column
@@ -88,12 +92,15 @@ class Chart:
 
     # -- numbers ------------------------------------------------------------------------
 
-    def format(self, value) -> str:
+    def format(self, value, decimals: int | None = None) -> str:
         if value is None:
             return ""
         if isinstance(value, int):
             return str(value)
-        return round_half_up(value, self.decimals)
+        return round_half_up(value, self.decimals if decimals is None else decimals)
+
+    def format_in(self, series: Series, value) -> str:
+        return self.format(value, series.decimals)
 
     def _section_of_rows(self) -> list[str]:
         names: list[str] = []
@@ -109,7 +116,7 @@ class Chart:
             header.insert(0, self.section_label)
             labels = [[s, c] for s, c in zip(self._section_of_rows(), self.categories, strict=True)]
         rows = [
-            [*label, *(self.format(s.values[i]) for s in self.series)]
+            [*label, *(self.format_in(s, s.values[i]) for s in self.series)]
             for i, label in enumerate(labels)
         ]
         return {"header": [str(h) for h in header], "rows": rows}
@@ -144,7 +151,8 @@ class Chart:
     # -- drawing ------------------------------------------------------------------------
 
     def svg(self) -> SafeString:
-        body, height = (_line if self.kind == LINE else _bars)(self)
+        draw = {LINE: _line, BAR: _bars, STACKED: _columns}[self.kind]
+        body, height = draw(self)
         ident = escape(self.id)
         return mark_safe(  # noqa: S308 - every text below went through escape()
             f'<svg class="chart-svg" role="img" aria-labelledby="{ident}-title {ident}-desc" '
@@ -221,14 +229,14 @@ def _n(value: float) -> str:
 
 def _tooltip(chart: Chart, series: Series, category: str, value) -> str:
     unit = "%" if chart.unit == "%" else f" {chart.unit}" if chart.unit else ""
-    return escape(f"{series.label}, {category}: {chart.format(value)}{unit}")
+    return escape(f"{series.label}, {category}: {chart.format_in(series, value)}{unit}")
 
 
 # -- legend and fills --------------------------------------------------------------------
 
 
 def _defs(chart: Chart) -> str:
-    if chart.kind != BAR:
+    if chart.kind == LINE:
         return ""
     patterns = []
     for i, _series in enumerate(chart.charted):
@@ -446,7 +454,76 @@ def _bars(chart: Chart) -> tuple[str, int]:
                 f'height="{bar - 2}" fill="{_bar_fill(chart, s_index)}" stroke="{colour}">'
                 f"<title>{tip}</title></rect>"
                 f'<text x="{_n(max(x1, zero) + 4)}" y="{_n(bar_y + bar - 3)}" font-size="11" '
-                f'fill="{INK}">{escape(chart.format(value))}</text>'
+                f'fill="{INK}">{escape(chart.format_in(series, value))}</text>'
             )
         y += row_height
+    return "".join(out), height
+
+
+# -- vertical stacked columns ------------------------------------------------------------
+
+
+def _columns(chart: Chart) -> tuple[str, int]:
+    """A column per category, its series stacked bottom-up in legend order (values
+    are counts or amounts, not negative); the column's total is written above it."""
+    legend, legend_height = _legend(chart, 0)
+    charted = chart.charted
+    totals = [sum(s.values[i] or 0 for s in charted) for i in range(len(chart.categories))]
+    integer = all(isinstance(v, int) for s in charted for v in s.values if v is not None)
+    ticks = nice_ticks(0, max([0, *totals]), integer=integer)
+    hi = ticks[-1]
+    tick_labels = [_tick_label(t) for t in ticks]
+    left = max(text_width(t) for t in tick_labels) + 14
+    top = legend_height + (22 if chart.unit else 14) + 14  # room for the top total
+    plot_h = 200
+    bottom = top + plot_h
+    height = int(bottom + 30)
+    plot_w = WIDTH - left - 12
+    band = plot_w / max(len(chart.categories), 1)
+    column = min(band * 0.7, 48)
+
+    def y_at(v: float) -> float:
+        return bottom - v / hi * plot_h
+
+    out = [legend]
+    if chart.unit:
+        out.append(
+            f'<text x="{_n(left)}" y="{_n(top - 22)}" fill="{MUTED}">{escape(chart.unit)}</text>'
+        )
+    for tick, label in zip(ticks, tick_labels, strict=True):
+        y = y_at(tick)
+        stroke = MUTED if tick == 0 else GRID
+        out.append(
+            f'<path d="M{_n(left)} {_n(y)} H{_n(WIDTH - 12)}" stroke="{stroke}" stroke-width="1"/>'
+            f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" text-anchor="end" fill="{MUTED}">'
+            f"{escape(label)}</text>"
+        )
+    axis_labels = chart.axis_labels or chart.categories
+    widest = max((text_width(c) for c in axis_labels), default=0) + 10
+    every = max(1, math.ceil(widest / band))
+    for i, category in enumerate(chart.categories):
+        x = left + band * (i + 0.5)
+        if i % every == 0:
+            out.append(
+                f'<text x="{_n(x)}" y="{bottom + 18}" text-anchor="middle" fill="{MUTED}">'
+                f"{escape(axis_labels[i])}</text>"
+            )
+        base = 0.0
+        for s_index, series in enumerate(charted):
+            value = series.values[i]
+            if not value:
+                continue
+            y0, y1 = y_at(base + value), y_at(base)
+            tip = _tooltip(chart, series, category, value)
+            out.append(
+                f'<rect x="{_n(x - column / 2)}" y="{_n(y0)}" width="{_n(column)}" '
+                f'height="{_n(max(y1 - y0, 1))}" fill="{_bar_fill(chart, s_index)}" '
+                f'stroke="{PALETTE[s_index % len(PALETTE)]}"><title>{tip}</title></rect>'
+            )
+            base += value
+        if totals[i]:
+            out.append(
+                f'<text x="{_n(x)}" y="{_n(y_at(totals[i]) - 4)}" text-anchor="middle" '
+                f'font-size="11" fill="{INK}">{escape(chart.format(totals[i]))}</text>'
+            )
     return "".join(out), height

@@ -2,7 +2,7 @@
 base for a date range, compared with the previous period, each chart also a table
 and a CSV download (`?...&csv=<chart id>`)."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -13,15 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
-from feedback.dashboard import DAY, MAX_DAYS, WEEK, Filters, Period, Scope, panels
+from feedback.dashboard import DAY, WEEK, Filters, Period, Scope, panels
 from helpdesk.access import role_required
+from helpdesk.forms import DateRangeForm
 from helpdesk.models import Role
 from tickets.models import Priority
 from tickets.selectors import desk_lists
 
 DEFAULT_DAYS = 30
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2100, 12, 31)
 
 
 def _optional(label, choices, everything):
@@ -34,13 +33,7 @@ def _optional(label, choices, everything):
     )
 
 
-class DashboardForm(forms.Form):
-    start = forms.DateField(
-        label=pgettext_lazy("date range", "From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label=pgettext_lazy("date range", "To"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+class DashboardForm(DateRangeForm):
     bucket = forms.ChoiceField(
         label=_("Show by"),
         required=False,
@@ -58,18 +51,6 @@ class DashboardForm(forms.Form):
         self.fields["category"] = _optional(_("Category"), lists["category"], _("All categories"))
         self.fields["priority"] = _optional(_("Priority"), Priority.choices, _("All priorities"))
         self.fields["agent"] = _optional(_("Agent"), lists["assignee"], _("All agents"))
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("start"), data.get("end")
-        if start and end:
-            if not (EARLIEST <= start <= LATEST and EARLIEST <= end <= LATEST):
-                raise forms.ValidationError(_("Choose dates between 2000 and 2100."))
-            if end < start:
-                raise forms.ValidationError(_("The end date must not be before the start date."))
-            if (end - start).days + 1 > MAX_DAYS:
-                raise forms.ValidationError(_("Choose a range of at most a year."))
-        return data
 
     def scope(self) -> Scope:
         data = self.cleaned_data

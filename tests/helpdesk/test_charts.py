@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from helpdesk.charts import BAR, LINE, Chart, Series, nice_ticks, round_half_up, text_width
+from helpdesk.charts import (
+    BAR,
+    LINE,
+    STACKED,
+    Chart,
+    Series,
+    nice_ticks,
+    round_half_up,
+    text_width,
+)
 
 
 def line(**kwargs) -> Chart:
@@ -127,3 +136,30 @@ def test_round_ticks_and_rounding():
         "1.3",
         "0.67",
     )
+
+
+def test_stacked_columns_pile_the_series_and_write_the_total():
+    chart = line(
+        kind=STACKED,
+        series=[Series("Healthy", [2, 0, 1]), Series("At risk", [1, 0, 3])],
+        unit="organizations",
+    )
+    svg = str(chart.svg())
+    assert '<pattern id="volume-fill1"' in svg and 'fill="url(#volume-fill1)"' in svg
+    assert "<title>At risk, 2026-11-11: 3 organizations</title>" in svg
+    # One segment per non-zero value, the column's total above it, none for an empty one.
+    assert svg.count("<rect x=") - 2 == 4  # the legend has a swatch per series
+    assert 'font-size="11" fill="#1d2433">3</text>' in svg
+    assert 'font-size="11" fill="#1d2433">4</text>' in svg
+    assert 'font-size="11" fill="#1d2433">0</text>' not in svg
+
+
+def test_a_series_may_have_decimals_of_its_own():
+    chart = line(
+        series=[Series("Rate", [50.0, 66.66, None]), Series("ARR", [1000.0, 1234.5, 0.0], False, 2)]
+    )
+    assert chart.table()["rows"] == [
+        ["2026-11-09", "50.0", "1000.00"],
+        ["2026-11-10", "66.7", "1234.50"],
+        ["2026-11-11", "", "0.00"],
+    ]
