@@ -280,11 +280,12 @@ class ArrReport:
 
 
 def arr_by_band(report_range: ReportRange) -> ArrReport:
-    """Now, whatever the range: one query grouped by each organization's latest band."""
+    """Now, whatever the range: one query grouped by each current customer's latest
+    band (organizations that churned are left out)."""
     today = report_range.today
     until = today + RENEWAL_HORIZON
     rows = (
-        with_latest_health(Organization.objects.all())
+        with_latest_health(Organization.objects.filter(churned_on__isnull=True))
         .values("health_band")
         .annotate(
             organizations=Count("pk"),

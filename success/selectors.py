@@ -281,11 +281,13 @@ def score_lines(organization_ids, *, first: date, last: date) -> dict[int, list]
 
 
 def managed_organizations(user, today: date) -> list[Organization]:
-    """Organizations whose success manager is `user`, with their latest health
+    """Current customers whose success manager is `user`, with their latest health
     (`health_score`, `health_band`), `open_tasks` and `score_line` (the last 30 days'
     [(day, score)]); those in the worst shape first. Two queries."""
     organizations = list(
-        with_latest_health(Organization.objects.filter(success_manager=user))
+        with_latest_health(
+            Organization.objects.filter(success_manager=user, churned_on__isnull=True)
+        )
         .select_related("plan")
         .annotate(
             open_tasks=Count(

@@ -150,7 +150,7 @@ def upsell_signals(tenant: Tenant, today: date) -> list[UpsellSignal]:
     }
 
     ids = set(urgent) | set(seats) | set(heavy)
-    organizations = Organization.objects.filter(pk__in=ids).select_related(
+    organizations = Organization.objects.filter(pk__in=ids, churned_on__isnull=True).select_related(
         "plan", "success_manager"
     )
     signals = []
@@ -190,6 +190,7 @@ def referral_signals(tenant: Tenant, today: date) -> list[ReferralSignal]:
             responded_at__gte=end - REFERRAL_WINDOW,
             responded_at__lt=end,
             organization__isnull=False,
+            organization__churned_on__isnull=True,
         )
         .annotate(
             health_band=Subquery(latest.values("band")[:1]),
