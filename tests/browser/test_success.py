@@ -1,15 +1,18 @@
 """Customer success in the browser: a CSM opens an at-risk organization from the
 workspace, reads why its score dropped, and completes the health-drop task."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from success.models import SuccessTask, TaskKind, TaskStatus
+from plans.models import Organization
+from success.models import HealthSettings, SuccessTask, TaskKind, TaskStatus
+from success.services import health_settings
+from success.touchpoints import touchpoints_create
 from tests.browser.helpers import sign_in
-from tests.success.factories import components, health_row, make_task
+from tests.success.factories import components, health_row
 
 pytestmark = pytest.mark.browser
 
@@ -39,30 +42,26 @@ def test_csm_reads_why_the_score_dropped_and_completes_the_task(page, tenant_url
     desk = acme_live
     today = timezone.localdate()
     with desk.scope():
-        desk.org.success_manager = desk.agent
-        desk.org.save(update_fields=["success_manager"])
+        # A dedicated account (ARR above the desk's 100,000), long past onboarding.
+        Organization.objects.filter(pk=desk.org.pk).update(
+            success_manager=desk.agent, arr=150_000, contract_start=date(2020, 1, 1)
+        )
     _falling_scores(desk, desk.org, today)
-    task = make_task(
-        desk,
-        desk.org,
-        TaskKind.HEALTH_DROP,
-        owner=desk.agent,
-        due=today - timedelta(days=1),
-        reason={
-            "score": 52,
-            "band": "critical",
-            "entered_critical": True,
-            "fell_points": 18,
-            "from_score": 70,
-            "from_day": (today - timedelta(days=14)).isoformat(),
-            "reasons": [["usage_frequency", -24.9], ["feature_depth", -9.3]],
-        },
-    )
+    # The daily run finds the drop: 58 five days ago entered the critical band (60 the
+    # day before); usage frequency cost 36 points x 20/45, feature depth 18 x 15/45.
+    with desk.scope():
+        HealthSettings.objects.filter(pk=health_settings(desk.tenant).pk).update(
+            daily_through=today
+        )
+        touchpoints_create(tenant=desk.tenant, today=today)
+        task = SuccessTask.objects.get(kind=TaskKind.HEALTH_DROP)
+    assert (task.owner, task.trigger_date) == (desk.agent, today - timedelta(days=5))
 
     page.goto(tenant_url(desk, "/agent/success/"))
     sign_in(page, desk.agent.email)
 
-    # The workspace: the task is overdue, the organization is critical.
+    # The workspace: the task (due two days after the drop) is overdue, the
+    # organization is critical.
     mine = page.get_by_role("region", name="My tasks")
     expect(mine.get_by_role("row", name="Health drop")).to_contain_text("Overdue")
     organizations = page.get_by_role("region", name="My organizations")
@@ -94,10 +93,10 @@ def test_csm_reads_why_the_score_dropped_and_completes_the_task(page, tenant_url
     # The health-drop task says the same, and the CSM completes it.
     page.get_by_role("region", name="Tasks").get_by_role("link", name="Health drop").click()
     expect(page.locator(".drop-reason")).to_have_text(
-        "Score 52 (Critical), down 18 points from 70 on "
+        "Score 58 (Critical), down 12 points from 70 on "
         + (today - timedelta(days=14)).strftime("%B %-d")
-        + ", now in the critical band; biggest falls: Usage frequency −24.9 points, "
-        "Feature depth −9.3 points."
+        + ", now in the critical band; biggest falls: Usage frequency −16.0 points, "
+        "Feature depth −6.0 points."
     )
     page.get_by_label("Notes").fill(
         "Called Carol: the new admin had not been trained.\nBooked a session."
