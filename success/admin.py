@@ -29,6 +29,7 @@ from success.models import (
     Renewal,
     SuccessNote,
     SuccessTask,
+    SuccessTaskEvent,
     UsageEvent,
     WeightProfile,
 )
@@ -173,6 +174,17 @@ class SuccessTaskAdmin(TenantModelAdmin):
 
     def has_add_permission(self, request, *args):
         return False  # touchpoints are created by their triggers
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            SuccessTaskEvent.objects.create(
+                tenant_id=obj.tenant_id,
+                task=obj,
+                actor=request.user,
+                kind=SuccessTaskEvent.Kind.CHANGED,
+                detail=",".join(form.changed_data),
+            )
 
 
 @admin.register(Renewal)

@@ -450,6 +450,53 @@ class SuccessTask(TenantOwned):
         return self.status == TaskStatus.OPEN
 
 
+class SuccessTaskEvent(TenantOwned):
+    """One thing done to a task, by whom and when: the task's audit trail (its
+    creation is the task's own `created_at`, by the daily run)."""
+
+    class Kind(models.TextChoices):
+        CLAIMED = "claimed", _("took it from the shared pool")
+        SAVED = "saved", _("saved the notes")
+        COMPLETED = "completed", _("completed it")
+        RENEWAL = "renewal", _("recorded the renewal")
+        CHANGED = "changed", _("changed it in admin")
+
+    task = models.ForeignKey(SuccessTask, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # What changed, in a few words: the renewal's outcome, the admin's changed fields.
+    detail = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("task event")
+        verbose_name_plural = _("task events")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["tenant", "task", "created_at"], name="successtaskevent_task")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.kind}"
+
+    @property
+    def detail_display(self) -> str:
+        """The detail in the reader's language: the renewal's outcome, or the names of
+        the fields changed in admin."""
+        if self.kind == self.Kind.RENEWAL and self.detail in RenewalOutcome.values:
+            return str(RenewalOutcome(self.detail).label)
+        if self.kind == self.Kind.CHANGED:
+            names = [name for name in self.detail.split(",") if name]
+            return ", ".join(
+                str(SuccessTask._meta.get_field(name).verbose_name)
+                for name in names
+                if name in {f.name for f in SuccessTask._meta.fields}
+            )
+        return ""
+
+
 class SuccessNote(TenantOwned):
     """Something a CSM wrote down about an organization (a call, a concern, a plan)."""
 

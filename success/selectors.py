@@ -23,6 +23,7 @@ from success.models import (
     Metric,
     SuccessNote,
     SuccessTask,
+    SuccessTaskEvent,
     TaskStatus,
     UsageEvent,
 )
@@ -248,6 +249,11 @@ def task_for_agent(pk: int) -> SuccessTask:
         ).get(pk=pk)
     except SuccessTask.DoesNotExist:
         raise Http404 from None
+
+
+def task_history(task: SuccessTask) -> list[SuccessTaskEvent]:
+    """What was done to the task, oldest first, with who did it."""
+    return list(task.events.select_related("actor"))
 
 
 def open_tasks_of(user) -> list[SuccessTask]:

@@ -42,6 +42,7 @@ from success.models import (
     Stage,
     SuccessNote,
     SuccessTask,
+    SuccessTaskEvent,
     TaskKind,
     TaskStatus,
     WeightProfile,
@@ -405,6 +406,13 @@ class TaskError(Exception):
     """A task action that cannot be done, with a message for the person who tried."""
 
 
+def _task_event(task: SuccessTask, actor, kind: str, detail: str = "") -> None:
+    SuccessTaskEvent.objects.create(
+        tenant_id=task.tenant_id, task=task, actor=actor, kind=kind, detail=detail[:255]
+    )
+
+
+@transaction.atomic
 def task_claim(*, task: SuccessTask, user) -> None:
     """Take a task from the shared pool. A conditional UPDATE: of two CSMs claiming
     the same task at once, one gets it and the other is told."""
@@ -420,16 +428,26 @@ def task_claim(*, task: SuccessTask, user) -> None:
             raise TaskError(_("This task is already yours."))
         raise TaskError(_("Someone else took this task first."))
     task.owner = user
+    _task_event(task, user, SuccessTaskEvent.Kind.CLAIMED)
 
 
-def task_save(*, task: SuccessTask, notes: str, answers: dict[str, str] | None = None) -> None:
-    """Keep the task's notes (and a check-in's answers) without completing it."""
+def _keep_notes(task: SuccessTask, notes: str, answers: dict[str, str] | None) -> list[str]:
+    """Set the task's notes (and a check-in's answers); the fields to save."""
     task.notes = notes.strip()
     fields = ["notes"]
     if answers is not None:
         task.answers = {key: answers.get(key, "").strip() for key, _label in CHECK_IN_QUESTIONS}
         fields.append("answers")
-    task.save(update_fields=fields)
+    return fields
+
+
+@transaction.atomic
+def task_save(
+    *, task: SuccessTask, user, notes: str, answers: dict[str, str] | None = None
+) -> None:
+    """Keep the task's notes (and a check-in's answers) without completing it."""
+    task.save(update_fields=_keep_notes(task, notes, answers))
+    _task_event(task, user, SuccessTaskEvent.Kind.SAVED)
 
 
 def check_in_problems(task: SuccessTask, answers: dict[str, str]) -> dict[str, str]:
@@ -458,15 +476,14 @@ def task_complete(
     problems = check_in_problems(task, answers or {})
     if problems:
         raise ValidationError(problems)
-    task_save(
-        task=task, notes=notes, answers=answers if task.kind == TaskKind.CHECK_IN_90 else None
-    )
+    fields = _keep_notes(task, notes, answers if task.kind == TaskKind.CHECK_IN_90 else None)
     task.status = TaskStatus.DONE
     task.completed_at = timezone.now()
     task.completed_by = user
     if task.owner_id is None:
         task.owner = user  # a pool task done counts for whoever did it
-    task.save(update_fields=["status", "completed_at", "completed_by", "owner"])
+    task.save(update_fields=[*fields, "status", "completed_at", "completed_by", "owner"])
+    _task_event(task, user, SuccessTaskEvent.Kind.COMPLETED)
 
 
 def note_add(*, organization: Organization, author, body: str) -> SuccessNote:
@@ -556,6 +573,7 @@ def renewal_record(
         task.completed_by = user
         task.owner = task.owner or user
         task.save(update_fields=["notes", "status", "completed_at", "completed_by", "owner"])
+        _task_event(task, user, SuccessTaskEvent.Kind.RENEWAL, outcome)
     return renewal
 
 

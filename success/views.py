@@ -25,6 +25,7 @@ from success.selectors import (
     organization_page,
     pool_tasks,
     task_for_agent,
+    task_history,
 )
 from success.services import (
     TaskError,
@@ -138,6 +139,7 @@ def _task_page(request, task, *, form=None, status=200):
             "form": form or TaskForm(task=task),
             "reason": display.drop_reason_words(task.reason),
             "answers": display.check_in_answers(task),
+            "history": task_history(task),
         },
         status=status,
     )
@@ -159,6 +161,7 @@ def task_detail(request, pk: int):
             if action == SAVE:
                 task_save(
                     task=task,
+                    user=request.user,
                     notes=data["notes"],
                     answers=form.answers() if task.is_open else None,
                 )

@@ -18,6 +18,7 @@ from success.models import (
     Renewal,
     RenewalOutcome,
     SuccessTask,
+    SuccessTaskEvent,
     TaskKind,
     TaskStatus,
 )
@@ -28,6 +29,7 @@ from success.services import (
     renewal_record,
     task_claim,
     task_complete,
+    task_save,
 )
 from success.tasks import compute_health
 from success.touchpoints import touchpoints_create
@@ -420,3 +422,62 @@ def test_a_churn_leaves_no_arr_and_no_renewal_date(desk):
         run_ = health_compute(tenant=desk.tenant, day=date(2026, 9, 20))
         assert not HealthScore.objects.filter(organization=desk.other_org).exists()
     assert run_.day == date(2026, 9, 20)
+
+
+def test_each_action_on_a_task_is_in_its_history_with_who_did_it(desk):
+    other = make_member(desk.tenant, "olga@acme.example", "agent", full_name="Olga Ode")
+    task = one_task(desk, TaskKind.CHECK_IN_30)
+    with desk.scope():
+        task_claim(task=task, user=other)
+        task_save(task=task, user=other, notes="Left a voicemail")
+        task_complete(task=task, user=other, notes="Call held")
+        renewal = SuccessTask.objects.create(
+            tenant=desk.tenant,
+            organization=desk.other_org,
+            kind=TaskKind.RENEWAL,
+            trigger_date=date(2026, 9, 1),
+            due_date=date(2026, 6, 3),
+        )
+        Organization.objects.filter(pk=desk.other_org.pk).update(renewal_date=date(2026, 9, 1))
+        renewal_record(
+            organization=desk.other_org,
+            outcome=RenewalOutcome.CHURNED,
+            user=desk.agent,
+            task=renewal,
+        )
+        trail = [
+            (event.task_id, event.actor, event.kind, event.detail_display)
+            for event in SuccessTaskEvent.objects.order_by("pk")
+        ]
+    assert trail == [
+        (task.pk, other, "claimed", ""),
+        (task.pk, other, "saved", ""),
+        (task.pk, other, "completed", ""),
+        (renewal.pk, desk.agent, "renewal", "Churned"),
+    ]
+    # The task page shows it, in order, after the daily run's creation.
+    page = desk.client(desk.agent).get(f"/agent/success/tasks/{task.pk}/").content.decode()
+    history = page[page.index('id="history"') :]
+    lines = [
+        "Created by the daily run",
+        "Olga Ode took it from the shared pool",
+        "Olga Ode saved the notes",
+        "Olga Ode completed it",
+    ]
+    positions = [history.index(line) for line in lines]
+    assert positions == sorted(positions)
+
+
+def test_a_change_in_admin_is_in_the_history(desk):
+    task = one_task(desk, TaskKind.ONBOARDING)
+    client = desk.client(desk.admin)
+    url = f"/admin/success/successtask/{task.pk}/change/"
+    response = client.post(
+        url,
+        {"owner": desk.agent.pk, "due_date": "2026-02-01", "status": "open", "notes": ""},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with desk.scope():
+        (event,) = SuccessTaskEvent.objects.all()
+    assert (event.actor, event.kind) == (desk.admin, "changed")
+    assert event.detail_display == "owner, due"
