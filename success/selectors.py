@@ -251,6 +251,24 @@ def task_for_agent(pk: int) -> SuccessTask:
         raise Http404 from None
 
 
+def dedicated_without_manager(tenant) -> list[Organization]:
+    """Current customers in the dedicated segment (ARR at or above the desk's
+    threshold) with no success manager: their tasks fall to the shared pool until an
+    admin assigns one. Largest ARR first, with their latest health."""
+    from success.services import health_settings
+
+    threshold = health_settings(tenant).dedicated_csm_min_arr
+    return list(
+        with_latest_health(
+            Organization.objects.filter(
+                arr__gte=threshold, success_manager__isnull=True, churned_on__isnull=True
+            )
+        )
+        .select_related("plan")
+        .order_by("-arr", "name")
+    )
+
+
 def task_history(task: SuccessTask) -> list[SuccessTaskEvent]:
     """What was done to the task, oldest first, with who did it."""
     return list(task.events.select_related("actor"))

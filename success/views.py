@@ -13,12 +13,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from helpdesk.access import role_required
+from helpdesk.access import has_role, role_required
 from helpdesk.models import Role
 from success import display
 from success.forms import COMPLETE, RECORD_RENEWAL, SAVE, NoteForm, TaskForm
 from success.selectors import (
     HISTORY_DAYS,
+    dedicated_without_manager,
     managed_organizations,
     open_tasks_of,
     organization_for_agent,
@@ -73,6 +74,9 @@ def workspace(request):
             "upsell_total": len(upsell),
             "referral": referral[:SIGNALS_SHOWN],
             "referral_total": len(referral),
+            "unmanaged": (
+                dedicated_without_manager(request.tenant) if has_role(request, Role.ADMIN) else None
+            ),
         },
     )
 

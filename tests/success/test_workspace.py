@@ -708,3 +708,25 @@ def test_anonymous_visitors_are_sent_to_sign_in(acme):
 
 def test_admins_use_the_workspace_too(acme):
     assert acme.client(acme.admin).get("/agent/success/").status_code == 200
+
+
+def test_admins_see_the_dedicated_accounts_without_a_success_manager(acme, globex):
+    from plans.models import Organization
+
+    with acme.scope():
+        Organization.objects.filter(pk=acme.org.pk).update(arr=Decimal(250_000))
+        Organization.objects.filter(pk=acme.other_org.pk).update(arr=Decimal(99_999))
+    with globex.scope():  # another desk's big account never shows here
+        Organization.objects.filter(pk=globex.org.pk).update(arr=Decimal(500_000))
+    page = _text(acme.client(acme.admin).get("/agent/success/"))
+    section = page[page.index("Dedicated accounts without a success manager") :]
+    assert "Acme Analytics Customer Co" in section
+    assert "250,000 USD" in section
+    assert "Acme Analytics Other Co" not in section  # below the threshold: the pool is right
+    assert "Globex" not in section
+    # Given a success manager, it leaves the list; agents never see the list.
+    _manage(acme, acme.org, acme.agent)
+    page = _text(acme.client(acme.admin).get("/agent/success/"))
+    assert "Every dedicated account has its success manager." in page
+    agent_page = _text(acme.client(acme.agent).get("/agent/success/"))
+    assert "Dedicated accounts without a success manager" not in agent_page
