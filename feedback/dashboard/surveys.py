@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
-from feedback.dashboard.base import Compare, Scope, percent_of
+from feedback.dashboard.base import PREVIOUS, Compare, Scope, percent_of
 from feedback.models import SATISFIED_RATING, CsatSurvey, NpsSurvey
 from feedback.selectors import NpsFigure, nps_counts, nps_figure
 
@@ -80,20 +80,31 @@ def _rated(scope: Scope) -> QuerySet[CsatSurvey]:
 
 
 def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Csat:
-    buckets = scope.buckets()
+    buckets, slots = scope.buckets(), scope.slots()
     rows = list(
         _rated(scope)
-        .annotate(bucket=scope.period_bucket("rated_at"))
-        .values("bucket")
-        .annotate(**_satisfaction_aggregates(scope))
+        .annotate(slot=scope.slot("rated_at"))
+        .values("slot")
+        .annotate(
+            rated=Count("pk"),
+            satisfied=Count("pk", filter=Q(rating__gte=SATISFIED_RATING)),
+            rating_sum=Sum("rating", default=0),
+        )
         .order_by()
     )
-    by_bucket = {row["bucket"]: _satisfaction(row) for row in rows if row["bucket"] is not None}
+    # The previous period's row, and a row per bucket (the period ends the range).
+    by_slot = {slots[row["slot"]]: _satisfaction(row) for row in rows}
+    # Grouped by the agent alone (the name follows from it), then sorted by name: the
+    # few groups are sorted, not every rating.
     agents = (
         _rated(scope)
-        .values("agent", "agent__full_name", "agent__email")
-        .annotate(**_satisfaction_aggregates(scope))
-        .order_by("agent__full_name", "agent__email")
+        .values("agent")
+        .annotate(
+            agent_name=Max("agent__full_name"),
+            agent_email=Max("agent__email"),
+            **_satisfaction_aggregates(scope),
+        )
+        .order_by("agent_name", "agent_email")
     )
     comments = (
         CsatSurvey.objects.filter(scope.filters.csat())
@@ -114,22 +125,23 @@ def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Cs
         .order_by("-rated_at", "-pk")[:comments_shown]
     )
 
-    def total(prefix: str) -> Satisfaction:
+    def total(*, previous: bool) -> Satisfaction:
+        counted = [s for at, s in by_slot.items() if (at == PREVIOUS) == previous]
         return Satisfaction(
-            sum(r[f"{prefix}rated"] for r in rows),
-            sum(r[f"{prefix}satisfied"] for r in rows),
-            sum(r[f"{prefix}rating_sum"] for r in rows),
+            sum(c.rated for c in counted),
+            sum(c.satisfied for c in counted),
+            sum(c.rating_sum for c in counted),
         )
 
     return Csat(
         buckets=buckets,
-        trend=[by_bucket.get(b, Satisfaction(0, 0, 0)) for b in buckets],
-        current=total(""),
-        previous=total("prev_"),
+        trend=[by_slot.get(b, Satisfaction(0, 0, 0)) for b in buckets],
+        current=total(previous=False),
+        previous=total(previous=True),
         by_agent=[
             AgentSatisfaction(
                 row["agent"],
-                row["agent__full_name"] or row["agent__email"] or no_agent,
+                row["agent_name"] or row["agent_email"] or no_agent,
                 _satisfaction(row),
                 _satisfaction(row, "prev_"),
             )
@@ -175,9 +187,9 @@ def nps(scope: Scope, *, no_plan: str = "—") -> Nps:
         score__isnull=False, responded_at__gte=scope.previous_start, responded_at__lt=scope.end
     )
     rows = list(
-        answers.annotate(bucket=scope.period_bucket("responded_at"))
-        .values("bucket")
-        .annotate(**_nps_aggregates(scope))
+        answers.annotate(slot=scope.slot("responded_at"))
+        .values("slot")
+        .annotate(**nps_counts())
         .order_by()
     )
     plans = (
@@ -185,18 +197,20 @@ def nps(scope: Scope, *, no_plan: str = "—") -> Nps:
         .annotate(**_nps_aggregates(scope))
         .order_by(F("plan__rank").asc(nulls_last=True))
     )
-    buckets = scope.buckets()
-    by_bucket = {row["bucket"]: nps_figure(row) for row in rows if row["bucket"] is not None}
+    buckets, slots = scope.buckets(), scope.slots()
+    # The previous period's figure, and one per bucket (the period ends the range).
+    by_slot = {slots[row["slot"]]: nps_figure(row) for row in rows}
 
-    def total(prefix: str) -> NpsFigure:
+    def total(*, previous: bool) -> NpsFigure:
+        counted = [f for at, f in by_slot.items() if (at == PREVIOUS) == previous]
         keys = ("promoters", "passives", "detractors")
-        return NpsFigure(*(sum(r[f"{prefix}{k}"] for r in rows) for k in keys))
+        return NpsFigure(*(sum(getattr(f, k) for f in counted) for k in keys))
 
     return Nps(
         buckets=buckets,
-        trend=[by_bucket.get(b, NpsFigure()) for b in buckets],
-        current=total(""),
-        previous=total("prev_"),
+        trend=[by_slot.get(b, NpsFigure()) for b in buckets],
+        current=total(previous=False),
+        previous=total(previous=True),
         by_plan=[
             PlanNps(
                 row["plan"],

@@ -7,9 +7,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 
-from feedback.dashboard.base import Compare, Percentile, Scope, in_hours, per_bucket
+from feedback.dashboard.base import (
+    CURRENT,
+    LATER,
+    PREVIOUS,
+    Compare,
+    Percentile,
+    Scope,
+    in_hours,
+    per_bucket,
+)
 from plans.models import Plan
 from sla import reports as sla_reports
 from sla.models import Metric, SLAOutcome
@@ -31,68 +40,63 @@ class Volume:
     backlog_end: Compare  # at the end of the period vs the end of the previous one
 
 
-def _created_and_solved(scope: Scope, column: str, *, by_channel: bool = False):
-    """Per bucket (and channel) the tickets of the period, plus totals of the
-    previous period and of everything after the period, from one grouped query."""
-    rows = (
+def _counts_by_slot(scope: Scope, column: str, *, by_channel: bool = False) -> list[dict]:
+    """Tickets per slot (Scope.slot: previous period, bucket, after the period) of
+    `column`, and per channel if asked, from one grouped query."""
+    return list(
         Ticket.objects.filter(scope.filters.tickets())
         .filter(**{f"{column}__gte": scope.previous_start})
-        .annotate(bucket=scope.period_bucket(column))
-        .values("bucket", *(["channel"] if by_channel else []))
-        .annotate(
-            # Counting the indexed column, not the key: an index-only scan can answer.
-            current=Count(column, filter=scope.in_period(column)),
-            previous=Count(column, filter=scope.in_previous(column)),
-            later=Count(column, filter=Q(**{f"{column}__gte": scope.end})),
-        )
+        .annotate(slot=scope.slot(column))
+        .values("slot", *(["channel"] if by_channel else []))
+        # Counting the indexed column, not the key: an index-only scan can answer.
+        .annotate(n=Count(column))
         .order_by()
     )
-    return list(rows)
 
 
 def volume(scope: Scope) -> Volume:
-    buckets = scope.buckets()
-    created_rows = _created_and_solved(scope, "created_at", by_channel=True)
-    solved_rows = _created_and_solved(scope, "solved_at")
+    buckets, slots = scope.buckets(), scope.slots()
+    created_rows = _counts_by_slot(scope, "created_at", by_channel=True)
+    solved_rows = _counts_by_slot(scope, "solved_at")
     unsolved_now = Ticket.objects.filter(scope.filters.tickets(), solved_at__isnull=True).count()
 
-    created: dict[date, int] = {}
-    by_channel: dict[str, dict[date, int]] = {}
-    channel_current: dict[str, int] = {}
-    channel_previous: dict[str, int] = {}
-    for row in created_rows:
-        if row["bucket"] is not None:
-            created[row["bucket"]] = created.get(row["bucket"], 0) + row["current"]
-            by_channel.setdefault(row["channel"], {})[row["bucket"]] = row["current"]
-        channel_current[row["channel"]] = channel_current.get(row["channel"], 0) + row["current"]
-        channel_previous[row["channel"]] = channel_previous.get(row["channel"], 0) + row["previous"]
-    solved = {row["bucket"]: row["current"] for row in solved_rows if row["bucket"] is not None}
+    def tally(rows):
+        """Per bucket, and in all for the period (CURRENT), the previous one and later."""
+        counts = {CURRENT: 0, PREVIOUS: 0, LATER: 0}
+        for row in rows:
+            at = slots[row["slot"]]
+            counts[at] = counts.get(at, 0) + row["n"]
+            if at not in (PREVIOUS, LATER):
+                counts[CURRENT] += row["n"]
+        return counts
 
-    def total(rows, key):
-        return sum(row[key] for row in rows)
+    created, solved = tally(created_rows), tally(solved_rows)
+    by_channel: dict[str, dict] = {}
+    for row in created_rows:
+        by_channel.setdefault(row["channel"], {})
+    for channel in by_channel:
+        by_channel[channel] = tally(r for r in created_rows if r["channel"] == channel)
 
     # backlog(t) = unsolved now - created in [t, now) + solved in [t, now)
-    backlog_at_end = unsolved_now - total(created_rows, "later") + total(solved_rows, "later")
-    backlog_at_start = (
-        backlog_at_end - total(created_rows, "current") + total(solved_rows, "current")
-    )
+    backlog_at_end = unsolved_now - created[LATER] + solved[LATER]
+    backlog_at_start = backlog_at_end - created[CURRENT] + solved[CURRENT]
     created_series, solved_series = per_bucket(created, buckets), per_bucket(solved, buckets)
     backlog, running = [], backlog_at_start
     for c, s in zip(created_series, solved_series, strict=True):
         running += c - s
         backlog.append(running)
-    channels = sorted(set(channel_current) | set(channel_previous))
+    channels = sorted(by_channel)
     return Volume(
         buckets=buckets,
         created=created_series,
         solved=solved_series,
         backlog=backlog,
-        by_channel={c: per_bucket(by_channel.get(c, {}), buckets) for c in channels},
+        by_channel={c: per_bucket(by_channel[c], buckets) for c in channels},
         channel_totals={
-            c: Compare(channel_current.get(c, 0), channel_previous.get(c, 0)) for c in channels
+            c: Compare(by_channel[c][CURRENT], by_channel[c][PREVIOUS]) for c in channels
         },
-        created_total=Compare(total(created_rows, "current"), total(created_rows, "previous")),
-        solved_total=Compare(total(solved_rows, "current"), total(solved_rows, "previous")),
+        created_total=Compare(created[CURRENT], created[PREVIOUS]),
+        solved_total=Compare(solved[CURRENT], solved[PREVIOUS]),
         backlog_end=Compare(backlog_at_end, backlog_at_start),
     )
 
@@ -219,32 +223,30 @@ class Sla:
 
 
 def sla(scope: Scope, *, breaches_shown: int = 10) -> Sla:
-    met, breached = Q(result=SLAOutcome.Result.MET), Q(result=SLAOutcome.Result.BREACHED)
-    now, before = scope.in_period("due_at"), scope.in_previous("due_at")
     rows = (
         SLAOutcome.objects.filter(scope.filters.tickets("ticket__"))
         .filter(due_at__gte=scope.previous_start, due_at__lt=scope.end)
-        .annotate(bucket=scope.period_bucket("due_at"))
-        .values("bucket", "metric")
-        .annotate(
-            met=Count("due_at", filter=now & met),
-            breached=Count("due_at", filter=now & breached),
-            prev_met=Count("due_at", filter=before & met),
-            prev_breached=Count("due_at", filter=before & breached),
-        )
+        .annotate(slot=scope.slot("due_at"))
+        .values("slot", "metric", "result")
+        .annotate(n=Count("due_at"))
         .order_by()
     )
-    buckets = scope.buckets()
+    buckets, slots = scope.buckets(), scope.slots()
     cells = {m: {} for m in Metric.values}
     totals = {m: (sla_reports.Cell(), sla_reports.Cell()) for m in Metric.values}
     for row in rows:
+        at = slots[row["slot"]]
         current, previous = totals[row["metric"]]
-        current.met += row["met"]
-        current.breached += row["breached"]
-        previous.met += row["prev_met"]
-        previous.breached += row["prev_breached"]
-        if row["bucket"] is not None:
-            cells[row["metric"]][row["bucket"]] = sla_reports.Cell(row["met"], row["breached"])
+        counted = (
+            [previous]
+            if at == PREVIOUS
+            else [current, cells[row["metric"]].setdefault(at, sla_reports.Cell())]
+        )
+        for cell in counted:
+            if row["result"] == SLAOutcome.Result.MET:
+                cell.met += row["n"]
+            elif row["result"] == SLAOutcome.Result.BREACHED:
+                cell.breached += row["n"]
     overall = sla_reports.Cell(
         sum(c.met for c, _p in totals.values()), sum(c.breached for c, _p in totals.values())
     )
