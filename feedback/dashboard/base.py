@@ -124,15 +124,25 @@ class Scope:
     filters: Filters = field(default_factory=Filters)
     tz: tzinfo | None = None
     now: datetime | None = None
+    # The desk's categories and plans as (pk, name), in their order, from its cached
+    # lists (tickets.selectors.desk_lists) when the caller has them; else read.
+    lists: dict[str, list[tuple]] | None = field(default=None, compare=False)
 
     @classmethod
-    def make(cls, period: Period, bucket: str = "", filters: Filters | None = None) -> Scope:
+    def make(
+        cls,
+        period: Period,
+        bucket: str = "",
+        filters: Filters | None = None,
+        lists: dict[str, list[tuple]] | None = None,
+    ) -> Scope:
         return cls(
             period=period,
             bucket=bucket or (DAY if period.days <= DAILY_UP_TO_DAYS else WEEK),
             filters=filters or Filters(),
             tz=timezone.get_current_timezone(),
             now=timezone.now(),
+            lists=lists,
         )
 
     @property

@@ -14,7 +14,6 @@ from feedback.dashboard.base import (
     LATER,
     PREVIOUS,
     Compare,
-    Percentile,
     Scope,
     in_hours,
     per_bucket,
@@ -127,49 +126,70 @@ class Speed:
     by: dict[str, list[SpeedRow]]  # "category", "priority", "plan" -> rows
 
 
-# The period's tickets grouped every way at once: PostgreSQL's GROUPING SETS, which
-# the ORM cannot express, around a subquery the ORM builds (so the tenant's scope
-# and the filters apply as everywhere else). GROUPING() tells the sets apart: a bit
-# for each of category, priority and plan that a row is not grouped by.
+# Both clocks' figures from one statement: for each clock, the period's tickets
+# grouped every way at once (PostgreSQL's GROUPING SETS, which the ORM cannot
+# express) and the previous period's overall figures, around subqueries the ORM
+# builds (so the tenant's scope and the filters apply as everywhere else).
+# GROUPING() tells the sets apart: a bit for each of category, priority and plan that
+# a row is not grouped by; the previous period's rows say PREVIOUS_GROUPING.
 _GROUPINGS_SQL = """
-SELECT GROUPING(category_id, priority, plan_id) AS grouping, category_id, priority, plan_id,
+SELECT {clock} AS clock, GROUPING(category_id, priority, plan_id) AS grouping,
+       category_id, priority, plan_id,
        COUNT(seconds) AS n,
        PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
        PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
 FROM ({measured}) AS measured
 GROUP BY GROUPING SETS ((category_id), (priority), (plan_id), ())
 """
+_PREVIOUS_SQL = """
+SELECT {clock} AS clock, {grouping} AS grouping, NULL, NULL, NULL,
+       COUNT(seconds) AS n,
+       PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
+       PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
+FROM ({measured}) AS measured
+"""
+PREVIOUS_GROUPING = -1
 _GROUPING_OF = {0b011: "category_id", 0b101: "priority", 0b110: "plan_id", 0b111: ""}
 SPEED_GROUPINGS = {"category": "category_id", "priority": "priority", "plan": "plan_id"}
+# clock -> (when it is measured, the business seconds it took)
+_CLOCKS = {
+    "first_response": ("first_agent_reply_at", "first_response_seconds"),
+    "resolution": ("solved_at", "resolution_seconds"),
+}
 
 
-def _durations_by_group(scope: Scope, moment: str, seconds: str) -> dict[str, dict]:
-    """Count, median and p90 of `seconds` over the tickets whose `moment` falls in the
-    period: {"": overall, "category_id": {id: ...}, "priority": ..., "plan_id": ...}."""
-    measured = (
-        Ticket.objects.filter(scope.filters.tickets(), scope.in_period(moment))
-        .annotate(plan_id=F("organization__plan"), seconds=F(seconds))
-        .values("category_id", "priority", "plan_id", "seconds")
-        .order_by()
-    )
-    sql, params = measured.query.sql_with_params()
-    grouped: dict[str, dict] = {key: {} for key in _GROUPING_OF.values()}
+def _durations(scope: Scope) -> dict[str, dict[str, dict]]:
+    """Per clock, the count, median and p90 of its business seconds over the tickets
+    whose moment falls in the period: {"": overall, "category_id": {id: ...},
+    "priority": ..., "plan_id": ..., "previous": {None: the previous period's}}."""
+    selects, params = [], []
+    for index, (moment, seconds) in enumerate(_CLOCKS.values()):
+        measured = (
+            Ticket.objects.filter(scope.filters.tickets(), scope.in_period(moment))
+            .annotate(plan_id=F("organization__plan"), seconds=F(seconds))
+            .values("category_id", "priority", "plan_id", "seconds")
+            .order_by()
+        )
+        before = (
+            Ticket.objects.filter(scope.filters.tickets(), scope.in_previous(moment))
+            .annotate(seconds=F(seconds))
+            .values("seconds")
+            .order_by()
+        )
+        for template, queryset in ((_GROUPINGS_SQL, measured), (_PREVIOUS_SQL, before)):
+            sql, query_params = queryset.query.sql_with_params()
+            # Integers of ours, never input: safe to put in the SQL as text.
+            selects.append(template.format(clock=index, grouping=PREVIOUS_GROUPING, measured=sql))
+            params += query_params
+    clocks = list(_CLOCKS)
+    grouped = {clock: {key: {} for key in [*_GROUPING_OF.values(), PREVIOUS]} for clock in clocks}
     with connection.cursor() as cursor:
-        cursor.execute(_GROUPINGS_SQL.format(measured=sql), params)
-        for grouping, *keys, n, median, p90 in cursor.fetchall():
-            by = _GROUPING_OF[grouping]
+        cursor.execute("\nUNION ALL\n".join(f"({select})" for select in selects), params)
+        for clock, grouping, *keys, n, median, p90 in cursor.fetchall():
+            by = PREVIOUS if grouping == PREVIOUS_GROUPING else _GROUPING_OF[grouping]
             key = dict(zip(("category_id", "priority", "plan_id"), keys, strict=True)).get(by)
-            grouped[by][key] = Durations(n, in_hours(median), in_hours(p90))
+            grouped[clocks[clock]][by][key] = Durations(n, in_hours(median), in_hours(p90))
     return grouped
-
-
-def _previous_durations(scope: Scope, moment: str, seconds: str) -> Durations:
-    totals = Ticket.objects.filter(scope.filters.tickets(), scope.in_previous(moment)).aggregate(
-        n=Count(seconds),
-        median=Percentile(seconds, 0.5),
-        p90=Percentile(seconds, 0.9),
-    )
-    return Durations(totals["n"], in_hours(totals["median"]), in_hours(totals["p90"]))
 
 
 def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
@@ -177,14 +197,18 @@ def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
     previous one) and by category, priority and plan (this period). First responses
     are the tickets first answered in the period, resolutions those solved in it."""
     none_labels = none_labels or {}
-    answered = _durations_by_group(scope, "first_agent_reply_at", "first_response_seconds")
-    solved = _durations_by_group(scope, "solved_at", "resolution_seconds")
+    durations = _durations(scope)
+    answered, solved = durations["first_response"], durations["resolution"]
     none = Durations(0, None, None)
-    # Labels and order: a handful of rows each.
+    # Labels and order: a handful of rows each, from the desk's cached lists if given.
+    lists = scope.lists or {
+        "category": list(Category.objects.values_list("pk", "name")),
+        "plan": list(Plan.objects.order_by("rank").values_list("pk", "name")),
+    }
     names = {
-        "category_id": list(Category.objects.values_list("pk", "name")),
+        "category_id": lists["category"],
         "priority": [(value, str(label)) for value, label in Priority.choices],
-        "plan_id": list(Plan.objects.order_by("rank").values_list("pk", "name")),
+        "plan_id": lists["plan"],
     }
     by = {}
     for grouping, key in (
@@ -200,11 +224,7 @@ def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
         ]
     return Speed(
         overall=SpeedRow("", answered[""].get(None, none), solved[""].get(None, none)),
-        previous=SpeedRow(
-            "",
-            _previous_durations(scope, "first_agent_reply_at", "first_response_seconds"),
-            _previous_durations(scope, "solved_at", "resolution_seconds"),
-        ),
+        previous=SpeedRow("", answered[PREVIOUS][None], solved[PREVIOUS][None]),
         by=by,
     )
 
