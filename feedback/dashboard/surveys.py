@@ -7,7 +7,7 @@ from datetime import date
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
-from feedback.dashboard.base import PREVIOUS, Compare, Scope, percent_of
+from feedback.dashboard.base import CURRENT, PREVIOUS, Compare, Scope, percent_of
 from feedback.models import SATISFIED_RATING, CsatSurvey, NpsSurvey
 from feedback.selectors import NpsFigure, nps_counts, nps_figure
 
@@ -55,19 +55,6 @@ class Csat:
         return Compare(self.current.average, self.previous.average)
 
 
-def _satisfaction_aggregates(scope: Scope) -> dict:
-    # Counting rated_at (set on every rating), not the key: an index-only scan answers.
-    aggregates = {}
-    for prefix, window in (("", scope.in_period), ("prev_", scope.in_previous)):
-        rated = window("rated_at")
-        aggregates |= {
-            f"{prefix}rated": Count("rated_at", filter=rated),
-            f"{prefix}satisfied": Count("rated_at", filter=rated & Q(rating__gte=SATISFIED_RATING)),
-            f"{prefix}rating_sum": Sum("rating", filter=rated, default=0),
-        }
-    return aggregates
-
-
 def _satisfaction(row: dict, prefix: str = "") -> Satisfaction:
     return Satisfaction(
         row[f"{prefix}rated"], row[f"{prefix}satisfied"], row[f"{prefix}rating_sum"]
@@ -80,33 +67,40 @@ def _rated(scope: Scope) -> QuerySet[CsatSurvey]:
     )
 
 
+def _total(parts) -> Satisfaction:
+    parts = list(parts)
+    return Satisfaction(
+        sum(p.rated for p in parts),
+        sum(p.satisfied for p in parts),
+        sum(p.rating_sum for p in parts),
+    )
+
+
 def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Csat:
     buckets, slots = scope.buckets(), scope.slots()
-    rows = list(
+    # Per slot (the previous period, or a bucket: the period ends the range) and agent
+    # who solved the ticket, sorted by the agent's name: the trend adds up each slot's
+    # agents, the table each agent's slots.
+    rows = (
         _rated(scope)
         .annotate(slot=scope.slot("rated_at"))
-        .values("slot")
+        .values("slot", "agent")
         .annotate(
+            agent_name=Max("agent__full_name"),
+            agent_email=Max("agent__email"),
             rated=Count("rated_at"),
             satisfied=Count("rated_at", filter=Q(rating__gte=SATISFIED_RATING)),
             rating_sum=Sum("rating", default=0),
         )
-        .order_by()
+        .order_by("agent_name", "agent_email", "agent")
     )
-    # The previous period's row, and a row per bucket (the period ends the range).
-    by_slot = {slots[row["slot"]]: _satisfaction(row) for row in rows}
-    # Grouped by the agent alone (the name follows from it), then sorted by name: the
-    # few groups are sorted, not every rating.
-    agents = (
-        _rated(scope)
-        .values("agent")
-        .annotate(
-            agent_name=Max("agent__full_name"),
-            agent_email=Max("agent__email"),
-            **_satisfaction_aggregates(scope),
-        )
-        .order_by("agent_name", "agent_email")
-    )
+    by_slot: dict[date | str, list[Satisfaction]] = {}
+    agents: dict[int | None, dict] = {}  # in the order of their names
+    for row in rows:
+        at, part = slots[row["slot"]], _satisfaction(row)
+        by_slot.setdefault(at, []).append(part)
+        agent = agents.setdefault(row["agent"], {"row": row, PREVIOUS: [], CURRENT: []})
+        agent[PREVIOUS if at == PREVIOUS else CURRENT].append(part)
     comments = (
         CsatSurvey.objects.filter(scope.filters.csat())
         .filter(scope.in_period("rated_at"), rating__isnull=False)
@@ -126,27 +120,19 @@ def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Cs
         .order_by("-rated_at", "-pk")[:comments_shown]
     )
 
-    def total(*, previous: bool) -> Satisfaction:
-        counted = [s for at, s in by_slot.items() if (at == PREVIOUS) == previous]
-        return Satisfaction(
-            sum(c.rated for c in counted),
-            sum(c.satisfied for c in counted),
-            sum(c.rating_sum for c in counted),
-        )
-
     return Csat(
         buckets=buckets,
-        trend=[by_slot.get(b, Satisfaction(0, 0, 0)) for b in buckets],
-        current=total(previous=False),
-        previous=total(previous=True),
+        trend=[_total(by_slot.get(b, [])) for b in buckets],
+        current=_total(p for at, parts in by_slot.items() if at != PREVIOUS for p in parts),
+        previous=_total(by_slot.get(PREVIOUS, [])),
         by_agent=[
             AgentSatisfaction(
-                row["agent"],
-                row["agent_name"] or row["agent_email"] or no_agent,
-                _satisfaction(row),
-                _satisfaction(row, "prev_"),
+                agent_id,
+                agent["row"]["agent_name"] or agent["row"]["agent_email"] or no_agent,
+                _total(agent[CURRENT]),
+                _total(agent[PREVIOUS]),
             )
-            for row in agents
+            for agent_id, agent in agents.items()
         ],
         comments=list(comments),
     )
@@ -176,49 +162,46 @@ class Nps:
         return Compare(self.current.score, self.previous.score)
 
 
-def _nps_aggregates(scope: Scope) -> dict:
-    aggregates = {}
-    for prefix, window in (("", scope.in_period), ("prev_", scope.in_previous)):
-        aggregates |= nps_counts(window("responded_at"), prefix)
-    return aggregates
+def _nps_total(figures) -> NpsFigure:
+    figures = list(figures)
+    keys = ("promoters", "passives", "detractors")
+    return NpsFigure(*(sum(getattr(f, k) for f in figures) for k in keys))
 
 
 def nps(scope: Scope, *, no_plan: str = "—") -> Nps:
-    answers = NpsSurvey.objects.filter(scope.filters.nps()).filter(
-        score__isnull=False, responded_at__gte=scope.previous_start, responded_at__lt=scope.end
-    )
-    rows = list(
-        answers.annotate(slot=scope.slot("responded_at"))
-        .values("slot")
+    # Per slot (the previous period, or a bucket: the period ends the range) and plan
+    # when asked, in the plans' order: the trend adds up each slot's plans, the table
+    # each plan's slots.
+    rows = (
+        NpsSurvey.objects.filter(scope.filters.nps())
+        .filter(
+            score__isnull=False, responded_at__gte=scope.previous_start, responded_at__lt=scope.end
+        )
+        .annotate(slot=scope.slot("responded_at"))
+        .values("slot", "plan", "plan__name", "plan__rank")
         .annotate(**nps_counts())
-        .order_by()
-    )
-    plans = (
-        answers.values("plan", "plan__name", "plan__rank")
-        .annotate(**_nps_aggregates(scope))
-        .order_by(F("plan__rank").asc(nulls_last=True))
+        .order_by(F("plan__rank").asc(nulls_last=True), "plan")
     )
     buckets, slots = scope.buckets(), scope.slots()
-    # The previous period's figure, and one per bucket (the period ends the range).
-    by_slot = {slots[row["slot"]]: nps_figure(row) for row in rows}
-
-    def total(*, previous: bool) -> NpsFigure:
-        counted = [f for at, f in by_slot.items() if (at == PREVIOUS) == previous]
-        keys = ("promoters", "passives", "detractors")
-        return NpsFigure(*(sum(getattr(f, k) for f in counted) for k in keys))
-
+    by_slot: dict[date | str, list[NpsFigure]] = {}
+    plans: dict[int | None, dict] = {}  # in the plans' order
+    for row in rows:
+        at, figure = slots[row["slot"]], nps_figure(row)
+        by_slot.setdefault(at, []).append(figure)
+        plan = plans.setdefault(row["plan"], {"row": row, PREVIOUS: [], CURRENT: []})
+        plan[PREVIOUS if at == PREVIOUS else CURRENT].append(figure)
     return Nps(
         buckets=buckets,
-        trend=[by_slot.get(b, NpsFigure()) for b in buckets],
-        current=total(previous=False),
-        previous=total(previous=True),
+        trend=[_nps_total(by_slot.get(b, [])) for b in buckets],
+        current=_nps_total(f for at, figures in by_slot.items() if at != PREVIOUS for f in figures),
+        previous=_nps_total(by_slot.get(PREVIOUS, [])),
         by_plan=[
             PlanNps(
-                row["plan"],
-                row["plan__name"] or no_plan,
-                nps_figure(row),
-                nps_figure(row, "prev_"),
+                plan_id,
+                plan["row"]["plan__name"] or no_plan,
+                _nps_total(plan[CURRENT]),
+                _nps_total(plan[PREVIOUS]),
             )
-            for row in plans
+            for plan_id, plan in plans.items()
         ],
     )
