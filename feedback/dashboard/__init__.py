@@ -7,8 +7,11 @@ and charts for the page (feedback/views/dashboard.py).
 One function per panel of figures; each runs a few grouped queries over index
 ranges and returns small dataclasses, never model rows by the thousand. Most
 queries read the current period and the previous one (of the same length, just
-before) at once, through FILTER clauses; speed groups the period every way in one
-pass (GROUPING SETS) and reads the previous period's overall figures apart.
+before) at once: each row is numbered by `width_bucket` over edges computed in
+Python (the previous period's start, the desk's midnight starting each bucket,
+the period's end; Scope.slot), so one GROUP BY gives the buckets, the previous
+period and what came after. Speed takes both clocks, grouped every way (GROUPING
+SETS), and the previous period's overall figures in one statement.
 
 Definitions (the README's "Dashboards" says the same for readers):
 

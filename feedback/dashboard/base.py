@@ -7,8 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from django.db.models import Aggregate, Case, DateField, F, FloatField, Q, When
-from django.db.models.functions import Cast, Trunc
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import (
+    Aggregate,
+    DateField,
+    DateTimeField,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    Value,
+)
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from sla import reports as sla_reports
@@ -36,6 +47,24 @@ class Percentile(Aggregate):
             raise ValueError("A percentile is a fraction between 0 and 1.")
         # A float literal, never user input: safe to put in the SQL as text.
         super().__init__(expression, fraction=repr(fraction), **extra)
+
+
+class WidthBucket(Func):
+    """PostgreSQL's `width_bucket(value, thresholds)`: 0 before the first threshold, i
+    from thresholds[i - 1] up to thresholds[i], len(thresholds) from the last one on.
+    A binary search per row: far cheaper than converting every timestamp to the
+    desk's time zone and truncating it."""
+
+    function = "WIDTH_BUCKET"
+    arity = 2
+    output_field = IntegerField()
+
+
+# Where a row falls (Scope.slot): the previous period, a bucket of the period (its
+# first day), or after the period.
+PREVIOUS = "previous"
+LATER = "later"
+CURRENT = "current"  # the whole period, in totals
 
 
 # -- what is asked ------------------------------------------------------------------------
@@ -95,15 +124,25 @@ class Scope:
     filters: Filters = field(default_factory=Filters)
     tz: tzinfo | None = None
     now: datetime | None = None
+    # The desk's categories and plans as (pk, name), in their order, from its cached
+    # lists (tickets.selectors.desk_lists) when the caller has them; else read.
+    lists: dict[str, list[tuple]] | None = field(default=None, compare=False)
 
     @classmethod
-    def make(cls, period: Period, bucket: str = "", filters: Filters | None = None) -> Scope:
+    def make(
+        cls,
+        period: Period,
+        bucket: str = "",
+        filters: Filters | None = None,
+        lists: dict[str, list[tuple]] | None = None,
+    ) -> Scope:
         return cls(
             period=period,
             bucket=bucket or (DAY if period.days <= DAILY_UP_TO_DAYS else WEEK),
             filters=filters or Filters(),
             tz=timezone.get_current_timezone(),
             now=timezone.now(),
+            lists=lists,
         )
 
     @property
@@ -127,32 +166,45 @@ class Scope:
         first = start - timedelta(days=start.weekday())
         return [first + timedelta(weeks=i) for i in range((end - first).days // 7 + 1)]
 
-    def bucket_of(self, field_name: str, *, is_date: bool = False):
-        """SQL for the bucket (a date) a timestamp or date column falls in."""
-        if is_date:
-            if self.bucket == DAY:
-                return F(field_name)
-            return Cast(Trunc(field_name, WEEK, output_field=DateField()), DateField())
-        return Cast(Trunc(field_name, self.bucket, tzinfo=self.tz), DateField())
-
     def in_period(self, field_name: str) -> Q:
         return Q(**{f"{field_name}__gte": self.start, f"{field_name}__lt": self.end})
 
     def in_previous(self, field_name: str) -> Q:
         return Q(**{f"{field_name}__gte": self.previous_start, f"{field_name}__lt": self.start})
 
-    def period_bucket(self, field_name: str, *, is_date: bool = False) -> Case:
-        """The bucket for rows of the current period; NULL for the others (so rows of
-        the previous period add one group, not one per day)."""
-        condition = (
-            Q(**{f"{field_name}__gte": self.period.start, f"{field_name}__lte": self.period.end})
-            if is_date
-            else self.in_period(field_name)
-        )
-        return Case(
-            When(condition, then=self.bucket_of(field_name, is_date=is_date)),
-            output_field=DateField(),
-        )
+    def slot(self, field_name: str, *, is_date: bool = False) -> WidthBucket:
+        """SQL numbering the part of the time a timestamp or date column falls in: 1
+        for the previous period, 2 + i for the period's i-th bucket, one more after the
+        period (0 before the previous period); `slots()` names them. The buckets' edges
+        are the desk's midnights, computed here, so PostgreSQL only compares."""
+        buckets = self.buckets()
+        if is_date:
+            edges = [
+                self.period.previous.start,
+                self.period.start,
+                *buckets[1:],
+                self.period.end + timedelta(days=1),
+            ]
+            kind = DateField()
+        else:
+            edges = [
+                self.previous_start,
+                self.start,
+                *(Period(b, b).bounds(self.tz)[0] for b in buckets[1:]),
+                self.end,
+            ]
+            kind = DateTimeField()
+        return WidthBucket(F(field_name), Cast(Value(edges), ArrayField(kind)))
+
+    def slots(self) -> dict[int, date | str]:
+        """What each number `slot()` gives stands for: PREVIOUS, a bucket's first day,
+        or LATER."""
+        buckets = self.buckets()
+        return {
+            1: PREVIOUS,
+            **{i + 2: bucket for i, bucket in enumerate(buckets)},
+            len(buckets) + 2: LATER,
+        }
 
 
 # -- results ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import date
 
 from django.db.models import Count, Q, Sum
 
-from feedback.dashboard.base import Compare, Scope, per_bucket, percent_of
+from feedback.dashboard.base import PREVIOUS, Compare, Scope, per_bucket, percent_of
 from knowledge.models import ArticleViewDay, ArticleVote
 from knowledge.selectors import deflection_rate, failed_searches, settled_deflections
 
@@ -61,17 +61,20 @@ class Knowledge:
         return Compare(current.rate, previous.rate)
 
 
+def _sums(by_slot: dict, *, previous: bool, fields: tuple[str, ...]) -> list[int]:
+    """Each field summed over the period's buckets, or over the previous period."""
+    counted = [v for at, v in by_slot.items() if (at == PREVIOUS) == previous]
+    return [sum(getattr(v, f) for v in counted) for f in fields]
+
+
 def knowledge(scope: Scope, *, top: int = 10) -> Knowledge:
     period, previous = scope.period, scope.period.previous
     this_period = Q(day__gte=period.start, day__lte=period.end)
     view_rows = list(
         ArticleViewDay.objects.filter(day__gte=previous.start, day__lte=period.end)
-        .annotate(bucket=scope.period_bucket("day", is_date=True))
-        .values("bucket")
-        .annotate(
-            views_sum=Sum("views", filter=this_period, default=0),
-            prev_views=Sum("views", filter=Q(day__lte=previous.end), default=0),
-        )
+        .annotate(slot=scope.slot("day", is_date=True))
+        .values("slot")
+        .annotate(views_sum=Sum("views", default=0))
         .order_by()
     )
     top_articles = list(
@@ -80,60 +83,46 @@ def knowledge(scope: Scope, *, top: int = 10) -> Knowledge:
         .annotate(views_sum=Sum("views"))
         .order_by("-views_sum", "article__title")[:top]
     )
-    now, before = scope.in_period("updated_at"), scope.in_previous("updated_at")
     vote_rows = list(
         ArticleVote.objects.filter(updated_at__gte=scope.previous_start, updated_at__lt=scope.end)
-        .annotate(bucket=scope.period_bucket("updated_at"))
-        .values("bucket")
+        .annotate(slot=scope.slot("updated_at"))
+        .values("slot")
         .annotate(
             # Not named `helpful`: the filters below must read the column, not an annotation.
-            yes=Count("pk", filter=now & Q(helpful=True)),
-            no=Count("pk", filter=now & Q(helpful=False)),
-            prev_yes=Count("pk", filter=before & Q(helpful=True)),
-            prev_no=Count("pk", filter=before & Q(helpful=False)),
+            yes=Count("pk", filter=Q(helpful=True)),
+            no=Count("pk", filter=Q(helpful=False)),
         )
         .order_by()
     )
-    now, before = scope.in_period("opened_at"), scope.in_previous("opened_at")
     filed = Q(ticket__isnull=False)
     deflection_rows = list(
         settled_deflections(scope.now)
         .filter(opened_at__gte=scope.previous_start, opened_at__lt=scope.end)
-        .annotate(bucket=scope.period_bucket("opened_at"))
-        .values("bucket")
-        .annotate(
-            opened=Count("pk", filter=now),
-            filed=Count("pk", filter=now & filed),
-            prev_opened=Count("pk", filter=before),
-            prev_filed=Count("pk", filter=before & filed),
-        )
+        .annotate(slot=scope.slot("opened_at"))
+        .values("slot")
+        .annotate(opened=Count("pk"), filed=Count("pk", filter=filed))
         .order_by()
     )
-    buckets = scope.buckets()
-    views = {r["bucket"]: r["views_sum"] for r in view_rows if r["bucket"] is not None}
-    votes = {r["bucket"]: Votes(r["yes"], r["no"]) for r in vote_rows if r["bucket"] is not None}
-    deflections = {
-        r["bucket"]: Deflections(r["opened"], r["filed"])
-        for r in deflection_rows
-        if r["bucket"] is not None
-    }
+    buckets, slots = scope.buckets(), scope.slots()
+    # Keyed by the previous period and by each bucket (the period ends the range).
+    views = {slots[r["slot"]]: r["views_sum"] for r in view_rows}
+    votes = {slots[r["slot"]]: Votes(r["yes"], r["no"]) for r in vote_rows}
+    deflections = {slots[r["slot"]]: Deflections(r["opened"], r["filed"]) for r in deflection_rows}
 
-    def total(rows, *keys):
-        return [sum(r[k] for r in rows) for k in keys]
-
+    views_current = sum(v for at, v in views.items() if at != PREVIOUS)
     return Knowledge(
         buckets=buckets,
         views=per_bucket(views, buckets),
         votes=[votes.get(b, Votes(0, 0)) for b in buckets],
         deflections=[deflections.get(b, Deflections(0, 0)) for b in buckets],
-        views_total=Compare(*total(view_rows, "views_sum", "prev_views")),
+        views_total=Compare(views_current, views.get(PREVIOUS, 0)),
         votes_total=(
-            Votes(*total(vote_rows, "yes", "no")),
-            Votes(*total(vote_rows, "prev_yes", "prev_no")),
+            Votes(*_sums(votes, previous=False, fields=("helpful", "not_helpful"))),
+            Votes(*_sums(votes, previous=True, fields=("helpful", "not_helpful"))),
         ),
         deflections_total=(
-            Deflections(*total(deflection_rows, "opened", "filed")),
-            Deflections(*total(deflection_rows, "prev_opened", "prev_filed")),
+            Deflections(*_sums(deflections, previous=False, fields=("opened", "filed"))),
+            Deflections(*_sums(deflections, previous=True, fields=("opened", "filed"))),
         ),
         top_articles=[
             {"article": r["article"], "title": r["article__title"], "views": r["views_sum"]}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
-from feedback.dashboard.base import Compare, Scope, percent_of
+from feedback.dashboard.base import CURRENT, PREVIOUS, Compare, Scope, percent_of
 from feedback.models import SATISFIED_RATING, CsatSurvey, NpsSurvey
 from feedback.selectors import NpsFigure, nps_counts, nps_figure
 
@@ -55,18 +55,6 @@ class Csat:
         return Compare(self.current.average, self.previous.average)
 
 
-def _satisfaction_aggregates(scope: Scope) -> dict:
-    aggregates = {}
-    for prefix, window in (("", scope.in_period), ("prev_", scope.in_previous)):
-        rated = window("rated_at")
-        aggregates |= {
-            f"{prefix}rated": Count("pk", filter=rated),
-            f"{prefix}satisfied": Count("pk", filter=rated & Q(rating__gte=SATISFIED_RATING)),
-            f"{prefix}rating_sum": Sum("rating", filter=rated, default=0),
-        }
-    return aggregates
-
-
 def _satisfaction(row: dict, prefix: str = "") -> Satisfaction:
     return Satisfaction(
         row[f"{prefix}rated"], row[f"{prefix}satisfied"], row[f"{prefix}rating_sum"]
@@ -79,22 +67,40 @@ def _rated(scope: Scope) -> QuerySet[CsatSurvey]:
     )
 
 
+def _total(parts) -> Satisfaction:
+    parts = list(parts)
+    return Satisfaction(
+        sum(p.rated for p in parts),
+        sum(p.satisfied for p in parts),
+        sum(p.rating_sum for p in parts),
+    )
+
+
 def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Csat:
-    buckets = scope.buckets()
-    rows = list(
+    buckets, slots = scope.buckets(), scope.slots()
+    # Per slot (the previous period, or a bucket: the period ends the range) and agent
+    # who solved the ticket, sorted by the agent's name: the trend adds up each slot's
+    # agents, the table each agent's slots.
+    rows = (
         _rated(scope)
-        .annotate(bucket=scope.period_bucket("rated_at"))
-        .values("bucket")
-        .annotate(**_satisfaction_aggregates(scope))
-        .order_by()
+        .annotate(slot=scope.slot("rated_at"))
+        .values("slot", "agent")
+        .annotate(
+            agent_name=Max("agent__full_name"),
+            agent_email=Max("agent__email"),
+            rated=Count("rated_at"),
+            satisfied=Count("rated_at", filter=Q(rating__gte=SATISFIED_RATING)),
+            rating_sum=Sum("rating", default=0),
+        )
+        .order_by("agent_name", "agent_email", "agent")
     )
-    by_bucket = {row["bucket"]: _satisfaction(row) for row in rows if row["bucket"] is not None}
-    agents = (
-        _rated(scope)
-        .values("agent", "agent__full_name", "agent__email")
-        .annotate(**_satisfaction_aggregates(scope))
-        .order_by("agent__full_name", "agent__email")
-    )
+    by_slot: dict[date | str, list[Satisfaction]] = {}
+    agents: dict[int | None, dict] = {}  # in the order of their names
+    for row in rows:
+        at, part = slots[row["slot"]], _satisfaction(row)
+        by_slot.setdefault(at, []).append(part)
+        agent = agents.setdefault(row["agent"], {"row": row, PREVIOUS: [], CURRENT: []})
+        agent[PREVIOUS if at == PREVIOUS else CURRENT].append(part)
     comments = (
         CsatSurvey.objects.filter(scope.filters.csat())
         .filter(scope.in_period("rated_at"), rating__isnull=False)
@@ -114,26 +120,19 @@ def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Cs
         .order_by("-rated_at", "-pk")[:comments_shown]
     )
 
-    def total(prefix: str) -> Satisfaction:
-        return Satisfaction(
-            sum(r[f"{prefix}rated"] for r in rows),
-            sum(r[f"{prefix}satisfied"] for r in rows),
-            sum(r[f"{prefix}rating_sum"] for r in rows),
-        )
-
     return Csat(
         buckets=buckets,
-        trend=[by_bucket.get(b, Satisfaction(0, 0, 0)) for b in buckets],
-        current=total(""),
-        previous=total("prev_"),
+        trend=[_total(by_slot.get(b, [])) for b in buckets],
+        current=_total(p for at, parts in by_slot.items() if at != PREVIOUS for p in parts),
+        previous=_total(by_slot.get(PREVIOUS, [])),
         by_agent=[
             AgentSatisfaction(
-                row["agent"],
-                row["agent__full_name"] or row["agent__email"] or no_agent,
-                _satisfaction(row),
-                _satisfaction(row, "prev_"),
+                agent_id,
+                agent["row"]["agent_name"] or agent["row"]["agent_email"] or no_agent,
+                _total(agent[CURRENT]),
+                _total(agent[PREVIOUS]),
             )
-            for row in agents
+            for agent_id, agent in agents.items()
         ],
         comments=list(comments),
     )
@@ -163,47 +162,46 @@ class Nps:
         return Compare(self.current.score, self.previous.score)
 
 
-def _nps_aggregates(scope: Scope) -> dict:
-    aggregates = {}
-    for prefix, window in (("", scope.in_period), ("prev_", scope.in_previous)):
-        aggregates |= nps_counts(window("responded_at"), prefix)
-    return aggregates
+def _nps_total(figures) -> NpsFigure:
+    figures = list(figures)
+    keys = ("promoters", "passives", "detractors")
+    return NpsFigure(*(sum(getattr(f, k) for f in figures) for k in keys))
 
 
 def nps(scope: Scope, *, no_plan: str = "—") -> Nps:
-    answers = NpsSurvey.objects.filter(scope.filters.nps()).filter(
-        score__isnull=False, responded_at__gte=scope.previous_start, responded_at__lt=scope.end
+    # Per slot (the previous period, or a bucket: the period ends the range) and plan
+    # when asked, in the plans' order: the trend adds up each slot's plans, the table
+    # each plan's slots.
+    rows = (
+        NpsSurvey.objects.filter(scope.filters.nps())
+        .filter(
+            score__isnull=False, responded_at__gte=scope.previous_start, responded_at__lt=scope.end
+        )
+        .annotate(slot=scope.slot("responded_at"))
+        .values("slot", "plan", "plan__name", "plan__rank")
+        .annotate(**nps_counts())
+        .order_by(F("plan__rank").asc(nulls_last=True), "plan")
     )
-    rows = list(
-        answers.annotate(bucket=scope.period_bucket("responded_at"))
-        .values("bucket")
-        .annotate(**_nps_aggregates(scope))
-        .order_by()
-    )
-    plans = (
-        answers.values("plan", "plan__name", "plan__rank")
-        .annotate(**_nps_aggregates(scope))
-        .order_by(F("plan__rank").asc(nulls_last=True))
-    )
-    buckets = scope.buckets()
-    by_bucket = {row["bucket"]: nps_figure(row) for row in rows if row["bucket"] is not None}
-
-    def total(prefix: str) -> NpsFigure:
-        keys = ("promoters", "passives", "detractors")
-        return NpsFigure(*(sum(r[f"{prefix}{k}"] for r in rows) for k in keys))
-
+    buckets, slots = scope.buckets(), scope.slots()
+    by_slot: dict[date | str, list[NpsFigure]] = {}
+    plans: dict[int | None, dict] = {}  # in the plans' order
+    for row in rows:
+        at, figure = slots[row["slot"]], nps_figure(row)
+        by_slot.setdefault(at, []).append(figure)
+        plan = plans.setdefault(row["plan"], {"row": row, PREVIOUS: [], CURRENT: []})
+        plan[PREVIOUS if at == PREVIOUS else CURRENT].append(figure)
     return Nps(
         buckets=buckets,
-        trend=[by_bucket.get(b, NpsFigure()) for b in buckets],
-        current=total(""),
-        previous=total("prev_"),
+        trend=[_nps_total(by_slot.get(b, [])) for b in buckets],
+        current=_nps_total(f for at, figures in by_slot.items() if at != PREVIOUS for f in figures),
+        previous=_nps_total(by_slot.get(PREVIOUS, [])),
         by_plan=[
             PlanNps(
-                row["plan"],
-                row["plan__name"] or no_plan,
-                nps_figure(row),
-                nps_figure(row, "prev_"),
+                plan_id,
+                plan["row"]["plan__name"] or no_plan,
+                _nps_total(plan[CURRENT]),
+                _nps_total(plan[PREVIOUS]),
             )
-            for row in plans
+            for plan_id, plan in plans.items()
         ],
     )

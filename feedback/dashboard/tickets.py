@@ -7,9 +7,17 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 
-from feedback.dashboard.base import Compare, Percentile, Scope, in_hours, per_bucket
+from feedback.dashboard.base import (
+    CURRENT,
+    LATER,
+    PREVIOUS,
+    Compare,
+    Scope,
+    in_hours,
+    per_bucket,
+)
 from plans.models import Plan
 from sla import reports as sla_reports
 from sla.models import Metric, SLAOutcome
@@ -31,68 +39,63 @@ class Volume:
     backlog_end: Compare  # at the end of the period vs the end of the previous one
 
 
-def _created_and_solved(scope: Scope, column: str, *, by_channel: bool = False):
-    """Per bucket (and channel) the tickets of the period, plus totals of the
-    previous period and of everything after the period, from one grouped query."""
-    rows = (
+def _counts_by_slot(scope: Scope, column: str, *, by_channel: bool = False) -> list[dict]:
+    """Tickets per slot (Scope.slot: previous period, bucket, after the period) of
+    `column`, and per channel if asked, from one grouped query."""
+    return list(
         Ticket.objects.filter(scope.filters.tickets())
         .filter(**{f"{column}__gte": scope.previous_start})
-        .annotate(bucket=scope.period_bucket(column))
-        .values("bucket", *(["channel"] if by_channel else []))
-        .annotate(
-            # Counting the indexed column, not the key: an index-only scan can answer.
-            current=Count(column, filter=scope.in_period(column)),
-            previous=Count(column, filter=scope.in_previous(column)),
-            later=Count(column, filter=Q(**{f"{column}__gte": scope.end})),
-        )
+        .annotate(slot=scope.slot(column))
+        .values("slot", *(["channel"] if by_channel else []))
+        # Counting the indexed column, not the key: an index-only scan can answer.
+        .annotate(n=Count(column))
         .order_by()
     )
-    return list(rows)
 
 
 def volume(scope: Scope) -> Volume:
-    buckets = scope.buckets()
-    created_rows = _created_and_solved(scope, "created_at", by_channel=True)
-    solved_rows = _created_and_solved(scope, "solved_at")
+    buckets, slots = scope.buckets(), scope.slots()
+    created_rows = _counts_by_slot(scope, "created_at", by_channel=True)
+    solved_rows = _counts_by_slot(scope, "solved_at")
     unsolved_now = Ticket.objects.filter(scope.filters.tickets(), solved_at__isnull=True).count()
 
-    created: dict[date, int] = {}
-    by_channel: dict[str, dict[date, int]] = {}
-    channel_current: dict[str, int] = {}
-    channel_previous: dict[str, int] = {}
-    for row in created_rows:
-        if row["bucket"] is not None:
-            created[row["bucket"]] = created.get(row["bucket"], 0) + row["current"]
-            by_channel.setdefault(row["channel"], {})[row["bucket"]] = row["current"]
-        channel_current[row["channel"]] = channel_current.get(row["channel"], 0) + row["current"]
-        channel_previous[row["channel"]] = channel_previous.get(row["channel"], 0) + row["previous"]
-    solved = {row["bucket"]: row["current"] for row in solved_rows if row["bucket"] is not None}
+    def tally(rows):
+        """Per bucket, and in all for the period (CURRENT), the previous one and later."""
+        counts = {CURRENT: 0, PREVIOUS: 0, LATER: 0}
+        for row in rows:
+            at = slots[row["slot"]]
+            counts[at] = counts.get(at, 0) + row["n"]
+            if at not in (PREVIOUS, LATER):
+                counts[CURRENT] += row["n"]
+        return counts
 
-    def total(rows, key):
-        return sum(row[key] for row in rows)
+    created, solved = tally(created_rows), tally(solved_rows)
+    by_channel: dict[str, dict] = {}
+    for row in created_rows:
+        by_channel.setdefault(row["channel"], {})
+    for channel in by_channel:
+        by_channel[channel] = tally(r for r in created_rows if r["channel"] == channel)
 
     # backlog(t) = unsolved now - created in [t, now) + solved in [t, now)
-    backlog_at_end = unsolved_now - total(created_rows, "later") + total(solved_rows, "later")
-    backlog_at_start = (
-        backlog_at_end - total(created_rows, "current") + total(solved_rows, "current")
-    )
+    backlog_at_end = unsolved_now - created[LATER] + solved[LATER]
+    backlog_at_start = backlog_at_end - created[CURRENT] + solved[CURRENT]
     created_series, solved_series = per_bucket(created, buckets), per_bucket(solved, buckets)
     backlog, running = [], backlog_at_start
     for c, s in zip(created_series, solved_series, strict=True):
         running += c - s
         backlog.append(running)
-    channels = sorted(set(channel_current) | set(channel_previous))
+    channels = sorted(by_channel)
     return Volume(
         buckets=buckets,
         created=created_series,
         solved=solved_series,
         backlog=backlog,
-        by_channel={c: per_bucket(by_channel.get(c, {}), buckets) for c in channels},
+        by_channel={c: per_bucket(by_channel[c], buckets) for c in channels},
         channel_totals={
-            c: Compare(channel_current.get(c, 0), channel_previous.get(c, 0)) for c in channels
+            c: Compare(by_channel[c][CURRENT], by_channel[c][PREVIOUS]) for c in channels
         },
-        created_total=Compare(total(created_rows, "current"), total(created_rows, "previous")),
-        solved_total=Compare(total(solved_rows, "current"), total(solved_rows, "previous")),
+        created_total=Compare(created[CURRENT], created[PREVIOUS]),
+        solved_total=Compare(solved[CURRENT], solved[PREVIOUS]),
         backlog_end=Compare(backlog_at_end, backlog_at_start),
     )
 
@@ -123,49 +126,70 @@ class Speed:
     by: dict[str, list[SpeedRow]]  # "category", "priority", "plan" -> rows
 
 
-# The period's tickets grouped every way at once: PostgreSQL's GROUPING SETS, which
-# the ORM cannot express, around a subquery the ORM builds (so the tenant's scope
-# and the filters apply as everywhere else). GROUPING() tells the sets apart: a bit
-# for each of category, priority and plan that a row is not grouped by.
+# Both clocks' figures from one statement: for each clock, the period's tickets
+# grouped every way at once (PostgreSQL's GROUPING SETS, which the ORM cannot
+# express) and the previous period's overall figures, around subqueries the ORM
+# builds (so the tenant's scope and the filters apply as everywhere else).
+# GROUPING() tells the sets apart: a bit for each of category, priority and plan that
+# a row is not grouped by; the previous period's rows say PREVIOUS_GROUPING.
 _GROUPINGS_SQL = """
-SELECT GROUPING(category_id, priority, plan_id) AS grouping, category_id, priority, plan_id,
+SELECT {clock} AS clock, GROUPING(category_id, priority, plan_id) AS grouping,
+       category_id, priority, plan_id,
        COUNT(seconds) AS n,
        PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
        PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
 FROM ({measured}) AS measured
 GROUP BY GROUPING SETS ((category_id), (priority), (plan_id), ())
 """
+_PREVIOUS_SQL = """
+SELECT {clock} AS clock, {grouping} AS grouping, NULL, NULL, NULL,
+       COUNT(seconds) AS n,
+       PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
+       PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
+FROM ({measured}) AS measured
+"""
+PREVIOUS_GROUPING = -1
 _GROUPING_OF = {0b011: "category_id", 0b101: "priority", 0b110: "plan_id", 0b111: ""}
 SPEED_GROUPINGS = {"category": "category_id", "priority": "priority", "plan": "plan_id"}
+# clock -> (when it is measured, the business seconds it took)
+_CLOCKS = {
+    "first_response": ("first_agent_reply_at", "first_response_seconds"),
+    "resolution": ("solved_at", "resolution_seconds"),
+}
 
 
-def _durations_by_group(scope: Scope, moment: str, seconds: str) -> dict[str, dict]:
-    """Count, median and p90 of `seconds` over the tickets whose `moment` falls in the
-    period: {"": overall, "category_id": {id: ...}, "priority": ..., "plan_id": ...}."""
-    measured = (
-        Ticket.objects.filter(scope.filters.tickets(), scope.in_period(moment))
-        .annotate(plan_id=F("organization__plan"), seconds=F(seconds))
-        .values("category_id", "priority", "plan_id", "seconds")
-        .order_by()
-    )
-    sql, params = measured.query.sql_with_params()
-    grouped: dict[str, dict] = {key: {} for key in _GROUPING_OF.values()}
+def _durations(scope: Scope) -> dict[str, dict[str, dict]]:
+    """Per clock, the count, median and p90 of its business seconds over the tickets
+    whose moment falls in the period: {"": overall, "category_id": {id: ...},
+    "priority": ..., "plan_id": ..., "previous": {None: the previous period's}}."""
+    selects, params = [], []
+    for index, (moment, seconds) in enumerate(_CLOCKS.values()):
+        measured = (
+            Ticket.objects.filter(scope.filters.tickets(), scope.in_period(moment))
+            .annotate(plan_id=F("organization__plan"), seconds=F(seconds))
+            .values("category_id", "priority", "plan_id", "seconds")
+            .order_by()
+        )
+        before = (
+            Ticket.objects.filter(scope.filters.tickets(), scope.in_previous(moment))
+            .annotate(seconds=F(seconds))
+            .values("seconds")
+            .order_by()
+        )
+        for template, queryset in ((_GROUPINGS_SQL, measured), (_PREVIOUS_SQL, before)):
+            sql, query_params = queryset.query.sql_with_params()
+            # Integers of ours, never input: safe to put in the SQL as text.
+            selects.append(template.format(clock=index, grouping=PREVIOUS_GROUPING, measured=sql))
+            params += query_params
+    clocks = list(_CLOCKS)
+    grouped = {clock: {key: {} for key in [*_GROUPING_OF.values(), PREVIOUS]} for clock in clocks}
     with connection.cursor() as cursor:
-        cursor.execute(_GROUPINGS_SQL.format(measured=sql), params)
-        for grouping, *keys, n, median, p90 in cursor.fetchall():
-            by = _GROUPING_OF[grouping]
+        cursor.execute("\nUNION ALL\n".join(f"({select})" for select in selects), params)
+        for clock, grouping, *keys, n, median, p90 in cursor.fetchall():
+            by = PREVIOUS if grouping == PREVIOUS_GROUPING else _GROUPING_OF[grouping]
             key = dict(zip(("category_id", "priority", "plan_id"), keys, strict=True)).get(by)
-            grouped[by][key] = Durations(n, in_hours(median), in_hours(p90))
+            grouped[clocks[clock]][by][key] = Durations(n, in_hours(median), in_hours(p90))
     return grouped
-
-
-def _previous_durations(scope: Scope, moment: str, seconds: str) -> Durations:
-    totals = Ticket.objects.filter(scope.filters.tickets(), scope.in_previous(moment)).aggregate(
-        n=Count(seconds),
-        median=Percentile(seconds, 0.5),
-        p90=Percentile(seconds, 0.9),
-    )
-    return Durations(totals["n"], in_hours(totals["median"]), in_hours(totals["p90"]))
 
 
 def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
@@ -173,14 +197,18 @@ def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
     previous one) and by category, priority and plan (this period). First responses
     are the tickets first answered in the period, resolutions those solved in it."""
     none_labels = none_labels or {}
-    answered = _durations_by_group(scope, "first_agent_reply_at", "first_response_seconds")
-    solved = _durations_by_group(scope, "solved_at", "resolution_seconds")
+    durations = _durations(scope)
+    answered, solved = durations["first_response"], durations["resolution"]
     none = Durations(0, None, None)
-    # Labels and order: a handful of rows each.
+    # Labels and order: a handful of rows each, from the desk's cached lists if given.
+    lists = scope.lists or {
+        "category": list(Category.objects.values_list("pk", "name")),
+        "plan": list(Plan.objects.order_by("rank").values_list("pk", "name")),
+    }
     names = {
-        "category_id": list(Category.objects.values_list("pk", "name")),
+        "category_id": lists["category"],
         "priority": [(value, str(label)) for value, label in Priority.choices],
-        "plan_id": list(Plan.objects.order_by("rank").values_list("pk", "name")),
+        "plan_id": lists["plan"],
     }
     by = {}
     for grouping, key in (
@@ -196,11 +224,7 @@ def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
         ]
     return Speed(
         overall=SpeedRow("", answered[""].get(None, none), solved[""].get(None, none)),
-        previous=SpeedRow(
-            "",
-            _previous_durations(scope, "first_agent_reply_at", "first_response_seconds"),
-            _previous_durations(scope, "solved_at", "resolution_seconds"),
-        ),
+        previous=SpeedRow("", answered[PREVIOUS][None], solved[PREVIOUS][None]),
         by=by,
     )
 
@@ -219,32 +243,30 @@ class Sla:
 
 
 def sla(scope: Scope, *, breaches_shown: int = 10) -> Sla:
-    met, breached = Q(result=SLAOutcome.Result.MET), Q(result=SLAOutcome.Result.BREACHED)
-    now, before = scope.in_period("due_at"), scope.in_previous("due_at")
     rows = (
         SLAOutcome.objects.filter(scope.filters.tickets("ticket__"))
         .filter(due_at__gte=scope.previous_start, due_at__lt=scope.end)
-        .annotate(bucket=scope.period_bucket("due_at"))
-        .values("bucket", "metric")
-        .annotate(
-            met=Count("due_at", filter=now & met),
-            breached=Count("due_at", filter=now & breached),
-            prev_met=Count("due_at", filter=before & met),
-            prev_breached=Count("due_at", filter=before & breached),
-        )
+        .annotate(slot=scope.slot("due_at"))
+        .values("slot", "metric", "result")
+        .annotate(n=Count("due_at"))
         .order_by()
     )
-    buckets = scope.buckets()
+    buckets, slots = scope.buckets(), scope.slots()
     cells = {m: {} for m in Metric.values}
     totals = {m: (sla_reports.Cell(), sla_reports.Cell()) for m in Metric.values}
     for row in rows:
+        at = slots[row["slot"]]
         current, previous = totals[row["metric"]]
-        current.met += row["met"]
-        current.breached += row["breached"]
-        previous.met += row["prev_met"]
-        previous.breached += row["prev_breached"]
-        if row["bucket"] is not None:
-            cells[row["metric"]][row["bucket"]] = sla_reports.Cell(row["met"], row["breached"])
+        counted = (
+            [previous]
+            if at == PREVIOUS
+            else [current, cells[row["metric"]].setdefault(at, sla_reports.Cell())]
+        )
+        for cell in counted:
+            if row["result"] == SLAOutcome.Result.MET:
+                cell.met += row["n"]
+            elif row["result"] == SLAOutcome.Result.BREACHED:
+                cell.breached += row["n"]
     overall = sla_reports.Cell(
         sum(c.met for c, _p in totals.values()), sum(c.breached for c, _p in totals.values())
     )

@@ -46,6 +46,7 @@ class DashboardForm(DateRangeForm):
 
     def __init__(self, *args, lists: dict[str, list[tuple]], **kwargs):
         super().__init__(*args, **kwargs)
+        self.lists = lists
         # Choices from the desk's cached lists (tickets.selectors.desk_lists): no query.
         self.fields["plan"] = _optional(_("Plan"), lists["plan"], _("All plans"))
         self.fields["category"] = _optional(_("Category"), lists["category"], _("All categories"))
@@ -63,6 +64,7 @@ class DashboardForm(DateRangeForm):
                 priority=data["priority"],
                 agent=data["agent"],
             ),
+            lists=self.lists,
         )
 
     def query(self, scope: Scope) -> str:

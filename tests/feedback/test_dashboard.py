@@ -31,7 +31,7 @@ The dashboard is asked for on 20 November, 12:00.
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -350,6 +350,48 @@ def test_days_are_the_desks_days(acme, history):
     # 10th at 16:00 UTC, was solved on the 11th there.
     assert v.created == [2, 1, 1, 1, 0, 1, 0]
     assert v.solved == [1, 1, 2, 0, 1, 0, 0]
+
+
+@pytest.mark.parametrize("bucket", [DAY, WEEK])
+def test_rows_fall_in_the_desks_days_across_a_clock_change(acme, bucket):
+    """The buckets' edges are the desk's midnights, computed in Python (Scope.slot):
+    an instant lands where its local date puts it, also on the night Berlin's clocks
+    go back (25 October 2026, 03:00 CEST -> 02:00 CET) and at every edge."""
+    from zoneinfo import ZoneInfo
+
+    from django.db.models import DateTimeField, Value
+
+    from helpdesk.models import Tenant
+
+    berlin = ZoneInfo("Europe/Berlin")
+    s = Scope(period=Period(date(2026, 10, 21), date(2026, 11, 3)), bucket=bucket, tz=berlin)
+    slots = s.slots()
+    night = datetime(2026, 10, 24, 20, tzinfo=UTC)
+    midnights = [
+        datetime(2026, 10, d, tzinfo=berlin) if d > 6 else datetime(2026, 11, d, tzinfo=berlin)
+        for d in (7, 21, 25, 26, 1, 2, 4)
+    ]
+    instants = [night + timedelta(minutes=30 * i) for i in range(16)] + [
+        m + delta for m in midnights for delta in (timedelta(seconds=-1), timedelta(0))
+    ]
+    for instant in instants:
+        slot = (
+            Tenant.objects.filter(pk=acme.tenant.pk)
+            .annotate(at=Value(instant, DateTimeField()))
+            .annotate(slot=s.slot("at"))
+            .values_list("slot", flat=True)
+            .get()
+        )
+        day = instant.astimezone(berlin).date()
+        if day < s.period.previous.start:
+            expected = None
+        elif day < s.period.start:
+            expected = "previous"
+        elif day > s.period.end:
+            expected = "later"
+        else:
+            expected = day if bucket == DAY else day - timedelta(days=day.weekday())
+        assert slots.get(slot) == expected, instant
 
 
 # -- speed ----------------------------------------------------------------------------------

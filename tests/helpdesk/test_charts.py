@@ -126,6 +126,18 @@ def test_an_empty_chart_says_so():
     assert not line(series=[Series("Created", [0, 0, 0])]).is_empty  # zeros are data
 
 
+def test_the_figure_has_the_drawing_its_table_and_a_csv_link():
+    figure = str(line(title="A & B").figure_html("start=2026-11-09&plan=2"))
+    assert figure.startswith('<figure class="chart" aria-labelledby="volume-caption">')
+    assert '<figcaption id="volume-caption" class="chart-title">A &amp; B</figcaption>' in figure
+    assert '<svg class="chart-svg" role="img"' in figure
+    assert "<summary>Numbers as a table</summary>" in figure and "<table" in figure
+    assert 'href="?start=2026-11-09&amp;plan=2&amp;csv=volume" download>' in figure
+    assert "Download “A &amp; B” as CSV</a>" in figure
+    empty = str(line(series=[Series("Created", [None, None, None])]).figure_html(""))
+    assert '<p class="empty">No data in this range.</p>' in empty and "<svg" not in empty
+
+
 def test_round_ticks_and_rounding():
     assert nice_ticks(0, 7, integer=True) == [0, 2, 4, 6, 8]
     assert nice_ticks(0, 3, integer=True) == [0, 1, 2, 3]
