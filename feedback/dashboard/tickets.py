@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import Count, F
+from django.db.models import Count, F, FilteredRelation, Q
 
 from feedback.dashboard.base import (
     CURRENT,
@@ -166,7 +166,14 @@ def _durations(scope: Scope) -> dict[str, dict[str, dict]]:
     for index, (moment, seconds) in enumerate(_CLOCKS.values()):
         measured = (
             Ticket.objects.filter(scope.filters.tickets(), scope.in_period(moment))
-            .annotate(plan_id=F("organization__plan"), seconds=F(seconds))
+            # Joined on the ticket's desk too, so PostgreSQL reads just this desk's
+            # organizations for the plan, not every desk's (all of them hashed, before).
+            .alias(
+                desk_organization=FilteredRelation(
+                    "organization", condition=Q(organization__tenant=F("tenant"))
+                )
+            )
+            .annotate(plan_id=F("desk_organization__plan"), seconds=F(seconds))
             .values("category_id", "priority", "plan_id", "seconds")
             .order_by()
         )
