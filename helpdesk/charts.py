@@ -345,6 +345,42 @@ def _legend(chart: Chart, top: float) -> tuple[str, float]:
     return "".join(parts), (y - top) + 14
 
 
+# -- axes shared by the line chart and the stacked columns --------------------------------
+
+
+def _unit(chart: Chart, x: float, y: float) -> str:
+    if not chart.unit:
+        return ""
+    return f'<text x="{_n(x)}" y="{_n(y)}" fill="{MUTED}">{escape(chart.unit)}</text>'
+
+
+def _grid(ticks, tick_labels, left: float, y_at) -> str:
+    """A horizontal line per tick (the zero line darker) with its label on the left."""
+    lines = []
+    for tick, label in zip(ticks, tick_labels, strict=True):
+        y = y_at(tick)
+        stroke = MUTED if tick == 0 else GRID
+        lines.append(
+            f'<path d="M{_n(left)} {_n(y)} H{_n(WIDTH - 12)}" stroke="{stroke}" stroke-width="1"/>'
+            f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" text-anchor="end" fill="{MUTED}">'
+            f"{escape(label)}</text>"
+        )
+    return "".join(lines)
+
+
+def _label_every(labels, band: float) -> int:
+    """Label every n-th category, so the widest label fits."""
+    widest = max((text_width(c) for c in labels), default=0) + 10
+    return max(1, math.ceil(widest / band))
+
+
+def _axis_label(text: str, x: float, bottom: float) -> str:
+    return (
+        f'<text x="{_n(x)}" y="{bottom + 18}" text-anchor="middle" fill="{MUTED}">'
+        f"{escape(text)}</text>"
+    )
+
+
 # -- line chart --------------------------------------------------------------------------
 
 
@@ -368,28 +404,12 @@ def _line(chart: Chart) -> tuple[str, int]:
     def y_at(v: float) -> float:
         return bottom - (v - lo) / (hi - lo) * plot_h
 
-    out = [legend]
-    if chart.unit:
-        out.append(
-            f'<text x="{_n(left)}" y="{_n(top - 8)}" fill="{MUTED}">{escape(chart.unit)}</text>'
-        )
-    for tick, label in zip(ticks, tick_labels, strict=True):
-        y = y_at(tick)
-        stroke = MUTED if tick == 0 else GRID
-        out.append(
-            f'<path d="M{_n(left)} {_n(y)} H{_n(WIDTH - 12)}" stroke="{stroke}" stroke-width="1"/>'
-            f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" text-anchor="end" fill="{MUTED}">'
-            f"{escape(label)}</text>"
-        )
+    out = [legend, _unit(chart, left, top - 8), _grid(ticks, tick_labels, left, y_at)]
     axis_labels = chart.axis_labels or chart.categories
-    widest = max((text_width(c) for c in axis_labels), default=0) + 10
-    every = max(1, math.ceil(widest / band))
+    every = _label_every(axis_labels, band)
     for i, category in enumerate(axis_labels):
         if i % every == 0:
-            out.append(
-                f'<text x="{_n(x_at(i))}" y="{bottom + 18}" text-anchor="middle" fill="{MUTED}">'
-                f"{escape(category)}</text>"
-            )
+            out.append(_axis_label(category, x_at(i), bottom))
     for s_index, series in enumerate(chart.charted):
         colour = PALETTE[s_index % len(PALETTE)]
         dash = DASHES[s_index % len(DASHES)]
@@ -519,29 +539,13 @@ def _columns(chart: Chart) -> tuple[str, int]:
     def y_at(v: float) -> float:
         return bottom - v / hi * plot_h
 
-    out = [legend]
-    if chart.unit:
-        out.append(
-            f'<text x="{_n(left)}" y="{_n(top - 22)}" fill="{MUTED}">{escape(chart.unit)}</text>'
-        )
-    for tick, label in zip(ticks, tick_labels, strict=True):
-        y = y_at(tick)
-        stroke = MUTED if tick == 0 else GRID
-        out.append(
-            f'<path d="M{_n(left)} {_n(y)} H{_n(WIDTH - 12)}" stroke="{stroke}" stroke-width="1"/>'
-            f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" text-anchor="end" fill="{MUTED}">'
-            f"{escape(label)}</text>"
-        )
+    out = [legend, _unit(chart, left, top - 22), _grid(ticks, tick_labels, left, y_at)]
     axis_labels = chart.axis_labels or chart.categories
-    widest = max((text_width(c) for c in axis_labels), default=0) + 10
-    every = max(1, math.ceil(widest / band))
+    every = _label_every(axis_labels, band)
     for i, category in enumerate(chart.categories):
         x = left + band * (i + 0.5)
         if i % every == 0:
-            out.append(
-                f'<text x="{_n(x)}" y="{bottom + 18}" text-anchor="middle" fill="{MUTED}">'
-                f"{escape(axis_labels[i])}</text>"
-            )
+            out.append(_axis_label(axis_labels[i], x, bottom))
         base = 0.0
         for s_index, series in enumerate(charted):
             value = series.values[i]
