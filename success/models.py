@@ -32,6 +32,7 @@ from django.db.models import F
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from helpdesk.models import TenantOwned
 
@@ -355,7 +356,8 @@ class HealthScore(TenantOwned):
 
 
 class TaskKind(models.TextChoices):
-    ONBOARDING = "onboarding", _("Onboarding")
+    # Its own context: the Onboarding *stage* above reads differently in Chinese.
+    ONBOARDING = "onboarding", pgettext_lazy("success task", "Onboarding")
     CHECK_IN_30 = "check_in_30", _("30-day check-in")
     CHECK_IN_90 = "check_in_90", _("90-day check-in")
     CHECK_IN_365 = "check_in_365", _("365-day check-in")

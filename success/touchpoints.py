@@ -26,7 +26,8 @@ Each task is unique by (organization, kind, trigger date), inserted with ON
 CONFLICT DO NOTHING, and runs of one desk are serialized by an advisory lock held
 to commit: however often or concurrently the beat runs, each trigger makes one
 task. Owners follow the ARR segmentation: an organization at or above the desk's
-threshold gets its success manager; the others' tasks go to the shared pool.
+threshold gets its success manager; the others' tasks go to the shared pool. Each
+owner gets one email per run listing their new tasks (success/notifications.py).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from django.utils import timezone
 
 from helpdesk.models import Tenant
 from plans.models import Organization
-from success import scoring
+from success import notifications, scoring
 from success.models import Band, HealthScore, HealthSettings, SuccessTask, TaskKind, TaskStatus
 
 # kind: (days after the contract start it is due, days before due it is created)
@@ -290,9 +291,13 @@ def touchpoints_create(*, tenant: Tenant, today: date | None = None) -> Touchpoi
             ).values_list("organization_id", "kind", "trigger_date")
         )
         new = [t for t in tasks if (t.organization_id, t.kind, t.trigger_date) not in existing]
-        SuccessTask.objects.bulk_create(new, ignore_conflicts=True)
+        # No ignore_conflicts: under the lock a conflict cannot happen (and would fail
+        # the run loudly, the unique constraint still holding), and the ids come back
+        # for the CSMs' emails.
+        SuccessTask.objects.bulk_create(new)
         if drop_days:
             HealthSettings.objects.filter(pk=settings.pk).update(drops_through=drop_days[-1])
+        notifications.tasks_assigned(tenant, new)
     counts: dict[str, int] = defaultdict(int)
     for task in new:
         counts[task.kind] += 1

@@ -481,3 +481,31 @@ def test_a_change_in_admin_is_in_the_history(desk):
         (event,) = SuccessTaskEvent.objects.all()
     assert (event.actor, event.kind) == (desk.admin, "changed")
     assert event.detail_display == "owner, due"
+
+
+def test_each_csm_gets_one_email_listing_their_new_tasks_and_only_once(
+    desk, mailoutbox, django_capture_on_commit_callbacks
+):
+    from helpdesk.models import User
+
+    csm = make_member(desk.tenant, "cora@acme.example", "agent", full_name="Cora CSM")
+    User.objects.filter(pk=csm.pk).update(preferred_language="zh-hans")
+    contract(desk, desk.org, arr=150_000, csm=csm, renewal=START + timedelta(days=100))
+    contract(desk, desk.other_org, arr=10_000)  # the pool's: nobody is mailed
+    with django_capture_on_commit_callbacks(execute=True):
+        run(desk, START)
+    (email,) = mailoutbox
+    assert email.to == ["cora@acme.example"]
+    assert email.subject == "2 个新的客户成功任务"
+    text = email.body
+    assert "上手引导 · Acme Analytics Customer Co" in text
+    assert "续约沟通 · Acme Analytics Customer Co" in text
+    with desk.scope():
+        onboarding = SuccessTask.objects.get(organization=desk.org, kind=TaskKind.ONBOARDING)
+    assert f"/agent/success/tasks/{onboarding.pk}/" in text
+    assert "Acme Analytics Other Co" not in text
+
+    # The next run (the beat's next hour) finds nothing new and mails nobody.
+    with django_capture_on_commit_callbacks(execute=True):
+        run(desk, START)
+    assert len(mailoutbox) == 1
