@@ -450,7 +450,12 @@ def _bars(chart: Chart) -> tuple[str, int]:
     if chart.sections:
         label_width = max(label_width, min(max(text_width(h) for h, _ in chart.sections), 220))
     left = label_width + 16
-    right = WIDTH - 56  # room for the value written after a bar
+    # Room for the value written after a bar: the widest of them (amounts run long).
+    values_width = max(
+        (text_width(chart.format_in(s, v), 11) for s in charted for v in s.values if v is not None),
+        default=0,
+    )
+    right = WIDTH - max(56, values_width + 12)
     top = legend_height + (22 if chart.unit else 12)
     bar = 13
     row_height = bar * len(charted) + 10

@@ -175,3 +175,17 @@ def test_a_series_may_have_decimals_of_its_own():
         ["2026-11-10", "66.7", "1234.50"],
         ["2026-11-11", "", "0.00"],
     ]
+
+
+def test_long_values_after_bars_stay_inside_the_drawing():
+    from helpdesk.charts import WIDTH
+
+    chart = line(
+        kind=BAR,
+        categories=["Healthy", "At risk"],
+        series=[Series("ARR", [300000.0, 120000.5], decimals=2)],
+    )
+    svg = str(chart.svg())
+    for x, text in re.findall(r'<text x="([\d.]+)"[^>]*font-size="11"[^>]*>([^<]+)</text>', svg):
+        assert float(x) + text_width(text, 11) <= WIDTH, text
+    assert ">300000.00</text>" in svg
