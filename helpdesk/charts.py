@@ -147,18 +147,17 @@ class Chart:
         query (`csv_query`) plus `csv=<id>`. Built here rather than by an include per
         chart, which cost more than drawing."""
         ident, title = escape(self.id), escape(self.title)
-        drawing = (
-            f'<p class="empty">{escape(_("No data in this range."))}</p>'
-            if self.is_empty
-            else self.svg()
-        )
+        # Translated outside the f-strings: xgettext does not look inside them.
+        nothing = escape(_("No data in this range."))
+        as_table = escape(_("Numbers as a table"))
+        drawing = f'<p class="empty">{nothing}</p>' if self.is_empty else self.svg()
         download = escape(_("Download “%(title)s” as CSV")) % {"title": title}
         return mark_safe(  # noqa: S308 - every text below went through escape()
             f'<figure class="chart" aria-labelledby="{ident}-caption">\n'
             f'  <figcaption id="{ident}-caption" class="chart-title">{title}</figcaption>\n'
             f"  {drawing}\n"
             f'  <details class="chart-data">\n'
-            f"    <summary>{escape(_('Numbers as a table'))}</summary>\n"
+            f"    <summary>{as_table}</summary>\n"
             f'    <div class="table-wrap">{self.table_html()}</div>\n'
             f"  </details>\n"
             f'  <a class="chart-csv small" href="?{escape(csv_query)}&amp;csv={ident}" download>'

@@ -189,3 +189,13 @@ def test_long_values_after_bars_stay_inside_the_drawing():
     for x, text in re.findall(r'<text x="([\d.]+)"[^>]*font-size="11"[^>]*>([^<]+)</text>', svg):
         assert float(x) + text_width(text, 11) <= WIDTH, text
     assert ">300000.00</text>" in svg
+
+
+def test_the_figure_speaks_chinese():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        figure = str(line().figure_html("start=2026-11-01"))
+        empty = str(line(series=[Series("Created", [None, None, None])]).figure_html(""))
+    assert "以表格查看数据" in figure
+    assert "此时间范围内没有数据。" in empty
