@@ -252,7 +252,12 @@ def seed_touchpoints(tenant: Tenant, seed: int = 2026) -> int:
         HealthSettings.objects.filter(pk=settings.pk).update(
             daily_through=min(yesterday, scored_through) if scored_through else None
         )
+        started = timezone.now()
         touchpoints_create(tenant=tenant, today=day)
+        # Created that morning, as the beat would have, not now.
+        SuccessTask.objects.filter(created_at__gte=started).update(
+            created_at=datetime.combine(day, time(6), tzinfo=tenant.tzinfo)
+        )
         _work_through(tenant, day, today, rng, staff)
         day += timedelta(days=1)
     HealthSettings.objects.filter(pk=settings.pk).update(daily_through=scored_through)

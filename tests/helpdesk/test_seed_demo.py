@@ -136,6 +136,9 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
             kind="health_drop", organization__name="Initech", status="open"
         ).exists()
         assert not tasks.filter(status="done", answers={}, kind="check_in_90").exists()
+        # Each task was created on the morning the replayed daily run made it.
+        renewal = tasks.get(kind="renewal", organization__name="Initech")
+        assert timezone.localdate(renewal.created_at, acme.tzinfo) < renewal.due_date
         renewals = Renewal.objects.filter(tenant=acme)
         assert set(renewals.values_list("outcome", flat=True)) == {"renewed", "churned"}
         assert any(renewal.is_downgrade for renewal in renewals)
