@@ -14,7 +14,6 @@ urlpatterns = [
     path("", include("success.urls")),
     path("service-levels/", sla_views.service_levels_page, name="service_levels"),
     path("agent/reports/sla/", sla_views.sla_report, name="sla_report"),
-    path("", include("success.urls_reports")),
     path("accounts/", include("allauth.urls")),
     path("account/api-tokens/", views_account.api_tokens, name="account_api_tokens"),
     path(

@@ -5,7 +5,7 @@ week, and how punctually each CSM completes their tasks.
 Every figure is a PostgreSQL aggregate (GROUP BY quarter, band, week or owner, with
 FILTER clauses for the columns), so a report costs the same few queries whatever the
 number of organizations, renewals, scores or tasks; the page's view and charts are in
-success/views_reports.py and success/report_charts.py.
+success/views/reports.py and success/report_charts.py.
 
 Definitions (the README's "Customer success" says the same for readers):
 

@@ -339,7 +339,8 @@ def latest_score(organization_id: int | None) -> HealthScore | None:
 
 @dataclass
 class OrganizationPage:
-    """What a CSM reads about one organization (success/views.py `organization_detail`)."""
+    """What a CSM reads about one organization (success/views/workspace.py
+    `organization_detail`)."""
 
     history: list[HealthScore]  # the last HISTORY_DAYS days' scores, oldest first
     latest: HealthScore | None

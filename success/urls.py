@@ -1,19 +1,20 @@
 from django.urls import path
 
-from success import views
+from success.views import reports, workspace
 
 urlpatterns = [
-    path("agent/success/", views.workspace, name="success_workspace"),
+    path("agent/success/", workspace.workspace, name="success_workspace"),
     path(
         "agent/success/organizations/<int:pk>/",
-        views.organization_detail,
+        workspace.organization_detail,
         name="success_organization",
     ),
     path(
         "agent/success/organizations/<int:pk>/notes/",
-        views.note_create,
+        workspace.note_create,
         name="success_note_create",
     ),
-    path("agent/success/tasks/<int:pk>/", views.task_detail, name="success_task"),
-    path("agent/success/tasks/<int:pk>/claim/", views.task_take, name="success_task_claim"),
+    path("agent/success/tasks/<int:pk>/", workspace.task_detail, name="success_task"),
+    path("agent/success/tasks/<int:pk>/claim/", workspace.task_take, name="success_task_claim"),
+    path("agent/success/reports/", reports.success_reports, name="success_reports"),
 ]

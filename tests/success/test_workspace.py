@@ -1,4 +1,4 @@
-"""The CSM workspace (success/views.py): the workspace, the organization page and the
+"""The CSM workspace (success/views/workspace.py): the workspace, the organization page and the
 task page, their actions, their query counts, and tenant isolation."""
 
 import re

@@ -1,0 +1,2 @@
+"""The customer success pages: the CSM's workspace, organization and task pages
+(workspace.py, agents and admins) and the reports (reports.py, admins)."""
