@@ -22,10 +22,10 @@ fell 15 points or more below its highest of the 14 days before. Only the first d
 of such a fall counts (the next day of the same fall is not a new drop), and not
 while a health-drop task is still open.
 
-Each task is unique by (organization, kind, trigger date), inserted with ON
-CONFLICT DO NOTHING, and runs of one desk are serialized by an advisory lock held
-to commit: however often or concurrently the beat runs, each trigger makes one
-task. Owners follow the ARR segmentation: an organization at or above the desk's
+Each task is unique by (organization, kind, trigger date) (a constraint), and runs
+of one desk are serialized by an advisory lock held to commit, each inserting only
+the tasks not there yet: however often or concurrently the beat runs, each trigger
+makes one task. Owners follow the ARR segmentation: an organization at or above the desk's
 threshold gets its success manager; the others' tasks go to the shared pool. Each
 owner gets one email per run listing their new tasks (success/notifications.py).
 """
