@@ -117,6 +117,10 @@ DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Threads per process that run independent read-only queries side by side, each on
+# its own connection (helpdesk/side_by_side.py; the insights dashboard's panels).
+# Each keeps a connection open: count them in PostgreSQL's max_connections. 0 turns it off.
+SIDE_BY_SIDE_THREADS = env_int("SIDE_BY_SIDE_THREADS", 3)
 # TEST_DATABASE_NAME lets two test runs share one server without dropping each other's database.
 DATABASES["default"]["TEST"] = {
     "NAME": env_str("TEST_DATABASE_NAME", f"test_{DATABASES['default']['NAME']}")

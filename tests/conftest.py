@@ -11,6 +11,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from helpdesk import side_by_side
 from helpdesk.celery import app as celery_app
 from helpdesk.models import Role, Tenant, User
 from helpdesk.tenancy import tenant_scope
@@ -38,6 +39,14 @@ def _fast_and_isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"  # uploads never land in .data/
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _side_by_side_stopped_at_the_end(django_db_setup):
+    """Pages computed side by side (live servers, transactional tests) leave pool threads
+    connected to the test database; they are closed before pytest-django drops it."""
+    yield
+    side_by_side.stop()
 
 
 @pytest.fixture

@@ -613,6 +613,27 @@ def test_no_other_desks_data_is_counted_or_shown(acme, history):
         assert secret not in page
 
 
+def test_as_served_the_panels_run_side_by_side_with_the_same_figures(
+    transactional_db, settings, acme, history
+):
+    # Committed data, so the panels run on the side-by-side threads' own connections
+    # (other tests run inside a transaction, where they run in order on the request's).
+    settings.SIDE_BY_SIDE_THREADS = 0
+    in_order = get(acme).context["panels"]
+    settings.SIDE_BY_SIDE_THREADS = 3
+    with CaptureQueriesContext(connection) as on_the_request:
+        response = get(acme)
+    side_by_side = response.context["panels"]
+    assert not [q for q in on_the_request.captured_queries if "sla_slaoutcome" in q["sql"]]
+    for name, panel in in_order.items():
+        assert [h.value for h in side_by_side[name].headlines] == [h.value for h in panel.headlines]
+        assert [c.table() for c in side_by_side[name].charts] == [c.table() for c in panel.charts]
+    assert side_by_side["volume"].headlines[0].value == "7"
+    page = response.content.decode()
+    for secret in ("Globex secret comment", "globex secret search", "Globex article"):
+        assert secret not in page
+
+
 @pytest.mark.parametrize(
     ("params", "created", "solved"),
     [
