@@ -40,6 +40,9 @@ _pool: ThreadPoolExecutor | None = None
 _pool_pid: int | None = None
 _pool_lock = threading.Lock()
 _wrappers: set = set()  # the pool threads' connection wrappers, for stop()
+# Set while a piece runs: a piece that asks for pieces of its own runs them in order,
+# rather than wait for pool threads that may all be waiting like it.
+_in_piece: contextvars.ContextVar[bool] = contextvars.ContextVar("in_piece", default=False)
 
 
 def _threads() -> int:
@@ -57,6 +60,7 @@ def _get_pool() -> ThreadPoolExecutor:
 
 
 def _piece(call: Callable[[], V], language: str | None, zone) -> V:
+    _in_piece.set(True)  # in this piece's own copy of the caller's context
     close_old_connections()
     with translation.override(language), timezone.override(zone):
         try:
@@ -68,7 +72,7 @@ def _piece(call: Callable[[], V], language: str | None, zone) -> V:
 def run_side_by_side(calls: Mapping[K, Callable[[], V]]) -> dict[K, V]:
     """{key: call()} for each call, run side by side when they can be. The first error
     raised by a call is raised here, after every call has finished."""
-    if _threads() < 2 or len(calls) < 2 or connection.in_atomic_block:
+    if _threads() < 2 or len(calls) < 2 or connection.in_atomic_block or _in_piece.get():
         return {key: call() for key, call in calls.items()}
     language, zone = translation.get_language(), timezone.get_current_timezone()
     pool = _get_pool()

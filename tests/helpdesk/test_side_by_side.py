@@ -89,3 +89,16 @@ def test_switched_off_everything_runs_here(transactional_db, settings):
     settings.SIDE_BY_SIDE_THREADS = 0
     here = threading.get_ident()
     assert run_side_by_side({1: threading.get_ident, 2: threading.get_ident}) == {1: here, 2: here}
+
+
+def test_a_piece_asking_for_pieces_of_its_own_runs_them_in_its_thread(
+    transactional_db, side_by_side
+):
+    # Four pieces at once, each asking for two more: with three pool threads, waiting
+    # on the pool from inside it would never finish.
+    def nested():
+        return set(run_side_by_side({1: threading.get_ident, 2: threading.get_ident}).values())
+
+    results = run_side_by_side({n: nested for n in range(4)})
+    assert all(len(threads) == 1 for threads in results.values())
+    assert threading.get_ident() not in set().union(*results.values())
