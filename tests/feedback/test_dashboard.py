@@ -632,6 +632,10 @@ def test_as_served_the_panels_run_side_by_side_with_the_same_figures(
     page = response.content.decode()
     for secret in ("Globex secret comment", "globex secret search", "Globex article"):
         assert secret not in page
+    # The panels speak the reader's language from their own threads too.
+    with travel(NOW):
+        chinese = acme.client(acme.admin).get(URL, WEEK_OF_9TH, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "新建与解决的工单" in chinese.content.decode()
 
 
 @pytest.mark.parametrize(
