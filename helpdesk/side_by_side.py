@@ -11,7 +11,9 @@ by side, their queries overlap on every CPU the database has.
   piece applies CONN_MAX_AGE and the health checks.
 - Each piece runs with the caller's tenant scope (django-scopes keeps it in a context
   variable, copied along), language and time zone (asgiref's locals stay in their
-  thread, so these two are set again).
+  thread, so these two are set again). Nothing else of the request goes along: the
+  URL conf is the default one there (the dashboard's pieces build no URLs; the page
+  around them does).
 - Inside a transaction (a caller's atomic block, or a test) everything runs in order
   on the caller's connection instead: another connection would not see the
   transaction's uncommitted rows, nor share its snapshot.
