@@ -3,7 +3,8 @@ charts (helpdesk/charts.py) built from the figures of the package's other module
 
 The page is made of panels (volume, speed, SLA, CSAT, NPS, knowledge base), each
 computed by its own figure function, so a CSV download of one chart computes
-only its panel.
+only its panel, and the page computes its panels side by side
+(helpdesk/side_by_side.py).
 """
 
 from __future__ import annotations
