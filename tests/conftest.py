@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from helpdesk import side_by_side
 from helpdesk.celery import app as celery_app
@@ -37,6 +38,9 @@ def _fast_and_isolated(settings, tmp_path):
     celery_app.conf.task_always_eager = True
     cache.clear()  # allauth's rate limits live in the (Redis) cache
     settings.MEDIA_ROOT = tmp_path / "media"  # uploads never land in .data/
+    # Requests leave their language active in the thread (as Django's LocaleMiddleware
+    # does); each test starts from the default, whatever the one before asked for.
+    translation.activate(settings.LANGUAGE_CODE)
     yield
     celery_app.conf.task_always_eager = False
 
