@@ -42,6 +42,23 @@ def settled(acme) -> bool:
         )
 
 
+def take_over(acme, outbox) -> dict[str, int]:
+    """A second worker starts; the beat's sweep, once the wake-up's grace is over, hands
+    out what is left, while Redis hands back the dead worker's task: all of it reaches
+    the worker. Returns what the sweep handed out."""
+    second = Worker(outbox, visibility_timeout=1)
+    try:
+        with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
+            swept = outbox_sweep()
+        wait_for(lambda: settled(acme), message="the ticket's emails")
+        wait_for(lambda: unacknowledged_tasks() == 0, message="the dead worker's task")
+        wait_for(lambda: len(sent_files(outbox)) >= 3, message="three emails")
+        time.sleep(2)  # let any duplicate run through
+    finally:
+        second.stop()
+    return swept
+
+
 def test_a_worker_killed_while_rendering_a_tickets_emails_loses_and_doubles_nothing(
     acme, queue, tmp_path
 ):
@@ -59,18 +76,7 @@ def test_a_worker_killed_while_rendering_a_tickets_emails_loses_and_doubles_noth
     assert sent_files(outbox) == []
     assert unacknowledged_tasks() == 1
 
-    second = Worker(outbox, visibility_timeout=1)
-    try:
-        # The beat's sweep, once the wake-up's grace is over, hands the job out again,
-        # while Redis also hands back the dead worker's task: both reach the worker.
-        with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
-            assert outbox_sweep()["jobs"] == 1
-        wait_for(lambda: settled(acme), message="the ticket's emails")
-        wait_for(lambda: unacknowledged_tasks() == 0, message="the dead worker's task")
-        wait_for(lambda: len(sent_files(outbox)) >= 3, message="three emails")
-        time.sleep(2)  # let any duplicate run through
-    finally:
-        second.stop()
+    assert take_over(acme, outbox)["jobs"] == 1
     assert recipients(outbox) == everyone(acme)
     with acme.scope():
         assert OutboundEmail.objects.filter(status=OutboundEmail.Status.SENT).count() == 3
@@ -86,16 +92,7 @@ def test_a_worker_killed_right_after_sending_one_of_them_sends_none_twice(acme, 
     finally:
         dying.stop()
     assert len(sent_files(outbox)) == 1
-    second = Worker(outbox, visibility_timeout=1)
-    try:
-        with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
-            outbox_sweep()
-        wait_for(lambda: settled(acme), message="the other emails")
-        wait_for(lambda: unacknowledged_tasks() == 0, message="the dead worker's task")
-        wait_for(lambda: len(sent_files(outbox)) >= 3, message="three emails")
-        time.sleep(2)  # let any duplicate run through
-    finally:
-        second.stop()
+    take_over(acme, outbox)
     # Each person got one email; the one in flight at the kill is not sent again.
     assert recipients(outbox) == everyone(acme)
     with acme.scope():
