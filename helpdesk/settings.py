@@ -158,6 +158,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE = {
     "close-solved-tickets": {"task": "tickets.tasks.close_solved_tickets", "schedule": 3600.0},
+    # Suspended mail from strangers is kept 14 days (to the hour).
+    "purge-suspended-emails": {"task": "tickets.tasks.purge_suspended_emails", "schedule": 3600.0},
     # Breaches are detected within a minute of their due time.
     "sla-sweep": {"task": "sla.tasks.sweep", "schedule": 60.0},
     "deliver-stalled-emails": {"task": "helpdesk.tasks.deliver_stalled_emails", "schedule": 300.0},

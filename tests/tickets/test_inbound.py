@@ -9,7 +9,7 @@ from django.test import Client
 
 from tests.tickets.factories import make_ticket
 from tickets.inbound import ingest_email, strip_quoted
-from tickets.models import Channel, Message, Status, Ticket
+from tickets.models import Channel, Message, Status, SuspendedEmail, Ticket
 from tickets.notifications import thread_root_id
 from tickets.services import ticket_solve
 
@@ -135,13 +135,13 @@ def test_an_unknown_sender_gets_one_polite_reply_and_no_ticket(
     acme, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        assert ingest(acme, raw_mail("stranger@nowhere.example", "Hi")).action == "unknown_sender"
-        assert (
-            ingest(acme, raw_mail("stranger@nowhere.example", "Hi again")).action
-            == "unknown_sender"
-        )
+        for body in ["Hi", "Hi again"]:
+            result = ingest(acme, raw_mail("stranger@nowhere.example", body))
+            assert (result.action, result.reason) == ("suspended", "unknown_sender")
     with acme.scope():
         assert not Ticket.objects.exists()
+        # Both kept for the admins (tests/tickets/test_suspended_mail.py), one answer.
+        assert SuspendedEmail.objects.filter(sender="stranger@nowhere.example").count() == 2
     replies = [m for m in mail.outbox if m.to == ["stranger@nowhere.example"]]
     assert len(replies) == 1
     assert "http://acme.localhost/accounts/signup/" in replies[0].body or (
@@ -252,15 +252,18 @@ def test_an_agent_reply_by_email_answers_the_customer(acme):
         ),
     ],
 )
-def test_malformed_mail_is_rejected_and_the_endpoint_never_500s(acme, raw):
+def test_malformed_mail_is_kept_and_the_endpoint_never_500s(acme, raw):
     response = Client(HTTP_HOST=acme.host).post(
         "/inbound/email/",
         raw,
         content_type="message/rfc822",
         HTTP_X_INBOUND_SECRET=acme.tenant.inbound_email_secret,
     )
-    assert response.status_code in (200, 422)
-    assert response.json()["action"] in ("rejected", "created", "ignored")
+    assert response.status_code == 200
+    assert response.json()["action"] == "suspended"
+    assert response.json()["reason"] == "unparseable"
+    with acme.scope():
+        assert bytes(SuspendedEmail.objects.get().raw) == raw
 
 
 def test_endpoint_requires_the_tenants_own_secret(acme, globex):
