@@ -17,7 +17,12 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import TenantModelAdmin, is_tenant_admin
 from helpdesk.models import Membership
-from tickets.inbound import clean_subject, readable_attachments, readable_headers, readable_text
+from tickets.email_parsing import (
+    clean_subject,
+    readable_attachments,
+    readable_headers,
+    readable_text,
+)
 from tickets.models import Category, Macro, SuspendedEmail
 from tickets.rendering import render_markdown
 from tickets.services import (

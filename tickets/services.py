@@ -639,8 +639,9 @@ def suspended_email_retry(*, suspended: SuspendedEmail, actor: User):
         locked.save(update_fields=["reason", "error", "retried_at", "expires_at"])
         logger.info("Suspended mail %s retried by user %s: %s", locked.pk, actor.pk, problem)
         return inbound.InboundResult("suspended", reason=problem.reason, detail=problem.detail)
+    pk = locked.pk
     locked.delete()
-    logger.info("Suspended mail %s retried by user %s: %s", locked.pk, actor.pk, result.action)
+    logger.info("Suspended mail %s retried by user %s: %s", pk, actor.pk, result.action)
     return result
 
 
@@ -653,7 +654,7 @@ def suspended_email_to_ticket(
     from django.conf import settings
     from django.utils.html import escape, linebreaks
 
-    from tickets import inbound
+    from tickets import email_parsing
 
     _require_desk_admin(actor)
     locked = _lock_suspended(suspended)
@@ -663,8 +664,10 @@ def suspended_email_to_ticket(
             _("This mail already reached ticket #%(number)d.") % {"number": known.ticket.number}
         )
     raw = bytes(locked.raw)
-    text = inbound.readable_text(raw)[:100_000] or _("(The mail had no text that could be read.)")
-    uploads, refused = inbound.readable_attachments(raw)
+    text = email_parsing.readable_text(raw)[:100_000] or _(
+        "(The mail had no text that could be read.)"
+    )
+    uploads, refused = email_parsing.readable_attachments(raw)
     limit = settings.ATTACHMENTS_PER_MESSAGE
     if len(uploads) > limit:
         refused.append(
@@ -676,7 +679,7 @@ def suspended_email_to_ticket(
     ticket = ticket_create(
         tenant=locked.tenant,
         requester=requester,
-        subject=subject.strip() or inbound.clean_subject(locked.subject) or _("(no subject)"),
+        subject=subject.strip() or email_parsing.clean_subject(locked.subject) or _("(no subject)"),
         body=text,
         channel=Channel.EMAIL,
         uploads=uploads,
@@ -684,10 +687,9 @@ def suspended_email_to_ticket(
         body_html=linebreaks(escape(text)),
         email_message_id=locked.message_id,
     )
+    pk = locked.pk
     locked.delete()
-    logger.info(
-        "Suspended mail %s became ticket #%s by user %s", locked.pk, ticket.number, actor.pk
-    )
+    logger.info("Suspended mail %s became ticket #%s by user %s", pk, ticket.number, actor.pk)
     return ticket
 
 
