@@ -315,6 +315,25 @@ def test_another_desks_admin_can_neither_see_nor_handle_the_mail(acme, globex):
         assert not Ticket.objects.exists()
 
 
+def test_a_platform_operator_reads_but_does_not_handle_suspended_mail(acme):
+    from django.test import Client
+
+    from tests.helpdesk.factories import make_user
+
+    _post(acme, BOGUS_CHARSET)
+    [suspended] = kept(acme)
+    operator = Client(HTTP_HOST="localhost")
+    operator.force_login(make_user("op@platform.example", is_staff=True, is_superuser=True))
+    page = operator.get(url("change", suspended.pk))
+    assert page.status_code == 200 and "Export broken" in page.content.decode()
+    assert url("retry", suspended.pk) not in page.content.decode()
+    for page_name in ["raw", "to_ticket"]:
+        assert operator.get(url(page_name, suspended.pk)).status_code == 403
+    assert operator.post(url("retry", suspended.pk)).status_code == 403
+    operator.post(url("delete", suspended.pk), {"post": "yes"})
+    assert len(kept(acme)) == 1
+
+
 @pytest.mark.parametrize("role", ["agent", "customer"])
 def test_agents_and_customers_cannot_reach_suspended_mail(acme, role):
     _post(acme, BOGUS_CHARSET)
