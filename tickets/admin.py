@@ -66,8 +66,13 @@ class SuspendedToTicketForm(forms.Form):
     requester = forms.EmailField(
         label=_("Requester"),
         help_text=_("The email address of a member of this desk: the ticket is theirs."),
+        widget=forms.EmailInput(attrs={"class": "vTextField"}),
     )
-    subject = forms.CharField(label=_("Subject"), max_length=200)
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
 
     def clean_requester(self):
         email = self.cleaned_data["requester"]

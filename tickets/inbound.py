@@ -90,7 +90,7 @@ class MailProblem(Exception):
 
     def __init__(self, reason: str, detail: str):
         super().__init__(detail)
-        self.reason = reason
+        self.reason = str(reason)  # a Reason member or its value: always the plain code
         self.detail = detail
 
 
