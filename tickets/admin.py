@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import DELETION, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -211,7 +212,16 @@ class SuspendedEmailAdmin(TenantModelAdmin):
                 "reason": result.reason,
             }
         self.message_user(request, text, messages.SUCCESS)
+        self._log_handled(request, suspended, f"Retried: {result.action} #{result.ticket_number}")
         return True
+
+    @staticmethod
+    def _log_handled(request, suspended, what: str) -> None:
+        """The admin's own history (Recent actions) records what became of the mail,
+        as it records a deletion: the row itself is gone."""
+        LogEntry.objects.log_actions(
+            request.user.pk, [suspended], DELETION, change_message=what, single_object=True
+        )
 
     # -- the pages of one mail ----------------------------------------------------------
 
@@ -280,6 +290,7 @@ class SuspendedEmailAdmin(TenantModelAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
+                self._log_handled(request, suspended, f"Turned into ticket #{ticket.number}")
                 self.message_user(
                     request,
                     format_html(

@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 import time_machine
+from django.contrib.admin.models import DELETION, LogEntry
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
@@ -136,6 +137,12 @@ def test_an_unknown_senders_mail_is_kept_and_retried_once_they_are_a_member(
     assert response.redirect_chain[-1][0] == url("changelist")
     assert ticket.requester.email == "dana@acme-co.example"
     assert kept(acme) == []
+    # The admin's history keeps who handled it and how.
+    entry = LogEntry.objects.get(object_id=str(suspended.pk), user=acme.admin)
+    assert (entry.action_flag, entry.change_message) == (
+        DELETION,
+        f"Retried: created #{ticket.number}",
+    )
     # The retry does not answer a second time (the new ticket's acknowledgement aside).
     assert len(_polite_replies("dana@acme-co.example")) == 1
 
