@@ -94,6 +94,9 @@ def test_malformed_mail_from_a_customer_is_kept_byte_for_byte_and_made_a_ticket(
         message = ticket.messages.get()
     assert (ticket.requester, ticket.channel) == (acme.customer, Channel.EMAIL)
     assert message.body == "The export — every CSV — fails."
+    assert LogEntry.objects.get(object_id=str(suspended.pk)).change_message == (
+        f"Turned into ticket #{ticket.number}"
+    )
     # The mail is in the ticket now: delivered again, it is recognised.
     assert _post(acme, BOGUS_CHARSET).json()["action"] == "ignored"
 
