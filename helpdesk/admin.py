@@ -1,13 +1,14 @@
 from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from helpdesk.admin_site import (
     PlatformModelAdmin,
@@ -20,13 +21,20 @@ from helpdesk.models import (
     ApiToken,
     Membership,
     OutboundEmail,
+    OutboxJob,
     Role,
     Tenant,
     TenantDomain,
     TenantSettings,
     User,
 )
-from helpdesk.services import member_invite, tenant_provision
+from helpdesk.outbox import outbox_job_retry
+from helpdesk.services import (
+    email_mark_delivered,
+    email_send_again,
+    member_invite,
+    tenant_provision,
+)
 from helpdesk.tenancy import tenant_url
 
 admin.site.unregister(Group)
@@ -150,7 +158,9 @@ class MembershipAdmin(TenantModelAdmin):
 class OutboundEmailAdmin(TenantModelAdmin):
     """The delivery log, read-only: what the desk sent, to whom, when, and any error.
 
-    Bodies are never shown: they may carry another person's sign-in links.
+    Bodies are never shown: they may carry another person's sign-in links. Emails
+    whose delivery failed, or is unknown (a worker died while the mail server took
+    it), are never sent again on a guess: an admin decides, with the actions.
     """
 
     list_display = ("subject", "recipients", "status", "attempts", "created_at", "sent_at")
@@ -164,9 +174,12 @@ class OutboundEmailAdmin(TenantModelAdmin):
         "attempts",
         "last_error",
         "created_at",
+        "claimed_at",
+        "retry_at",
         "sent_at",
     )
     readonly_fields = fields
+    actions = ["send_again", "mark_delivered"]
 
     @admin.display(description=_("to"))
     def recipients(self, email):
@@ -177,6 +190,70 @@ class OutboundEmailAdmin(TenantModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.action(description=_("Send again (unknown or failed delivery)"))
+    def send_again(self, request, queryset):
+        queued = sum(email_send_again(email=email) for email in queryset)
+        skipped = len(queryset) - queued
+        self.message_user(
+            request,
+            ngettext("%(count)d email queued again.", "%(count)d emails queued again.", queued)
+            % {"count": queued},
+        )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d email was left alone: only unknown or failed ones are sent again.",
+                    "%(count)d emails were left alone: only unknown or failed ones are sent again.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Mark as delivered (the recipient has it)"))
+    def mark_delivered(self, request, queryset):
+        marked = sum(email_mark_delivered(email=email) for email in queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d email marked as delivered.",
+                "%(count)d emails marked as delivered.",
+                marked,
+            )
+            % {"count": marked},
+        )
+
+
+@admin.register(OutboxJob)
+class OutboxJobAdmin(TenantModelAdmin):
+    """Work waiting for a worker (emails about tickets, for now): normally gone within
+    seconds; a job listed here is retried with back-off, or failed for good."""
+
+    list_display = ("__str__", "created_at", "attempts", "retry_at", "failed_at", "last_error")
+    list_filter = (("failed_at", admin.EmptyFieldListFilter),)
+    fields = ("handler", "payload", "created_at", "attempts", "retry_at", "failed_at", "last_error")
+    readonly_fields = fields
+    actions = ["run_again"]
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Run again"))
+    def run_again(self, request, queryset):
+        for job in queryset:
+            outbox_job_retry(job=job)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d job will run again.", "%(count)d jobs will run again.", len(queryset)
+            )
+            % {"count": len(queryset)},
+        )
 
 
 @admin.register(TenantSettings)

@@ -11,9 +11,11 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import Count
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_scopes import scopes_disabled
 
 from helpdesk.access import has_role
@@ -38,6 +40,12 @@ def is_tenant_admin(request) -> bool:
 class HelpdeskAdminSite(admin.AdminSite):
     site_title = _("Helpdesk admin")
     index_title = _("Configuration")
+    index_template = "admin/helpdesk_index.html"
+
+    def index(self, request, extra_context=None):
+        if not on_platform_host(request) and self.has_permission(request):
+            extra_context = {**(extra_context or {}), "needs_attention": _needs_attention()}
+        return super().index(request, extra_context)
 
     def has_permission(self, request):
         if on_platform_host(request):
@@ -79,6 +87,66 @@ class HelpdeskAdminSite(admin.AdminSite):
             return inner(request, *args, **kwargs)
 
         return platform_aware
+
+
+def _needs_attention() -> list[tuple[str, str]]:
+    """What an admin of the desk must decide, with a link to it: emails of unknown or
+    failed delivery, and background jobs that failed for good."""
+    from helpdesk.models import OutboundEmail, OutboxJob
+
+    statuses = dict(
+        OutboundEmail.objects.filter(
+            status__in=[OutboundEmail.Status.UNKNOWN, OutboundEmail.Status.FAILED]
+        )
+        .values_list("status")
+        .annotate(count=Count("pk"))
+    )
+    unknown = statuses.get(OutboundEmail.Status.UNKNOWN, 0)
+    failed = statuses.get(OutboundEmail.Status.FAILED, 0)
+    failed_jobs = OutboxJob.objects.exclude(failed_at=None).count()
+    emails = reverse("admin:helpdesk_outboundemail_changelist")
+    notices = []
+    if unknown:
+        notices.append(
+            (
+                ngettext(
+                    "%(count)d email may not have been delivered: a worker stopped while "
+                    "sending it. Check with the recipient, then send it again or mark it "
+                    "delivered.",
+                    "%(count)d emails may not have been delivered: a worker stopped while "
+                    "sending them. Check with the recipients, then send them again or mark "
+                    "them delivered.",
+                    unknown,
+                )
+                % {"count": unknown},
+                f"{emails}?status__exact=unknown",
+            )
+        )
+    if failed:
+        notices.append(
+            (
+                ngettext(
+                    "%(count)d email could not be delivered after every attempt.",
+                    "%(count)d emails could not be delivered after every attempt.",
+                    failed,
+                )
+                % {"count": failed},
+                f"{emails}?status__exact=failed",
+            )
+        )
+    if failed_jobs:
+        notices.append(
+            (
+                ngettext(
+                    "%(count)d background job failed after every attempt.",
+                    "%(count)d background jobs failed after every attempt.",
+                    failed_jobs,
+                )
+                % {"count": failed_jobs},
+                reverse("admin:helpdesk_outboxjob_changelist") + "?failed_at__isempty=0",
+            )
+        )
+    return notices
 
 
 def tenant_staff_queryset(tenant):

@@ -8,22 +8,31 @@ count the one before in proportion to how much of it the sliding window still co
 (the "sliding window counter"): the same limits, constant cost whatever the rate.
 
 Rates, scopes and cache keys are DRF's (`DEFAULT_THROTTLE_RATES`, "user" per signed-in
-person, "anon" per IP address); the counters live in the cache's Redis database.
+person, "anon" per IP address); the counters live in the cache's Redis database, and
+in the cache's database table while Redis is unreachable (helpdesk/cache.py): the
+limits hold during an outage, at the cost of a query or two per request.
 """
 
 from __future__ import annotations
 
-import functools
+from contextlib import suppress
 
-import redis
-from django.conf import settings
 from django.core.cache import cache
 from rest_framework import throttling
 
+from helpdesk.cache import RedisUnavailable
 
-@functools.cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+
+def _count_on_redis(current: str, previous: str, expiry: int):
+    def work(client) -> tuple[int, int]:
+        pipeline = client.pipeline(transaction=False)
+        pipeline.incr(cache.make_key(current))
+        pipeline.expire(cache.make_key(current), expiry)
+        pipeline.get(cache.make_key(previous))
+        count, _expiry_set, before = pipeline.execute()
+        return count, int(before or 0)
+
+    return work
 
 
 class SlidingWindowThrottle(throttling.SimpleRateThrottle):
@@ -35,21 +44,30 @@ class SlidingWindowThrottle(throttling.SimpleRateThrottle):
             return True
         now = self.timer()
         window = int(now // self.duration)
-        current = cache.make_key(f"{self.key}:{window}")
-        pipeline = _redis().pipeline(transaction=False)
-        pipeline.incr(current)
-        pipeline.expire(current, 2 * self.duration)
-        pipeline.get(cache.make_key(f"{self.key}:{window - 1}"))
-        count, _expiry_set, previous = pipeline.execute()
-        previous = int(previous or 0)
+        current, previous_key = f"{self.key}:{window}", f"{self.key}:{window - 1}"
+        try:
+            count, previous = cache.run_on_redis(
+                _count_on_redis(current, previous_key, 2 * self.duration)
+            )
+        except RedisUnavailable:
+            count, previous = self._count_in_database(current, previous_key)
         # The share of the previous window that the sliding window still covers.
         overlap = 1 - (now - window * self.duration) / self.duration
         if previous * overlap + count <= self.num_requests:
             return True
         # As with DRF's throttles, a refused request uses none of the allowance.
-        _redis().decr(current)
+        try:
+            cache.run_on_redis(lambda client: client.decr(cache.make_key(current)))
+        except RedisUnavailable:
+            with suppress(ValueError):  # counted on Redis, which went away since
+                cache.fallback.decr(current)
         self.wait_seconds = self._wait(previous, count - 1, overlap)
         return False
+
+    def _count_in_database(self, current: str, previous: str) -> tuple[int, int]:
+        fallback = cache.fallback
+        fallback.add(current, 0, timeout=2 * self.duration)
+        return fallback.incr(current), int(fallback.get(previous) or 0)
 
     def _wait(self, previous: int, count: int, overlap: float) -> float | None:
         """Seconds until one more request fits, if none is sent meanwhile."""

@@ -269,10 +269,12 @@ class Membership(TenantOwned):
 
 
 class OutboundEmail(TenantOwned):
-    """An email waiting for, or past, delivery by a Celery worker.
+    """An email waiting for, or past, delivery by a Celery worker (the email outbox).
 
-    The message is rendered and stored in the request's transaction and sent
-    after commit; the row is the guard that makes delivery idempotent.
+    The message is rendered and stored in the transaction of the write that caused
+    it; the broker only wakes a worker, and the sweep (helpdesk.outbox) delivers what
+    a lost wake-up or a failed attempt left. The row is the guard that makes
+    delivery happen at most once (see `helpdesk.services.email_deliver`).
     """
 
     class Status(models.TextChoices):
@@ -280,6 +282,9 @@ class OutboundEmail(TenantOwned):
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        # A worker died while handing it to the mail server: it may or may not have
+        # left, and it is never sent twice on a guess (an admin may send it again).
+        UNKNOWN = "unknown", _("Unknown: check with the recipient")
 
     to = models.JSONField(_("to"))
     from_email = models.CharField(_("from"), max_length=320)
@@ -296,6 +301,12 @@ class OutboundEmail(TenantOwned):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # When the sweep delivers a queued email that nothing delivered before: soon after
+    # it is stored (its wake-up was lost), or after the back-off of a failed attempt.
+    retry_at = models.DateTimeField(_("next attempt"), default=timezone.now, editable=False)
+    # When a worker last claimed it; a claim far older than any task may run means
+    # the worker died mid-send (Status.UNKNOWN).
+    claimed_at = models.DateTimeField(_("handed to the mail server"), null=True, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
@@ -305,11 +316,16 @@ class OutboundEmail(TenantOwned):
             models.Index(
                 fields=["tenant", "status", "created_at"], name="outboundemail_tenant_status"
             ),
-            # The stalled-delivery check looks across tenants at the few queued rows.
+            # The sweep looks across tenants at the few queued rows, and the few sending.
             models.Index(
-                fields=["created_at"],
+                fields=["retry_at"],
                 condition=models.Q(status="queued"),
-                name="outboundemail_queued",
+                name="outboundemail_queued_retry",
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                condition=models.Q(status="sending"),
+                name="outboundemail_sending",
             ),
         ]
         constraints = [
@@ -322,6 +338,39 @@ class OutboundEmail(TenantOwned):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class OutboxJob(TenantOwned):
+    """Work a write leaves for a worker, stored in the write's own transaction.
+
+    The transactional outbox for side effects that are not yet an email: a ticket
+    event whose emails a worker renders, later webhooks. The broker carries only a
+    wake-up naming the row; a worker runs the handler and deletes the row in one
+    transaction, so what the handler writes is written once; the sweep runs jobs
+    whose wake-up was lost, and retries failed ones with back-off. See helpdesk/outbox.py.
+    """
+
+    handler = models.CharField(_("handler"), max_length=200)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # When the sweep runs the job if nothing ran it before (see OutboundEmail.retry_at).
+    retry_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    # Set after the last attempt failed: the job waits for an admin's retry.
+    failed_at = models.DateTimeField(_("failed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        indexes = [
+            models.Index(
+                fields=["retry_at"], condition=models.Q(failed_at=None), name="outboxjob_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.handler.rsplit(".", 1)[-1]
 
 
 class ApiToken(TenantOwned):

@@ -11,11 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.models import Membership, OutboundEmail, Role, Tenant, User
-from helpdesk.tenancy import enqueue_on_commit, tenant_scope
+from helpdesk.outbox import backoff, wake_on_commit, wake_up_grace
+from helpdesk.tenancy import tenant_scope
 
 logger = logging.getLogger(__name__)
 
-# Delivery attempts before an email is marked failed (the task retries with backoff).
+# Delivery attempts before an email is marked failed (the sweep retries with back-off).
 EMAIL_MAX_ATTEMPTS = 8
 
 
@@ -194,7 +195,8 @@ def tenant_from_email(tenant: Tenant, address: str) -> str:
 
 
 def email_queue(*, tenant: Tenant, message: EmailMessage, dedupe_key: str = "") -> OutboundEmail:
-    """Store a rendered message and have a worker deliver it after commit.
+    """Store a rendered message in the current transaction; a worker delivers it
+    after commit (or the sweep, if the wake-up is lost).
 
     With a `dedupe_key`, an email already queued under that key is returned as it
     is and not queued again (the unique constraint settles races between workers).
@@ -217,7 +219,7 @@ def email_queue(*, tenant: Tenant, message: EmailMessage, dedupe_key: str = "") 
             outbound = _email_store(tenant, message, body_text, html, dedupe_key)
     except IntegrityError:
         return OutboundEmail.objects.get(dedupe_key=dedupe_key)
-    enqueue_on_commit(deliver_email, tenant.id, outbound.id)
+    wake_on_commit(deliver_email, tenant.id, outbound.id)
     return outbound
 
 
@@ -234,6 +236,7 @@ def _email_store(tenant, message, body_text, html, dedupe_key) -> OutboundEmail:
             **message.extra_headers,
             **({"Reply-To": ", ".join(message.reply_to)} if message.reply_to else {}),
         },
+        retry_at=timezone.now() + wake_up_grace(),
     )
 
 
@@ -243,13 +246,14 @@ def email_deliver(*, email_id: int) -> bool:
     1. Claim: a conditional UPDATE moves the row from queued to sending; a
        duplicate or retried task that finds it claimed or sent does nothing.
     2. Send through the configured backend.
-    3. Record: sent (with the time), or back to queued with the error, so the
-       task's retry can claim it again.
-    A worker killed between 1 and 3 leaves the row in `sending`: the message
-    may or may not have left, and it is not sent a second time.
+    3. Record: sent (with the time), or back to queued with the error and a
+       back-off, after which the sweep tries again.
+    A worker killed between 1 and 3 leaves the row in `sending`: the message may
+    or may not have left, and it is not sent a second time; the sweep marks it
+    `unknown` for an admin once no task could still be running.
     """
     claimed = OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.QUEUED).update(
-        status=OutboundEmail.Status.SENDING
+        status=OutboundEmail.Status.SENDING, claimed_at=timezone.now()
     )
     if not claimed:
         return False
@@ -268,16 +272,18 @@ def email_deliver(*, email_id: int) -> bool:
         message.send()
     except Exception as error:
         attempts = outbound.attempts + 1
-        # Back to queued for the task's retry; after the last attempt it stays
+        # Back to queued for the sweep's retry; after the last attempt it stays
         # visible as failed in the admin's delivery log instead of vanishing.
         OutboundEmail.objects.filter(pk=email_id).update(
             status=OutboundEmail.Status.FAILED
             if attempts >= EMAIL_MAX_ATTEMPTS
             else OutboundEmail.Status.QUEUED,
             attempts=attempts,
+            retry_at=timezone.now() + backoff(attempts),
             last_error=f"{type(error).__name__}: {error}"[:2000],
         )
-        raise
+        logger.warning("Email #%s not sent (attempt %d): %s", email_id, attempts, error)
+        return False
     # Bodies can hold sign-in secrets (verification and password-reset links) for a
     # global identity; once delivered, only the envelope is kept as the log.
     OutboundEmail.objects.filter(pk=email_id).update(
@@ -288,3 +294,36 @@ def email_deliver(*, email_id: int) -> bool:
         body_html="",
     )
     return True
+
+
+# What only an admin may decide: an email whose delivery is unknown or failed.
+RESENDABLE = (OutboundEmail.Status.UNKNOWN, OutboundEmail.Status.FAILED)
+
+
+def email_send_again(*, email: OutboundEmail) -> bool:
+    """Queue an email of unknown or failed delivery again (an admin checked with the
+    recipient, or fixed the mail server); returns whether it was queued."""
+    queued = OutboundEmail.objects.filter(pk=email.pk, status__in=RESENDABLE).update(
+        status=OutboundEmail.Status.QUEUED,
+        attempts=0,
+        claimed_at=None,
+        last_error="",
+        retry_at=timezone.now() + wake_up_grace(),
+    )
+    if queued:
+        from helpdesk.tasks import deliver_email
+
+        wake_on_commit(deliver_email, email.tenant_id, email.pk)
+    return bool(queued)
+
+
+def email_mark_delivered(*, email: OutboundEmail) -> bool:
+    """Record that an email of unknown delivery did arrive (the recipient said so)."""
+    return bool(
+        OutboundEmail.objects.filter(pk=email.pk, status=OutboundEmail.Status.UNKNOWN).update(
+            status=OutboundEmail.Status.SENT,
+            sent_at=email.claimed_at or timezone.now(),
+            body_text="",
+            body_html="",
+        )
+    )

@@ -128,16 +128,20 @@ DATABASES["default"]["TEST"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL") or devstack.embedded_redis_url()
+# Redis while it answers, a PostgreSQL table while it does not (helpdesk/cache.py):
+# nothing a customer sends depends on Redis. Short socket timeouts, so a Redis that
+# hangs instead of refusing costs a second, once, before the fallback takes over.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "helpdesk.cache.FailoverCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "helpdesk",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "RETRY_AFTER": 5},
     }
 }
-# Sessions are kept in PostgreSQL and read through the cache: every signed-in request
-# reads its session, and Redis answers that for less than a query costs.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in PostgreSQL only: a session cached in Redis could outlive a logout
+# made while Redis was unreachable, and reading one costs a primary-key lookup.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # -- Celery -------------------------------------------------------------------------------
 
@@ -152,17 +156,40 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# No task may run longer than this (tasks split their work per tenant and in
+# batches; the longest, a desk's daily health scores, takes seconds). Redis hands the
+# task of a dead worker to another after the visibility timeout, which must outlast
+# the longest run, or a task still running would be handed out a second time.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 30,
+    # A broker that hangs instead of refusing must not hang a request's wake-up.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    # Look for the tasks of dead workers every 30 s rather than every 100 s.
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 3,
+}
+# An email still `sending` this long after its claim was in the hands of a worker
+# that died (no task outlives CELERY_TASK_TIME_LIMIT): its delivery is unknown.
+EMAIL_SENDING_UNKNOWN_AFTER = CELERY_TASK_TIME_LIMIT + 60
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Seconds a new outbox row is left to its wake-up before the sweep delivers it.
+OUTBOX_WAKE_UP_GRACE = env_int("OUTBOX_WAKE_UP_GRACE", 30)
 CELERY_BEAT_SCHEDULE = {
     "close-solved-tickets": {"task": "tickets.tasks.close_solved_tickets", "schedule": 3600.0},
     # Suspended mail from strangers is kept 14 days (to the hour).
     "purge-suspended-emails": {"task": "tickets.tasks.purge_suspended_emails", "schedule": 3600.0},
     # Breaches are detected within a minute of their due time.
     "sla-sweep": {"task": "sla.tasks.sweep", "schedule": 60.0},
-    "deliver-stalled-emails": {"task": "helpdesk.tasks.deliver_stalled_emails", "schedule": 300.0},
+    # What lost wake-ups and failed attempts left in the outbox (helpdesk/outbox.py).
+    "sweep-outbox": {
+        "task": "helpdesk.tasks.sweep_outbox",
+        "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 60)),
+    },
     # Satisfaction surveys go out within a minute of their send time.
     "send-csat-surveys": {"task": "feedback.tasks.send_csat_surveys", "schedule": 60.0},
     "send-nps-surveys": {"task": "feedback.tasks.send_nps_surveys", "schedule": 3600.0},

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from celery import shared_task
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django_scopes import scope
 
 if TYPE_CHECKING:
@@ -139,22 +138,8 @@ def fan_out(task: Any, tenant_ids: list[int] | None = None, *args: Any) -> int:
     return len(tenant_ids)
 
 
-def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Queue `task` once the current transaction commits (at once outside one).
-
-    A task queued inside a transaction that later rolls back would act on rows
-    that never existed; one queued before commit could run before they are visible.
-
-    Nobody can wait for the result of a task queued this way, so none is kept: with
-    a result backend, Celery would otherwise subscribe this process to each task's
-    result channel when sending it, and the worker would store every result.
-    """
-    transaction.on_commit(functools.partial(task.apply_async, args, kwargs, ignore_result=True))
-
-
 __all__ = [
     "TenantCommand",
-    "enqueue_on_commit",
     "fan_out",
     "is_platform_host",
     "tenant_for_host",

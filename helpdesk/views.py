@@ -67,11 +67,22 @@ def _redis_ok() -> bool:
 @never_cache
 @require_GET
 def healthz(request):
-    """Liveness of what the app needs: 200 when the database and Redis answer, else 503."""
+    """What the app needs, and whether it answers.
+
+    - 200 `ok`: the database and Redis answer.
+    - 200 `degraded`: Redis does not. Pages, the API and inbound mail keep working (the
+      cache falls back to the database, and outbox rows wait for the broker), so a
+      load balancer must keep sending traffic here; the body says what is down.
+    - 503 `unavailable`: the database does not answer, and nothing can be served.
+    """
     checks = {"database": _database_ok(), "redis": _redis_ok()}
-    healthy = all(checks.values())
-    body = {
-        "status": "ok" if healthy else "unavailable",
-        **{name: "ok" if ok else "down" for name, ok in checks.items()},
-    }
-    return JsonResponse(body, status=200 if healthy else 503)
+    if not checks["database"]:
+        status, code = "unavailable", 503
+    elif not checks["redis"]:
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return JsonResponse(
+        {"status": status, **{name: "ok" if ok else "down" for name, ok in checks.items()}},
+        status=code,
+    )

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from helpdesk.models import Tenant
-from helpdesk.tenancy import enqueue_on_commit, tenant_scope
+from helpdesk.outbox import wake_on_commit
+from helpdesk.tenancy import tenant_scope
 from sla import timers
 from sla.business_time import subtract_business_time
 from sla.models import (
@@ -238,7 +239,7 @@ def _sweep_batch(tenant: Tenant, batch: list, book: PolicyBook, now: datetime) -
     if writes.notices:
         from sla.tasks import deliver_notices
 
-        enqueue_on_commit(deliver_notices, tenant.pk)
+        wake_on_commit(deliver_notices, tenant.pk)
     return result
 
 

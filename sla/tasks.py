@@ -15,7 +15,7 @@ def sweep_tenant(tenant, now: str) -> dict[str, int]:
     return vars(result)
 
 
-@tenant_task(autoretry_for=(OSError,), retry_backoff=10, max_retries=5)
+@tenant_task()
 def deliver_notices(tenant) -> int:
     return sla_notices_deliver(tenant=tenant)
 

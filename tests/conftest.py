@@ -36,7 +36,9 @@ def _fast_and_isolated(settings, tmp_path):
     }
     # Tasks run in-process unless a test starts a real worker (test_celery.py).
     celery_app.conf.task_always_eager = True
-    cache.clear()  # allauth's rate limits live in the (Redis) cache
+    # allauth's rate limits live in the cache: Redis (the database fallback table,
+    # used only while Redis is down, is rolled back or emptied by the tests that fill it).
+    cache.primary.clear()
     settings.MEDIA_ROOT = tmp_path / "media"  # uploads never land in .data/
     # Requests leave their language active in the thread (as Django's LocaleMiddleware
     # does); each test starts from the default, whatever the one before asked for.
@@ -61,6 +63,16 @@ def worker(transactional_db):
     celery_app.conf.task_always_eager = False
     with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         yield
+
+
+@pytest.fixture
+def queue(transactional_db):
+    """Tasks go to the suite's real broker (for worker processes that tests start);
+    leftovers of earlier runs are purged first."""
+    celery_app.conf.task_always_eager = False
+    celery_app.control.purge()
+    yield
+    celery_app.control.purge()
 
 
 @dataclass

@@ -3,7 +3,10 @@
 Every email about a ticket shares the thread root `<ticket-<slug>-<n>@domain>`
 in In-Reply-To/References, so mail clients keep one conversation, and carries a
 Reply-To with the ticket's secret token so a reply threads back into it.
-Queued through the outbox: rendered now, delivered by a worker after commit.
+
+A ticket service records the event as an outbox job in its own transaction; a
+worker renders the emails (`deliver_ticket_event`) into the email outbox, and
+delivers them. SLA notices and surveys are rendered by the sweeps that make them.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from helpdesk.models import Membership, Role, User
+from helpdesk.outbox import outbox_enqueue, outbox_handler
 from helpdesk.services import email_queue_template
-from helpdesk.tenancy import enqueue_on_commit, tenant_url
+from helpdesk.tenancy import tenant_url
 from tickets.email_threads import new_message_id, sent_message_id_record
 
 if TYPE_CHECKING:
@@ -102,21 +106,19 @@ def _plan(ticket: Ticket):
     return Plan.objects.order_by("rank").first()
 
 
-# -- what services call: queue the event; a worker renders and sends (after commit) ------
+# -- what services call: an outbox job in their transaction; a worker renders and sends ---
 
 
 def _later(ticket: Ticket, event: str, message: Message | None = None) -> None:
-    from tickets.tasks import notify_ticket_event
-
-    # The occurrence id makes the emails of one event idempotent: a retried or
-    # duplicated task finds them already queued (OutboundEmail.dedupe_key).
-    enqueue_on_commit(
-        notify_ticket_event,
-        ticket.tenant_id,
-        event,
-        ticket.pk,
-        message.pk if message else None,
-        uuid.uuid4().hex,
+    # The occurrence id makes the emails of one event idempotent: a job run again
+    # finds them already queued (OutboundEmail.dedupe_key).
+    outbox_enqueue(
+        tenant=ticket.tenant,
+        handler=deliver_ticket_event,
+        event=event,
+        ticket_id=ticket.pk,
+        message_id=message.pk if message else None,
+        occurrence=uuid.uuid4().hex,
     )
 
 
@@ -233,7 +235,10 @@ def bad_rating(ticket: Ticket, survey, people: DeskPeople | None = None) -> int:
 # -- what the worker runs ---------------------------------------------------------------
 
 
-def deliver(*, event: str, ticket_id: int, message_id: int | None, occurrence: str) -> int:
+@outbox_handler
+def deliver_ticket_event(
+    tenant, *, event: str, ticket_id: int, message_id: int | None, occurrence: str
+) -> int:
     """Render and queue the emails of one ticket event; returns how many were new."""
     from tickets.models import Message, Ticket
 

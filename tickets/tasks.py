@@ -6,16 +6,8 @@ from django_scopes import scopes_disabled
 
 from helpdesk.celery import app
 from helpdesk.tenancy import fan_out, tenant_task
-from tickets import notifications
 from tickets.models import SuspendedEmail
 from tickets.services import suspended_emails_purge, tickets_close_solved
-
-
-@tenant_task(autoretry_for=(OSError,), retry_backoff=10, max_retries=5)
-def notify_ticket_event(tenant, event: str, ticket_id: int, message_id, occurrence: str) -> int:
-    return notifications.deliver(
-        event=event, ticket_id=ticket_id, message_id=message_id, occurrence=occurrence
-    )
 
 
 @tenant_task()

@@ -6,77 +6,24 @@ what the first left: the task Redis redelivers, a duplicate of it, and the beat'
 next run. Mail lands as .eml files in a folder, so every message sent is counted.
 """
 
-import os
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from feedback.models import CsatSurvey, SurveyStatus
 from feedback.tasks import send_csat_surveys, send_csat_surveys_for
-from helpdesk.celery import app as celery_app
 from helpdesk.models import OutboundEmail
-from helpdesk.tasks import deliver_email, deliver_stalled_emails
+from helpdesk.outbox import outbox_sweep
+from helpdesk.tasks import deliver_email, sweep_outbox
 from tests.feedback.helpers import solved_ticket, survey_of
+from tests.processes import Worker, sent_files, unacknowledged_tasks, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Worker:
-    def __init__(self, outbox: Path, *, kill: str = "", visibility_timeout: float = 3600):
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.feedback.dying_worker",
-            "WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
-            "WORKER_OUTBOX": str(outbox),
-            "WORKER_VISIBILITY_TIMEOUT": str(visibility_timeout),
-            "KILL_WORKER": kill,
-        }
-        command = [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool", "solo"]
-        command += ["--loglevel", "WARNING", "--without-gossip", "--without-mingle"]
-        self.process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
-
-    def wait_killed(self, timeout: float = 60) -> int:
-        return self.process.wait(timeout=timeout)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-
-def wait_for(condition, timeout: float = 60, message: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting: {message}")
-
-
-def unacknowledged_tasks() -> int:
-    """Tasks a worker took from Redis and has not acknowledged (kombu's "unacked" hash)."""
-    with celery_app.connection() as conn:
-        return conn.default_channel.client.hlen("unacked")
-
-
-def sent_files(outbox: Path) -> list[Path]:
-    return sorted(outbox.glob("*.eml")) if outbox.exists() else []
-
-
-@pytest.fixture
-def queue(transactional_db):
-    """Tasks go to the real broker; leftovers of earlier runs are purged first."""
-    celery_app.conf.task_always_eager = False
-    celery_app.control.purge()
-    yield
-    celery_app.control.purge()
 
 
 @pytest.fixture
@@ -116,7 +63,7 @@ def test_a_worker_killed_after_sending_never_sends_a_second_email(
         deliver_email.delay(acme.tenant.pk, email.pk)
         send_csat_surveys_for.delay(acme.tenant.pk)
         send_csat_surveys.delay()
-        deliver_stalled_emails.delay()
+        sweep_outbox.delay()
         wait_for(
             lambda: unacknowledged_tasks() == 0,
             message="the broker to hand back the dead worker's task",
@@ -131,6 +78,17 @@ def test_a_worker_killed_after_sending_never_sends_a_second_email(
     # The send was not recorded before the kill: the delivery log shows it as
     # "sending" (it may have left), and nothing sends it again.
     assert email.status == OutboundEmail.Status.SENDING
+    # Once no task could still be sending it, the sweep marks its delivery unknown,
+    # for an admin to check with the recipient; it still sends nothing.
+    late = email.claimed_at + timedelta(seconds=settings.EMAIL_SENDING_UNKNOWN_AFTER)
+    with time_machine.travel(late - timedelta(seconds=5), tick=False):
+        assert outbox_sweep()["unknown"] == 0
+    with time_machine.travel(late + timedelta(seconds=5), tick=False):
+        assert outbox_sweep()["unknown"] == 1
+    with acme.scope():
+        email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.UNKNOWN
+    assert len(survey_emails(acme, outbox)) == 1
 
 
 def test_a_worker_killed_before_sending_loses_nothing(acme, due_survey, queue, tmp_path):

@@ -13,6 +13,7 @@ from helpdesk.api_tokens import api_token_create
 from helpdesk.models import (
     Membership,
     OutboundEmail,
+    OutboxJob,
     Tenant,
     TenantOwned,
     TenantSettings,
@@ -95,6 +96,8 @@ def desks(acme, globex):
                 subject=f"{desk.tenant.name} secret subject",
                 body_text="hello",
             )
+            # The ticket's emails wait as an outbox job (its wake-up never runs here).
+            OutboxJob.objects.update(last_error=f"{desk.tenant.name} secret subject")
             _feedback_rows(desk, ticket)
             _success_rows(desk)
             _suspended_mail(desk)

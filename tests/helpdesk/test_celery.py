@@ -4,12 +4,15 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.utils import timezone
 
 from helpdesk.celery import app as celery_app
 from helpdesk.models import OutboundEmail
+from helpdesk.outbox import backoff, outbox_sweep
 from helpdesk.services import email_deliver, email_queue
 
 
@@ -74,55 +77,54 @@ class RefusingSMTP:
         raise ConnectionRefusedError("smtp.example:25 refused the connection")
 
 
-def test_a_failed_send_is_retried_and_then_shown_as_failed(acme, settings):
+def test_a_failed_send_is_retried_by_the_sweep_with_backoff_then_shown_as_failed(acme, settings):
     settings.EMAIL_BACKEND = "tests.helpdesk.test_celery.RefusingSMTP"
     from helpdesk.services import EMAIL_MAX_ATTEMPTS
 
     with acme.scope():
         outbound = email_queue(tenant=acme.tenant, message=_message("Will fail"))
+    now = timezone.now()
+    with time_machine.travel(now, tick=False) as clock:
         for attempt in range(1, EMAIL_MAX_ATTEMPTS + 1):
-            with pytest.raises(ConnectionRefusedError):
-                email_deliver(email_id=outbound.id)
-            outbound.refresh_from_db()
+            if attempt == 1:
+                with acme.scope():
+                    assert email_deliver(email_id=outbound.id) is False
+            else:
+                # Not before its back-off: the sweep leaves it alone.
+                assert outbox_sweep()["emails"] == 0
+                clock.move_to(outbound.retry_at)
+                assert outbox_sweep()["emails"] == 1
+            with acme.scope():
+                outbound.refresh_from_db()
             assert outbound.attempts == attempt
             assert "refused the connection" in outbound.last_error
+            if attempt > 1:
+                assert outbound.retry_at - timezone.now() == backoff(attempt)
         assert outbound.status == OutboundEmail.Status.FAILED
-        # A late retry finds it failed and does not send.
-        assert email_deliver(email_id=outbound.id) is False
+        # Failed for good: later sweeps and a late task leave it alone.
+        clock.shift(timedelta(days=1))
+        assert outbox_sweep()["emails"] == 0
+        with acme.scope():
+            assert email_deliver(email_id=outbound.id) is False
     assert mail.outbox == []
 
 
-def test_an_email_whose_task_was_lost_is_delivered_by_the_stalled_check(acme):
-    from django.utils import timezone
-
-    from helpdesk.models import OutboundEmail
-    from helpdesk.tasks import deliver_stalled_emails
-
-    # Stored, but the process died before publishing its task: nothing ran it.
+def test_an_email_whose_wake_up_was_lost_is_delivered_by_the_sweep_once(acme):
+    # Stored, but the process died before publishing its wake-up: nothing ran it.
     with acme.scope():
-        lost = OutboundEmail.objects.create(
-            tenant=acme.tenant,
-            to=["cu@acme.example"],
-            from_email="d@acme.example",
-            subject="Lost in a crash",
-            body_text="hello",
-        )
-        recent = OutboundEmail.objects.create(
-            tenant=acme.tenant,
-            to=["cu@acme.example"],
-            from_email="d@acme.example",
-            subject="Task still on its way",
-            body_text="hello",
-        )
-        OutboundEmail.objects.filter(pk=lost.pk).update(
-            created_at=timezone.now() - timedelta(minutes=6)
-        )
-    assert deliver_stalled_emails() == 1
-    assert [m.subject for m in mail.outbox] == ["Lost in a crash"]
-    with acme.scope():
-        assert OutboundEmail.objects.get(pk=recent.pk).status == OutboundEmail.Status.QUEUED
-    # Run again: the sent one is not sent twice.
-    assert deliver_stalled_emails() == 0
+        lost = email_queue(tenant=acme.tenant, message=_message("Lost in a crash"))
+    with time_machine.travel(timezone.now() + timedelta(seconds=20), tick=False):
+        with acme.scope():
+            recent = email_queue(tenant=acme.tenant, message=_message("Wake-up on its way"))
+        # Inside the grace its wake-up has, nothing is taken.
+        assert outbox_sweep()["emails"] == 0
+    with time_machine.travel(lost.retry_at + timedelta(seconds=1), tick=False):
+        assert outbox_sweep()["emails"] == 1
+        assert [m.subject for m in mail.outbox] == ["Lost in a crash"]
+        with acme.scope():
+            assert OutboundEmail.objects.get(pk=recent.pk).status == OutboundEmail.Status.QUEUED
+        # Run again: the sent one is not sent twice.
+        assert outbox_sweep()["emails"] == 0
     assert len(mail.outbox) == 1
 
 

@@ -50,10 +50,12 @@ def test_healthz_reports_ok_on_any_host(db, own_redis, host):
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_healthz_is_503_when_redis_is_down(db, own_redis):
+def test_healthz_says_redis_is_down_yet_keeps_the_site_in_service(db, own_redis):
     assert Client().get("/healthz").status_code == 200
     own_redis.terminate()
     own_redis.wait()
     response = Client().get("/healthz")
-    assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "redis": "down"}
+    # Intake works without Redis: a load balancer must not take the site out of
+    # service for it, and whoever reads the body learns what is down.
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "ok", "redis": "down"}

@@ -282,23 +282,34 @@ def test_beat_task_closes_solved_tickets_in_every_tenant(acme, globex):
         assert ticket.status == Status.CLOSED
 
 
-def test_a_retried_notification_task_sends_each_email_once(
+def test_a_ticket_event_sends_each_email_once_however_often_it_is_woken(
     acme, django_capture_on_commit_callbacks
 ):
-    from tickets.tasks import notify_ticket_event
+    from helpdesk.models import OutboundEmail, OutboxJob
+    from helpdesk.tasks import run_outbox_job
+    from tickets.notifications import deliver_ticket_event
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as woken:
         ticket = make_ticket(acme)
     first = len(mail.outbox)
     assert first == 3  # the acknowledgement and two staff notices
-    # The broker redelivers the same task (same occurrence id): nothing new is sent.
-    from helpdesk.models import OutboundEmail
-
     with acme.scope():
+        assert not OutboxJob.objects.exists()  # the job ended with its emails
         key = OutboundEmail.objects.filter(to=[acme.customer.email]).get().dedupe_key
-    occurrence = key.split(":")[0]
+    # The broker redelivers the wake-up: the job is gone, nothing new is sent.
+    job_id = woken[0].args[1][1]
     with django_capture_on_commit_callbacks(execute=True):
-        notify_ticket_event.delay(acme.tenant.id, "created", ticket.pk, None, occurrence)
+        assert run_outbox_job.delay(acme.tenant.id, job_id).get() is False
+    # The same occurrence rendered again (an admin's retry of a job that had in fact
+    # queued its emails) finds them by their dedupe keys.
+    with acme.scope(), django_capture_on_commit_callbacks(execute=True):
+        deliver_ticket_event(
+            acme.tenant,
+            event="created",
+            ticket_id=ticket.pk,
+            message_id=None,
+            occurrence=key.split(":")[0],
+        )
     assert len(mail.outbox) == first
     # A new occurrence of an event (solved again after a reopen) does send.
     with acme.scope(), django_capture_on_commit_callbacks(execute=True):

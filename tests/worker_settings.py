@@ -1,12 +1,14 @@
-"""A real Celery worker process for the exactly-once tests, and ways to kill it.
+"""Settings for real Celery worker and beat processes started by tests (tests/processes.py).
 
-`python -m celery -A helpdesk worker` with DJANGO_SETTINGS_MODULE pointing here
-runs the project's settings against the test database, delivers mail into a
-folder of .eml files (the dev outbox backend), and, depending on KILL_WORKER,
-kills itself with SIGKILL at a chosen moment, as the OOM killer would:
+`python -m celery -A helpdesk worker` with DJANGO_SETTINGS_MODULE pointing here runs
+the project's settings against the test database (WORKER_DATABASE_NAME), on the
+broker REDIS_URL names, delivering mail into a folder of .eml files (the dev outbox
+backend, WORKER_OUTBOX). Depending on KILL_WORKER, it kills itself with SIGKILL at a
+chosen moment, as the OOM killer would:
 
-- "after-send": right after the mail backend wrote the message;
-- "while-queueing": as the survey's email is stored, before its transaction commits.
+- "after-send": right after the mail backend wrote a message;
+- "while-queueing": as an email is stored, before its transaction commits (inside a
+  survey's transaction, or inside an outbox job rendering a ticket's emails).
 """
 
 import os
@@ -19,14 +21,20 @@ from helpdesk.settings import *  # noqa: F403
 from helpdesk.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, INSTALLED_APPS
 
 DATABASES["default"]["NAME"] = os.environ["WORKER_DATABASE_NAME"]
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.feedback.dying_worker.DyingWorkerConfig"]
-EMAIL_BACKEND = "tests.feedback.dying_worker.OutboxThenDie"
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.worker_settings.DyingWorkerConfig"]
+EMAIL_BACKEND = "tests.worker_settings.OutboxThenDie"
 DEV_OUTBOX_DIR = os.environ["WORKER_OUTBOX"]
 # How soon the broker hands a task of a dead worker to another (Redis redelivers
 # unacknowledged tasks after this timeout).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,
-    "visibility_timeout": float(os.environ.get("WORKER_VISIBILITY_TIMEOUT", "3600")),
+    "visibility_timeout": float(
+        os.environ.get(
+            "WORKER_VISIBILITY_TIMEOUT", CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+        )
+    ),
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
 }
 
 
@@ -48,8 +56,8 @@ def _die_while_queueing(sender, instance, created, **kwargs):
 
 
 class DyingWorkerConfig(AppConfig):
-    name = "tests.feedback"
-    label = "tests_feedback_dying_worker"
+    name = "tests"
+    label = "tests_dying_worker"
 
     def ready(self):
         from django.db.models.signals import post_save
