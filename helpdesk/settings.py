@@ -181,6 +181,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 OUTBOX_WAKE_UP_GRACE = env_int("OUTBOX_WAKE_UP_GRACE", 30)
 CELERY_BEAT_SCHEDULE = {
     "close-solved-tickets": {"task": "tickets.tasks.close_solved_tickets", "schedule": 3600.0},
+    # Suspended mail from strangers is kept 14 days (to the hour).
+    "purge-suspended-emails": {"task": "tickets.tasks.purge_suspended_emails", "schedule": 3600.0},
     # Breaches are detected within a minute of their due time.
     "sla-sweep": {"task": "sla.tasks.sweep", "schedule": 60.0},
     # What lost wake-ups and failed attempts left in the outbox (helpdesk/outbox.py).

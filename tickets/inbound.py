@@ -1,155 +1,269 @@
-"""Email in: one raw RFC 822 message becomes a reply, a new ticket, or nothing.
+"""Email in: one raw RFC 822 message becomes a reply, a new ticket, or suspended mail.
 
-    ingest_email(tenant=..., raw=b"...") -> InboundResult
+    ingest_email(tenant=..., raw=b"...", source=...) -> InboundResult
 
-1. Parse; malformed mail is rejected (logged), never an exception to the caller.
-2. Loop guards: auto-replies, bounces and bulk mail are ignored, so an
+Nothing that reaches us is lost: mail that cannot become a ticket or a reply is
+kept, raw bytes and all, as `SuspendedEmail` for the desk's admins (see
+docs/email.md). In order (a mail over MAX_INBOUND_BYTES is suspended first):
+
+1. A Message-ID the desk already has is ignored: a redelivered mail, or one of
+   our own emails coming back. One already suspended is answered as such again.
+2. Parse; mail that cannot be read (or has no sender) is suspended.
+3. Loop guards: auto-replies, bounces and bulk mail are ignored, so an
    out-of-office answering our acknowledgement cannot start a mail loop.
-3. A message already ingested (same Message-ID) is ignored: redelivery is safe.
-4. Threading: the secret token of our Reply-To address (reply+<token>@...),
-   else our thread root in In-Reply-To/References.
-5. A registered member adds to the ticket (or, with no thread, opens one);
-   an unknown sender gets one polite reply a day pointing to the help center.
+4. A sender who is not a member of the desk gets one polite reply a day pointing
+   to the help center, and the mail is suspended (kept 14 days).
+5. Threading: the secret token of our Reply-To address (reply+<token>@...), then
+   any Message-ID of a ticket's thread in In-Reply-To/References
+   (tickets/email_threads.py), then our thread root; the first of those tickets
+   the sender may post into gets the reply, else the mail opens a ticket.
+6. What the ticket services refuse (ValidationError) is suspended as rejected;
+   any other exception as failed, and logged.
+
+Only a database that cannot store the mail at all raises (OperationalError,
+InterfaceError), so the caller makes the sender try again later: the endpoint
+answers 503, `ingest_mail` leaves the message unread.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import parseaddr
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.urls import reverse
-from django.utils.html import escape, linebreaks
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.services import email_queue_template
 from helpdesk.tenancy import tenant_url
-from tickets.attachments import validate_upload
-from tickets.models import Channel, Message, Ticket
-from tickets.rendering import sanitize_html
+from tickets.email_parsing import (
+    Envelope,
+    ParsedMail,
+    UnreadableMail,
+    clean_subject,
+    parse_email,
+    read_envelope,
+)
+from tickets.email_threads import message_id_known, referenced_ids, tickets_by_message_ids
+from tickets.models import Channel, Status, SuspendedEmail, Ticket
 from tickets.selectors import tickets_visible_to_customer
-from tickets.services import Upload, ticket_create, ticket_reply
+from tickets.services import suspended_email_keep, ticket_create, ticket_reply
 
 logger = logging.getLogger(__name__)
 
 MAX_INBOUND_BYTES = 25 * 1024 * 1024
 TOKEN_ADDRESS = re.compile(r"reply\+([A-Za-z0-9_-]{16,40})@", re.IGNORECASE)
 THREAD_ROOT = re.compile(r"<ticket-([a-z0-9-]+)-(\d+)@[^>]+>", re.IGNORECASE)
-AUTOMATED_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|bounces?)[@+]", re.IGNORECASE)
-# Lines where a mail client starts quoting the message being answered.
-QUOTE_STARTS = [
-    re.compile(r"^On .{5,200} wrote:\s*$"),
-    re.compile(r"^在.{2,200}写道[:：]\s*$"),
-    re.compile(r"^-{2,}\s*Original Message\s*-{2,}", re.IGNORECASE),
-    re.compile(r"^-{2,}\s*原始邮件\s*-{2,}"),
-    re.compile(r"^From: .+", re.IGNORECASE),
-    re.compile(r"^发件人[:：]"),
-    re.compile(r"^Reply above this line", re.IGNORECASE),
-    re.compile(r"^请在此行上方回复"),
-    re.compile(r"^_{10,}$"),
-]
+# Errors that mean the database cannot store anything right now: the mail is not
+# suspended (that would fail too) but handed back for the sender to retry.
+STORAGE_UNAVAILABLE = (OperationalError, InterfaceError)
+# A merged ticket's mail follows it into the ticket it was merged into.
+MAX_MERGE_HOPS = 5
 
 
 @dataclass(frozen=True)
 class InboundResult:
-    action: str  # "replied", "created", "ignored", "unknown_sender", "rejected"
+    action: str  # "replied", "created", "ignored", "suspended"
     ticket_number: int | None = None
+    # Why it was ignored, or the SuspendedEmail.Reason it was suspended for.
     reason: str = ""
+    # What went wrong, for suspended mail.
+    detail: str = ""
+
+    def as_json(self) -> dict:
+        return {
+            "action": self.action,
+            "ticket": self.ticket_number,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
 
 
-def _is_automated(message: EmailMessage) -> str:
-    """Why this message was sent by a machine, or '' if a person sent it."""
-    auto_submitted = (message.get("Auto-Submitted") or "no").strip().lower()
-    if auto_submitted != "no":
-        return f"Auto-Submitted: {auto_submitted}"
-    precedence = (message.get("Precedence") or "").strip().lower()
-    if precedence in {"bulk", "junk", "list", "auto_reply"}:
-        return f"Precedence: {precedence}"
-    for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", "List-Id"):
-        if message.get(header) and header != "X-Auto-Response-Suppress":
-            return header
-    if (message.get("Return-Path") or "").strip() == "<>":
-        return "empty Return-Path (a bounce)"
-    sender = parseaddr(str(message.get("From", "")))[1]
-    if AUTOMATED_SENDERS.match(sender):
-        return f"automated sender {sender}"
-    if message.get_content_type() == "multipart/report":
-        return "delivery report"
-    return ""
+class MailProblem(Exception):
+    """Why a mail is suspended instead of becoming a ticket or a reply."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = str(reason)  # a Reason member or its value: always the plain code
+        self.detail = detail
 
 
-def strip_quoted(text: str) -> str:
-    """The new part of a reply: everything above the quoted history."""
-    kept = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if any(pattern.match(line.strip()) for pattern in QUOTE_STARTS):
-            break
-        kept.append(line)
-    while kept and (not kept[-1].strip() or kept[-1].lstrip().startswith(">")):
-        kept.pop()
-    return "\n".join(kept).strip()
+# -- the pipeline ------------------------------------------------------------------------
 
 
-def _body(message: EmailMessage) -> tuple[str, str]:
-    """(plain text, safe HTML) of the new part of the message."""
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return "", ""
-    content = part.get_content()
-    if part.get_content_type() == "text/html":
-        # No plain part: reduce the HTML to text, then quote-strip that text.
-        text = re.sub(r"\n{3,}", "\n\n", sanitize_html_to_text(content))
-    else:
-        text = content
-    text = strip_quoted(text)
-    return text, linebreaks(escape(text))
+def ingest_email(
+    *, tenant: Tenant, raw: bytes, source: str = SuspendedEmail.Source.GATEWAY
+) -> InboundResult:
+    """Turn one raw email into a reply, a ticket or suspended mail (in the tenant's scope)."""
+    envelope = read_envelope(raw)
+    if envelope.message_id:
+        kept = SuspendedEmail.objects.filter(message_id=envelope.message_id[:255]).first()
+        if kept is not None:  # delivered again: it is kept already
+            return InboundResult("suspended", reason=kept.reason, detail=kept.error)
+    try:
+        return process_email(tenant=tenant, raw=raw, size=len(raw))
+    except MailProblem as problem:
+        return _suspend(tenant, raw, envelope, source, problem)
 
 
-def sanitize_html_to_text(html: str) -> str:
-    html = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>", "\n", html)
-    return re.sub(r"[ \t]+", " ", re.sub(r"<[^>]+>", "", sanitize_html(html))).strip()
-
-
-def _attachments(message: EmailMessage) -> tuple[list[Upload], list[str]]:
-    uploads, refused = [], []
-    for part in message.iter_attachments():
-        name = part.get_filename() or "attachment"
-        payload = part.get_payload(decode=True) or b""
-        try:
-            content_type = validate_upload(name, len(payload), part.get_content_type())
-        except ValidationError as error:
-            refused.append(" ".join(error.messages))
-            continue
-        uploads.append(
-            Upload(
-                name, SimpleUploadedFile(name, payload, content_type), len(payload), content_type
-            )
+def process_email(*, tenant: Tenant, raw: bytes, size: int) -> InboundResult:
+    """Steps 1-6 (see the module's docstring) on a mail of `size` bytes (`raw` holds
+    the first MAX_INBOUND_BYTES of it). Raises MailProblem for what it cannot take,
+    and the database's errors when it cannot store anything."""
+    if size > MAX_INBOUND_BYTES:
+        raise MailProblem(
+            SuspendedEmail.Reason.TOO_LARGE,
+            _("The message is %(size)d bytes; at most %(limit)d are taken.")
+            % {"size": size, "limit": MAX_INBOUND_BYTES},
         )
-    return uploads, refused
+    envelope = read_envelope(raw)
+    ignored = _already_here(envelope.message_id)
+    if ignored:
+        return InboundResult("ignored", reason=ignored)
+    try:
+        # One savepoint: whatever fails below leaves nothing half-written behind,
+        # and the mail can still be suspended in the same transaction.
+        with transaction.atomic():
+            return _process(tenant, raw)
+    except (MailProblem, *STORAGE_UNAVAILABLE):
+        raise
+    except IntegrityError as error:
+        ignored = _already_here(envelope.message_id)
+        if ignored:  # the same mail, delivered twice at once, got in first
+            return InboundResult("ignored", reason=ignored)
+        logger.exception("Inbound email for %s failed", tenant.slug)
+        raise MailProblem(SuspendedEmail.Reason.FAILED, _describe(error)) from error
+    except Exception as error:
+        logger.exception("Inbound email for %s failed", tenant.slug)
+        raise MailProblem(SuspendedEmail.Reason.FAILED, _describe(error)) from error
 
 
-def _find_ticket(tenant: Tenant, message: EmailMessage) -> Ticket | None:
-    recipients = " ".join(
-        str(message.get(h, "")) for h in ("To", "Cc", "Delivered-To", "X-Original-To")
+def _already_here(message_id: str) -> str:
+    """Why a mail with this Message-ID is not taken again ('' if it is new)."""
+    known = message_id_known(message_id)
+    if known is None:
+        return ""
+    return "one of our own emails" if known.sent else "already received"
+
+
+def _process(tenant: Tenant, raw: bytes) -> InboundResult:
+    try:
+        mail = parse_email(raw)
+    except UnreadableMail as error:
+        raise MailProblem(SuspendedEmail.Reason.UNPARSEABLE, str(error)) from error
+    if mail.automated:
+        logger.info("Ignored automated email from %s (%s)", mail.sender, mail.automated)
+        return InboundResult("ignored", reason=mail.automated)
+    user = User.objects.filter(email__iexact=mail.sender).first()
+    membership = (
+        Membership.objects.filter(user=user, is_active=True).select_related("organization").first()
+        if user
+        else None
     )
-    token = TOKEN_ADDRESS.search(recipients)
+    if membership is None:
+        raise MailProblem(
+            SuspendedEmail.Reason.UNKNOWN_SENDER,
+            _("%(sender)s is not a member of this help desk.") % {"sender": mail.sender},
+        )
+    text, html = mail.text, mail.html
+    if mail.refused:
+        notice = "\n".join(f"[{reason}]" for reason in mail.refused)
+        text = f"{text}\n\n{notice}".strip()
+        html = f"{html}<p><em>{escape(' '.join(mail.refused))}</em></p>"
+    ticket = _ticket_to_post_into(tenant, mail, membership)
+    try:
+        if ticket is not None:
+            ticket_reply(
+                ticket=ticket,
+                author=user,
+                body=text,
+                uploads=mail.uploads,
+                channel=Channel.EMAIL,
+                body_html=html,
+                email_message_id=mail.message_id,
+            )
+            return InboundResult("replied", ticket.number)
+        created = ticket_create(
+            tenant=tenant,
+            requester=user,
+            subject=clean_subject(mail.subject) or text[:80] or "(no subject)",
+            body=text,
+            channel=Channel.EMAIL,
+            uploads=mail.uploads,
+            body_html=html,
+            email_message_id=mail.message_id,
+        )
+    except ValidationError as error:
+        raise MailProblem(SuspendedEmail.Reason.REJECTED, " ".join(error.messages)) from error
+    return InboundResult("created", created.number)
+
+
+def _suspend(
+    tenant: Tenant, raw: bytes, envelope: Envelope, source: str, problem: MailProblem
+) -> InboundResult:
+    logger.warning(
+        "Suspended inbound email for %s from %r (%s): %s",
+        tenant.slug,
+        envelope.sender,
+        problem.reason,
+        problem.detail,
+    )
+    with transaction.atomic():
+        kept = suspended_email_keep(
+            tenant=tenant,
+            raw=raw[:MAX_INBOUND_BYTES],
+            size=len(raw),
+            sender=envelope.sender,
+            subject=envelope.subject,
+            message_id=envelope.message_id,
+            source=source,
+            reason=problem.reason,
+            error=problem.detail,
+        )
+        if problem.reason == SuspendedEmail.Reason.UNKNOWN_SENDER:
+            _answer_unknown_sender(tenant, envelope.sender, envelope.subject)
+    return InboundResult("suspended", reason=kept.reason, detail=kept.error)
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+# -- threading ---------------------------------------------------------------------------
+
+
+def _thread_candidates(tenant: Tenant, mail: ParsedMail):
+    """The tickets this mail may belong to, most certain first."""
+    token = TOKEN_ADDRESS.search(mail.recipients)
     if token:
         ticket = Ticket.objects.filter(reply_token=token.group(1)).first()
         if ticket is not None:
-            return ticket
-    references = " ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))
-    for slug, number in THREAD_ROOT.findall(references):
+            yield ticket
+    message_ids = referenced_ids(mail.in_reply_to, mail.references)
+    yield from tickets_by_message_ids(message_ids)
+    for slug, number in THREAD_ROOT.findall(" ".join(message_ids)):
         if slug.lower() == tenant.slug:
             ticket = Ticket.objects.filter(number=int(number)).first()
             if ticket is not None:
-                return ticket
+                yield ticket
+
+
+def _ticket_to_post_into(tenant: Tenant, mail: ParsedMail, membership: Membership):
+    """The first ticket of the mail's thread the sender may post into, or None (a
+    new ticket). Knowing a token or a Message-ID is never enough on its own."""
+    for ticket in _thread_candidates(tenant, mail):
+        for _hop in range(MAX_MERGE_HOPS):
+            if ticket.merged_into_id is None:
+                break
+            ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+        if ticket.status != Status.CLOSED and _may_post(ticket, membership):
+            return ticket
     return None
 
 
@@ -159,82 +273,15 @@ def _may_post(ticket: Ticket, membership: Membership) -> bool:
     return tickets_visible_to_customer(membership).filter(pk=ticket.pk).exists()
 
 
-def ingest_email(*, tenant: Tenant, raw: bytes) -> InboundResult:
-    """Turn one raw email into a reply or a ticket (run inside the tenant's scope)."""
-    if len(raw) > MAX_INBOUND_BYTES:
-        return InboundResult("rejected", reason="message too large")
-    try:
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        _sender_name, sender = parseaddr(str(message.get("From", "")))
-        subject = str(message.get("Subject", "")).strip()
-        message_id = str(message.get("Message-ID", "")).strip()
-        text, html = _body(message)
-        uploads, refused = _attachments(message)
-    except Exception as error:  # malformed MIME: a logged rejection, never a crash
-        logger.warning("Rejected malformed inbound email for %s: %s", tenant.slug, error)
-        return InboundResult("rejected", reason=f"malformed message: {error}")
-    if not sender or "@" not in sender:
-        return InboundResult("rejected", reason="no sender address")
-    automated = _is_automated(message)
-    if automated:
-        logger.info("Ignored automated email from %s (%s)", sender, automated)
-        return InboundResult("ignored", reason=automated)
-    if message_id and Message.objects.filter(email_message_id=message_id[:255]).exists():
-        return InboundResult("ignored", reason="already received")
-    if refused:
-        notice = "\n".join(f"[{reason}]" for reason in refused)
-        text = f"{text}\n\n{notice}".strip()
-        html = f"{html}<p><em>{escape(' '.join(refused))}</em></p>"
-
-    user = User.objects.filter(email__iexact=sender).first()
-    membership = (
-        Membership.objects.filter(user=user, is_active=True).select_related("organization").first()
-        if user
-        else None
-    )
-    if membership is None:
-        _answer_unknown_sender(tenant, sender, subject)
-        return InboundResult("unknown_sender", reason=sender)
-
-    ticket = _find_ticket(tenant, message)
-    try:
-        if ticket is not None and _may_post(ticket, membership) and ticket.status != "closed":
-            ticket_reply(
-                ticket=ticket,
-                author=user,
-                body=text,
-                uploads=uploads,
-                channel=Channel.EMAIL,
-                body_html=html,
-                email_message_id=message_id,
-            )
-            return InboundResult("replied", ticket.number)
-        created = ticket_create(
-            tenant=tenant,
-            requester=user,
-            subject=_clean_subject(subject) or text[:80] or "(no subject)",
-            body=text,
-            channel=Channel.EMAIL,
-            uploads=uploads,
-            body_html=html,
-            email_message_id=message_id,
-        )
-    except ValidationError as error:
-        logger.warning("Rejected inbound email from %s: %s", sender, error.messages)
-        return InboundResult("rejected", reason=" ".join(error.messages))
-    return InboundResult("created", created.number)
-
-
-def _clean_subject(subject: str) -> str:
-    return re.sub(r"^((re|fw|fwd|回复|答复|转发)\s*[:：]\s*)+", "", subject, flags=re.IGNORECASE)[
-        :200
-    ]
-
-
 def _answer_unknown_sender(tenant: Tenant, sender: str, subject: str) -> None:
-    """One polite reply a day per address: support is for registered customers."""
-    if not cache.add(f"inbound-unknown:{tenant.pk}:{sender.lower()}", 1, timeout=24 * 3600):
+    """One polite reply a day per address: support is for registered customers.
+
+    The outbox's dedupe key (unique per desk) makes it once per day in the database
+    itself, so intake does not depend on Redis.
+    """
+    if not sender or "@" not in sender:
         return
+    digest = hashlib.sha256(sender.lower().encode()).hexdigest()[:32]
     email_queue_template(
         tenant=tenant,
         to=[sender],
@@ -245,4 +292,15 @@ def _answer_unknown_sender(tenant: Tenant, sender: str, subject: str) -> None:
             "login_url": tenant_url(tenant, reverse("account_login")),
         },
         headers={"Auto-Submitted": "auto-replied"},
+        dedupe_key=f"unknown-sender:{timezone.now():%Y-%m-%d}:{digest}",
     )
+
+
+__all__ = [
+    "MAX_INBOUND_BYTES",
+    "STORAGE_UNAVAILABLE",
+    "InboundResult",
+    "MailProblem",
+    "ingest_email",
+    "process_email",
+]

@@ -7,6 +7,7 @@ primary keys never appear in URLs. Every change to a ticket is recorded as a
 
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -401,3 +402,99 @@ class Macro(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TicketEmailId(TenantOwned):
+    """A Message-ID of an email in a ticket's thread: one we sent about the ticket
+    (`sent`), or one we received into it.
+
+    A reply whose In-Reply-To or References names any of them threads into the
+    ticket (tickets/inbound.py), even when the mail client dropped the Reply-To
+    token and our thread root. Unique per desk, so a received id also makes ingest
+    idempotent: a second delivery of the same mail cannot add a second message.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=255)
+    sent = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            # Also the index of the lookup by Message-ID.
+            models.UniqueConstraint(
+                fields=["tenant", "message_id"], name="ticketemailid_tenant_message_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+# Mail from people who are not members of the desk is kept this long, then purged.
+SUSPENDED_FROM_STRANGERS_KEPT = timedelta(days=14)
+
+
+class SuspendedEmail(TenantOwned):
+    """Mail that reached the desk but could not become a ticket or a reply.
+
+    Kept with its raw bytes so nothing is lost: an admin downloads, retries, turns
+    it into a ticket or deletes it. Mail from members waits until someone does;
+    mail from anyone else expires after SUSPENDED_FROM_STRANGERS_KEPT.
+    """
+
+    class Reason(models.TextChoices):
+        UNPARSEABLE = "unparseable", _("Could not be read")
+        UNKNOWN_SENDER = "unknown_sender", _("Unknown sender")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Processing failed")
+        TOO_LARGE = "too_large", _("Too large")
+
+    class Source(models.TextChoices):
+        GATEWAY = "gateway", _("Mail gateway")
+        IMAP = "imap", _("IMAP mailbox")
+        MAILDIR = "maildir", _("Maildir")
+        MBOX = "mbox", _("mbox file")
+
+    sender = models.CharField(_("sender"), max_length=320, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now, editable=False)
+    source = models.CharField(_("received through"), max_length=10, choices=Source.choices)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    error = models.TextField(_("error"), blank=True)
+    # The message as it arrived, byte for byte (the first MAX_INBOUND_BYTES of a
+    # larger one: `size` keeps the size it had).
+    raw = models.BinaryField(editable=False)
+    size = models.PositiveBigIntegerField(_("size"))
+    retried_at = models.DateTimeField(_("last retried"), null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("suspended mail")
+        verbose_name_plural = _("suspended mail")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            # A mail the gateway delivers again is kept once.
+            models.UniqueConstraint(
+                fields=["tenant", "message_id"],
+                condition=~models.Q(message_id=""),
+                name="suspendedemail_tenant_message_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-received_at"], name="suspendedemail_received"),
+            # The purge's range scan across desks.
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(expires_at__isnull=False),
+                name="suspendedemail_expires",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.sender or str(_("(no subject)"))
+
+    @property
+    def is_truncated(self) -> bool:
+        return self.size > len(self.raw)

@@ -12,11 +12,11 @@ delivers them. SLA notices and surveys are rendered by the sweeps that make them
 from __future__ import annotations
 
 import uuid
-from email.utils import make_msgid
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 
@@ -24,6 +24,7 @@ from helpdesk.models import Membership, Role, User
 from helpdesk.outbox import outbox_enqueue, outbox_handler
 from helpdesk.services import email_queue_template
 from helpdesk.tenancy import tenant_url
+from tickets.email_threads import new_message_id, sent_message_id_record
 
 if TYPE_CHECKING:
     from tickets.models import Message, Ticket
@@ -62,13 +63,13 @@ def _send(
     queued = 0
     for user in recipients:
         headers = {
-            "Message-ID": make_msgid(f"t{ticket.number}", domain=settings.INBOUND_EMAIL_DOMAIN),
+            "Message-ID": new_message_id(),
             "In-Reply-To": root,
             "References": root,
             "X-Helpdesk-Ticket": str(ticket.number),
         }
-        with translation.override(_language(user, ticket)):
-            email_queue_template(
+        with translation.override(_language(user, ticket)), transaction.atomic():
+            outbound = email_queue_template(
                 tenant=ticket.tenant,
                 to=[user.email],
                 template_prefix=f"{folder}/{template}",
@@ -83,6 +84,9 @@ def _send(
                 reply_to=[reply_address(ticket)],
                 dedupe_key=f"{occurrence}:{template}:{user.pk}",
             )
+            # Recorded with the email, so a reply naming only this id (In-Reply-To)
+            # threads into the ticket; an email queued before keeps its first id.
+            sent_message_id_record(ticket=ticket, message_id=outbound.headers.get("Message-ID", ""))
             queued += 1
     return queued
 

@@ -3,13 +3,14 @@ with its audit rows and the notifications it queues (sent after commit)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,7 +21,9 @@ from sla import timers as sla_clocks
 from sla.selectors import policy_book
 from tickets import notifications
 from tickets.attachments import validate_upload
+from tickets.email_threads import message_id_known, received_message_id_record
 from tickets.models import (
+    SUSPENDED_FROM_STRANGERS_KEPT,
     UNSOLVED,
     Attachment,
     Category,
@@ -29,11 +32,14 @@ from tickets.models import (
     Message,
     Priority,
     Status,
+    SuspendedEmail,
     Ticket,
     TicketEvent,
     TicketSequence,
 )
 from tickets.rendering import fill_placeholders, render_markdown, sanitize_html
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CATEGORIES = ["Getting started", "Technical issue", "Billing", "Account", "Feature request"]
 
@@ -162,6 +168,9 @@ def _add_message(
         channel=channel,
         email_message_id=email_message_id[:255],
     )
+    # In the message's transaction: a reply naming this mail threads here, and a
+    # second delivery of it cannot add a second message (the id is unique per desk).
+    received_message_id_record(ticket=ticket, message_id=email_message_id)
     _attach(ticket, message, uploads)
     return message
 
@@ -542,6 +551,162 @@ def tickets_close_solved(*, tenant: Tenant, older_than: timedelta) -> int:
     return closed
 
 
+# -- suspended mail: what email in could not take, kept for the desk's admins --------------
+
+
+def _require_desk_admin(actor: User) -> None:
+    if not Membership.objects.filter(user=actor, role=Role.ADMIN, is_active=True).exists():
+        raise PermissionDenied(_("Only the desk's admins handle suspended mail."))
+
+
+def _sender_is_member(sender: str) -> bool:
+    return (
+        bool(sender)
+        and Membership.objects.filter(user__email__iexact=sender, is_active=True).exists()
+    )
+
+
+def suspended_email_keep(
+    *,
+    tenant: Tenant,
+    raw: bytes,
+    size: int,
+    sender: str,
+    subject: str,
+    message_id: str,
+    source: str,
+    reason: str,
+    error: str,
+) -> SuspendedEmail:
+    """Keep a mail email in could not take. A member's mail waits until an admin
+    handles it; anyone else's expires after SUSPENDED_FROM_STRANGERS_KEPT.
+
+    The same mail (by Message-ID) is kept once: a gateway's redelivery, even one
+    racing the first, finds the row already there.
+    """
+    now = timezone.now()
+    suspended = SuspendedEmail(
+        tenant=tenant,
+        raw=raw,
+        size=size,
+        sender=sender,
+        subject=subject,
+        message_id=message_id[:255],
+        source=source,
+        reason=reason,
+        error=error,
+        received_at=now,
+        expires_at=None if _sender_is_member(sender) else now + SUSPENDED_FROM_STRANGERS_KEPT,
+    )
+    try:
+        with transaction.atomic():
+            suspended.save(force_insert=True)
+    except IntegrityError:
+        if not message_id:
+            raise
+        return SuspendedEmail.objects.get(message_id=message_id[:255])
+    return suspended
+
+
+def _lock_suspended(suspended: SuspendedEmail) -> SuspendedEmail:
+    """The row, locked until commit: of two admins acting on it at once, the second
+    finds it handled instead of making a second ticket."""
+    locked = SuspendedEmail.objects.select_for_update().filter(pk=suspended.pk).first()
+    if locked is None:
+        raise ValidationError(_("This mail has already been handled."))
+    return locked
+
+
+@transaction.atomic
+def suspended_email_retry(*, suspended: SuspendedEmail, actor: User):
+    """Run a suspended mail through email in again, e.g. after its sender was added
+    as a member or a fix was deployed. Returns the InboundResult: a reply, a ticket
+    or ignored (it had reached the desk meanwhile) removes it from suspended mail;
+    suspended again keeps it with the new reason and error."""
+    from tickets import inbound
+
+    _require_desk_admin(actor)
+    locked = _lock_suspended(suspended)
+    try:
+        result = inbound.process_email(
+            tenant=locked.tenant, raw=bytes(locked.raw), size=locked.size
+        )
+    except inbound.MailProblem as problem:
+        locked.reason, locked.error = problem.reason, problem.detail
+        locked.retried_at = timezone.now()
+        if _sender_is_member(locked.sender):
+            locked.expires_at = None  # a member's mail is kept until handled
+        locked.save(update_fields=["reason", "error", "retried_at", "expires_at"])
+        logger.info("Suspended mail %s retried by user %s: %s", locked.pk, actor.pk, problem)
+        return inbound.InboundResult("suspended", reason=problem.reason, detail=problem.detail)
+    pk = locked.pk
+    locked.delete()
+    logger.info("Suspended mail %s retried by user %s: %s", pk, actor.pk, result.action)
+    return result
+
+
+@transaction.atomic
+def suspended_email_to_ticket(
+    *, suspended: SuspendedEmail, requester: User, actor: User, subject: str = ""
+) -> Ticket:
+    """Open a ticket for `requester` (a member of the desk) from a suspended mail:
+    its text as best it can be decoded, the attachments that pass validation."""
+    from django.conf import settings
+    from django.utils.html import escape, linebreaks
+
+    from tickets import email_parsing
+
+    _require_desk_admin(actor)
+    locked = _lock_suspended(suspended)
+    known = message_id_known(locked.message_id)
+    if known is not None:
+        raise ValidationError(
+            _("This mail already reached ticket #%(number)d.") % {"number": known.ticket.number}
+        )
+    raw = bytes(locked.raw)
+    text = email_parsing.readable_text(raw)[:100_000] or _(
+        "(The mail had no text that could be read.)"
+    )
+    uploads, refused = email_parsing.readable_attachments(raw)
+    limit = settings.ATTACHMENTS_PER_MESSAGE
+    if len(uploads) > limit:
+        refused.append(
+            _("%(count)d more attachments were left out.") % {"count": len(uploads) - limit}
+        )
+        uploads = uploads[:limit]
+    if refused:
+        text += "\n\n" + "\n".join(f"[{note}]" for note in refused)
+    ticket = ticket_create(
+        tenant=locked.tenant,
+        requester=requester,
+        subject=subject.strip() or email_parsing.clean_subject(locked.subject) or _("(no subject)"),
+        body=text,
+        channel=Channel.EMAIL,
+        uploads=uploads,
+        actor=actor,
+        body_html=linebreaks(escape(text)),
+        email_message_id=locked.message_id,
+    )
+    pk = locked.pk
+    locked.delete()
+    logger.info("Suspended mail %s became ticket #%s by user %s", pk, ticket.number, actor.pk)
+    return ticket
+
+
+@transaction.atomic
+def suspended_email_delete(*, suspended: SuspendedEmail, actor: User) -> None:
+    _require_desk_admin(actor)
+    deleted, _rows = SuspendedEmail.objects.filter(pk=suspended.pk).delete()
+    if deleted:
+        logger.info("Suspended mail %s deleted by user %s", suspended.pk, actor.pk)
+
+
+def suspended_emails_purge(*, now=None) -> int:
+    """Delete the desk's suspended mail past its expiry (strangers' mail, 14 days on)."""
+    deleted, _rows = SuspendedEmail.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted
+
+
 __all__ = [
     "DEFAULT_CATEGORIES",
     "UNSOLVED",
@@ -549,6 +714,11 @@ __all__ = [
     "category_create_defaults",
     "clean_tag",
     "macro_render",
+    "suspended_email_delete",
+    "suspended_email_keep",
+    "suspended_email_retry",
+    "suspended_email_to_ticket",
+    "suspended_emails_purge",
     "ticket_add_note",
     "ticket_apply_macro",
     "ticket_bulk_update",

@@ -100,7 +100,26 @@ def desks(acme, globex):
             OutboxJob.objects.update(last_error=f"{desk.tenant.name} secret subject")
             _feedback_rows(desk, ticket)
             _success_rows(desk)
+            _suspended_mail(desk)
     return acme, globex
+
+
+def _suspended_mail(desk):
+    from tickets.models import SuspendedEmail
+
+    raw = (
+        f"From: someone@{desk.tenant.slug}.example\n"
+        f"Subject: {desk.tenant.name} secret subject\n\n{desk.tenant.name} secret subject\n"
+    ).encode()
+    SuspendedEmail.objects.create(
+        tenant=desk.tenant,
+        sender=f"someone@{desk.tenant.slug}.example",
+        subject=f"{desk.tenant.name} secret subject",
+        source=SuspendedEmail.Source.GATEWAY,
+        reason=SuspendedEmail.Reason.UNKNOWN_SENDER,
+        raw=raw,
+        size=len(raw),
+    )
 
 
 def _feedback_rows(desk, ticket):
@@ -293,6 +312,54 @@ def _request_for(desk):
     with desk.scope():
         request.membership = Membership.objects.get(user=desk.admin)
     return request
+
+
+def _object_urls_added_by_model_admins():
+    """(model, URL name) of every page a tenant ModelAdmin adds for one of its rows
+    (get_urls beyond Django's own list, add, change, delete and history)."""
+    found = []
+    for model in TENANT_MODELS:
+        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+        standard = {prefix + page for page in ("changelist", "add", "change", "delete", "history")}
+        for pattern in admin.site._registry[model].get_urls():
+            name = getattr(pattern, "name", None)
+            if name and name not in standard and pattern.pattern.converters:
+                found.append((model, name))
+    return found
+
+
+OBJECT_URLS_ADDED = _object_urls_added_by_model_admins()
+
+
+def test_the_walk_finds_the_pages_model_admins_add():
+    names = {name for _model, name in OBJECT_URLS_ADDED}
+    assert {"sla_businesscalendar_import_holidays", "tickets_suspendedemail_raw"} <= names
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), OBJECT_URLS_ADDED, ids=[name for _model, name in OBJECT_URLS_ADDED]
+)
+def test_pages_model_admins_add_are_closed_to_other_tenants_and_weaker_roles(desks, model, name):
+    acme, globex = desks
+    before = _values(globex.tenant, model)
+    for obj in _rows(globex.tenant, model):
+        url = reverse(f"admin:{name}", args=[obj.pk])
+        client = acme.client(acme.admin)
+        for response in (client.get(url), client.post(url, {"requester": acme.customer.email})):
+            # 405: a POST-only page refuses a GET before it looks the row up.
+            assert response.status_code in (404, 405), (url, response.status_code)
+            _assert_no_globex_text(response)
+    assert _values(globex.tenant, model) == before
+
+    ours_before = _values(acme.tenant, model)
+    for obj in _rows(acme.tenant, model):
+        url = reverse(f"admin:{name}", args=[obj.pk])
+        for user in (acme.agent, acme.customer):
+            client = acme.client(user)
+            for response in (client.get(url), client.post(url, {"requester": user.email})):
+                # Sent to the (refusing) admin login, or refused outright.
+                assert response.status_code in (302, 403, 405), (url, user, response.status_code)
+    assert _values(acme.tenant, model) == ours_before
 
 
 @pytest.mark.parametrize("model", PLATFORM_MODELS, ids=lambda m: m.__name__)

@@ -152,3 +152,18 @@ def test_missing_or_bad_settings_are_a_command_error(
     monkeypatch.setenv(variable, value)
     with pytest.raises(CommandError, match=re.escape(error)):
         _ingest()
+
+
+def test_mail_that_cannot_be_taken_is_suspended_and_flagged_seen(acme, imaps):
+    from tests.tickets.test_suspended_mail import BOGUS_CHARSET
+    from tickets.models import SuspendedEmail
+
+    imaps.deliver(BOGUS_CHARSET)
+    imaps.deliver(raw_mail("stranger@nowhere.example", "Who am I", subject="Unknown"))
+    assert _ingest() == "acme: suspended 2"
+    assert all("\\Seen" in flags for flags in imaps.flags().values())
+    # Never read again and again: the next run has nothing new.
+    assert _ingest() == "acme: no new mail"
+    with acme.scope():
+        kept = list(SuspendedEmail.objects.values_list("source", "reason").order_by("reason"))
+    assert kept == [("imap", "unknown_sender"), ("imap", "unparseable")]

@@ -9,8 +9,11 @@ it never shows in a process list.
 IMAP connects with implicit TLS (port 993) by default, or STARTTLS or plain on
 port 143 (`--imap-security`); the server's certificate is checked against the
 system's CAs (SSL_CERT_FILE names another bundle). A message is read without
-marking it (BODY.PEEK) and flagged \\Seen only once ingested, so mail that failed
-is read again by the next run; a message read twice is ignored by its Message-ID.
+marking it (BODY.PEEK) and flagged \\Seen once it is stored: as a ticket or a
+reply, ignored, or kept as suspended mail for the desk's admins (mail that cannot
+be processed is never read again and again). Only a message the database could
+not store at all stays unseen, and the command stops with an error, for the next
+run to read it again; a message read twice is ignored by its Message-ID.
 """
 
 import functools
@@ -22,7 +25,8 @@ import ssl
 from django.core.management.base import CommandError
 
 from helpdesk.tenancy import TenantCommand
-from tickets.inbound import ingest_email
+from tickets.inbound import STORAGE_UNAVAILABLE, ingest_email
+from tickets.models import SuspendedEmail
 
 IMAP_SECURITY = ("ssl", "starttls", "none")
 IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
@@ -54,11 +58,20 @@ class Command(TenantCommand):
 
     def handle_tenant(self, tenant, *args, **options):
         counts: dict[str, int] = {}
+        source = next(
+            SuspendedEmail.Source(name) for name in ("maildir", "mbox", "imap") if options[name]
+        )
         for raw, done in self._messages(options):
-            result = ingest_email(tenant=tenant, raw=raw)
+            try:
+                result = ingest_email(tenant=tenant, raw=raw, source=source)
+            except STORAGE_UNAVAILABLE as error:
+                # Not marked seen: the next run reads it again.
+                raise CommandError(
+                    f"A message could not be stored ({error}); it stays unread for the next run."
+                ) from None
             counts[result.action] = counts.get(result.action, 0) + 1
-            if result.action == "rejected":
-                self.stderr.write(f"rejected: {result.reason}")
+            if result.action == "suspended":
+                self.stderr.write(f"suspended ({result.reason}): {result.detail}")
             done()
         summary = ", ".join(f"{action} {count}" for action, count in sorted(counts.items()))
         self.stdout.write(f"{tenant.slug}: {summary or 'no new mail'}")
