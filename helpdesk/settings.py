@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that may query: turns a database outage into a 503 page.
+    "helpdesk.outage.DatabaseOutageMiddleware",
     "helpdesk.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -197,8 +199,9 @@ CACHES = {
     }
 }
 # Sessions are kept in PostgreSQL and read through the cache: every signed-in request
-# reads its session, and Redis answers that for less than a query costs.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# reads its session, and Redis answers that for less than a query costs. (Django's
+# cached_db, reporting a database outage while saving as one: helpdesk/sessions.py.)
+SESSION_ENGINE = "helpdesk.sessions"
 
 # -- Celery -------------------------------------------------------------------------------
 
