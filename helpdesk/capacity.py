@@ -5,9 +5,10 @@
   (DB_POOL) they borrow from the process's pool of at most DB_POOL_MAX_SIZE
   (at least those threads together); without it each thread keeps its own.
 - worker: each Celery process (WORKER_CONCURRENCY, prefork) runs one task at a time
-  on one connection. With the pool, Celery closes the process's pool after every task
-  and a task opens a new one: the pool starts DB_POOL_MIN_SIZE connections and, as
-  the task asks before they are ready, one more: at most DB_POOL_MIN_SIZE + 1.
+  on one connection, which Celery closes after the task. The worker runs without the
+  pool (DB_POOL=0 in its environment: helpdesk/devstack.py, docker-compose.yml), since
+  Celery also closes a process's pool after every task: a pool would start its threads
+  and DB_POOL_MIN_SIZE + 1 connections anew for each task.
 - beat only sends messages to Redis: no connection.
 """
 
@@ -51,6 +52,6 @@ def connection_budget(settings) -> ConnectionBudget:
         web_processes=settings.WEB_PROCESSES,
         per_web_process=settings.DB_POOL_MAX_SIZE if settings.DB_POOL else threads,
         worker_processes=settings.CELERY_WORKER_CONCURRENCY,
-        per_worker_process=settings.DB_POOL_MIN_SIZE + 1 if settings.DB_POOL else 1,
+        per_worker_process=1,
         pooled=settings.DB_POOL,
     )

@@ -204,13 +204,22 @@ def stack_commands(port: str | int, *, beat_schedule: Path) -> dict[str, list[st
     }
 
 
+# Celery gives a task's connection back after the task, and in each worker process
+# closes the pool too, so a pool there would only start threads and connections anew
+# for every task: the worker connects once per task instead (helpdesk/capacity.py).
+WORKER_ENV = {"DB_POOL": "0"}
+
+
 def stack_children(
     commands: dict[str, list[str]], env: dict[str, str]
 ) -> dict[str, tuple[list[str], dict[str, str]]]:
     """Each child's command and environment: PostgreSQL shows which process holds a
     connection (pg_stat_activity.application_name, from libpq's PGAPPNAME)."""
     return {
-        name: (command, {**env, "PGAPPNAME": f"helpdesk-{name}"})
+        name: (
+            command,
+            {**env, **(WORKER_ENV if name == "worker" else {}), "PGAPPNAME": f"helpdesk-{name}"},
+        )
         for name, command in commands.items()
     }
 
@@ -255,7 +264,8 @@ def what_runs(env: dict[str, str]) -> str:
         f"  web     gunicorn, {settings.WEB_PROCESSES} processes x {settings.WEB_THREADS} "
         f"threads (+ {settings.SIDE_BY_SIDE_THREADS} dashboard threads), each process "
         f"with {pool}\n"
-        f"  worker  Celery, {settings.CELERY_WORKER_CONCURRENCY} processes\n"
+        f"  worker  Celery, {settings.CELERY_WORKER_CONCURRENCY} processes "
+        f"(one connection per task, no pool)\n"
         f"  beat    Celery beat\n"
         f"  {budget.describe()}; PostgreSQL allows "
         f"{_max_connections(env['DATABASE_URL'])}\n"

@@ -78,7 +78,7 @@ def report_lines(result: LoadResult, command: str) -> list[str]:
         f"({b['worker_processes']} processes) and beat. Data: the demo desk of "
         f"`manage.py seed_demo`, in a database of its own (`{LOAD_DATABASE}`); outgoing "
         "email kept in memory instead of `make run`'s outbox.",
-        f"- Clients: {result.clients} threads (bench/load.py, http.client, keep-alive) on the "
+        f"- Clients: {result.clients} threads (bench/load/, http.client, keep-alive) on the "
         f"same machine, for {result.seconds:g} s, each sending its next request as soon as "
         f"the last one answered. {result.signed_in} demo people signed in through the "
         "login form first; clients of one person share its session. An error is any "

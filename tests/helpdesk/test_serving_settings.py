@@ -55,8 +55,8 @@ def test_by_default_each_process_has_a_pool_as_large_as_its_threads():
         "reconnect_timeout": 5.0,
     }
     assert serving["conn_max_age"] == 0  # requests give their connection back
-    # 2 web processes x 11, 2 worker processes x (1 + 1): well under PostgreSQL's 100.
-    assert (serving["web"], serving["worker"], serving["total"]) == (22, 4, 26)
+    # 2 web processes x 11, 2 worker processes x 1: well under PostgreSQL's 100.
+    assert (serving["web"], serving["worker"], serving["total"]) == (22, 2, 24)
 
 
 def test_without_the_pool_connections_are_kept_per_thread_for_db_conn_max_age():
@@ -86,3 +86,22 @@ def test_bad_serving_values_stop_the_process_at_start(variables, message):
     result = _settings(**variables)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_make_runs_worker_connects_per_task_without_a_pool_and_each_child_is_named():
+    from helpdesk.devstack import stack_children, stack_commands
+
+    children = stack_children(
+        stack_commands(8000, beat_schedule=Path("schedule")), {"DB_POOL": "1", "DEBUG": "1"}
+    )
+    environments = {name: env for name, (_command, env) in children.items()}
+    assert {name: env["DB_POOL"] for name, env in environments.items()} == {
+        "web": "1",
+        "worker": "0",
+        "beat": "1",
+    }
+    assert {env["PGAPPNAME"] for env in environments.values()} == {
+        "helpdesk-web",
+        "helpdesk-worker",
+        "helpdesk-beat",
+    }
