@@ -6,8 +6,8 @@ and serves it with `make run`'s web command (helpdesk/devstack.py). Then: pages
 answer -> the cluster is stopped -> pages, an API route and /healthz answer 503 ->
 the cluster is started again -> the same server answers again, with no restart.
 
-initdb, start and migrate take about 25 s here on a busy machine, so the cluster and
-the server are made once for the module.
+initdb, start, migrate and the desk take about 12 s here (more on a busy machine), so
+the cluster and the server are made once for the module.
 """
 
 import concurrent.futures
