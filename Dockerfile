@@ -1,4 +1,4 @@
-# Production image: gunicorn serving helpdesk.wsgi; the same image runs the
+# Production image: gunicorn (threaded workers) serving helpdesk.wsgi; the same image runs the
 # Celery worker and beat (see docker-compose.yml).
 FROM python:3.11-slim-bookworm
 
@@ -48,4 +48,6 @@ USER app
 
 EXPOSE 8000
 
-CMD ["gunicorn", "helpdesk.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Processes, threads and the database pool come from the settings (WEB_PROCESSES,
+# WEB_THREADS, DB_POOL_*), read by helpdesk/gunicorn_conf.py; see docs/operations.md.
+CMD ["gunicorn", "helpdesk.wsgi:application", "--config", "python:helpdesk.gunicorn_conf", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint messages venv chromium clean
+.PHONY: run test lint messages venv chromium clean bench bench-load
 
 # A virtualenv with the locked dependencies (uv.lock); re-synced when the lock changes.
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -31,6 +31,11 @@ test: venv chromium
 # Performance benchmark (bench/): 100,000 tickets, gunicorn, writes bench/RESULTS.md.
 bench: venv
 	$(PY) -m bench.run $(ARGS)
+
+# 50 signed-in clients for 60 s against the server as `make run` starts it (bench/load/);
+# writes its section of bench/RESULTS.md.
+bench-load: venv
+	$(PY) -m bench.load $(ARGS)
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from helpdesk import devstack
 
+# The environment as the shell gave it, before bench.run sets the bench's own values.
+ORIGINAL_ENV = dict(os.environ)
 BASE_DIR = devstack.BASE_DIR
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 LOG_DIR = devstack.DATA_DIR / "bench"

@@ -52,11 +52,12 @@ class OtherCpu:
     """CPU time used by processes that are not the benchmark's, from /proc.
 
     The benchmark's own are this process and its children (gunicorn and its
-    workers) and PostgreSQL's backends for the bench database. Processes that
+    workers) and PostgreSQL's backends for the bench database (or `database`). Processes that
     both start and end within the window are missed.
     """
 
-    def __init__(self):
+    def __init__(self, database: str = BENCH_DATABASE):
+        self.database = database
         self.started = time.monotonic()
         self.before = self._snapshot()
 
@@ -92,7 +93,7 @@ class OtherCpu:
                     changed = True
         ticks = 0
         for pid, (_ppid, now, cmdline) in after.items():
-            if pid in ours or f" {BENCH_DATABASE} " in cmdline:
+            if pid in ours or f" {self.database} " in cmdline:
                 continue
             ticks += max(now - self.before.get(pid, (0, 0, ""))[1], 0)
         cpus = os.cpu_count() or 1

@@ -30,6 +30,10 @@ def bench_env() -> dict[str, str]:
         SECRET_KEY="bench",
         BASE_DOMAIN="localhost",
         ALLOWED_HOSTS=f"{HOST_NAME},localhost,127.0.0.1",
+        # The setup the figures in RESULTS.md were measured with: gunicorn's sync workers
+        # (bench/server.py), one thread each keeping its connection. The server as
+        # `make run` and the Dockerfile run it (threads, pool) is bench/load's.
+        DB_POOL="0",
         DB_CONN_MAX_AGE="60",
         LOG_LEVEL="WARNING",
         CELERY_TASK_ALWAYS_EAGER="0",

@@ -8,6 +8,11 @@ class HelpdeskConfig(AppConfig):
     name = "helpdesk"
     verbose_name = _("Help desk")
 
+    def ready(self):
+        from helpdesk import db_pool
+
+        db_pool.install()
+
 
 class HelpdeskAdminConfig(admin_apps.AdminConfig):
     default = False

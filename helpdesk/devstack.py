@@ -175,16 +175,101 @@ def _port_is_free(port: str) -> bool:
     return True
 
 
-def _stop(processes: dict[str, subprocess.Popen]) -> None:
-    """Stop each child with everything it started (runserver's reloader, Celery's pool)."""
-    for process in processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+# Where `make run` listens: every interface, as the development server did before.
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+
+
+def web_command(port: str | int, host: str = ALL_INTERFACES) -> list[str]:
+    """gunicorn as `make run` starts it; its settings come from helpdesk/gunicorn_conf.py."""
+    return [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "helpdesk.wsgi:application",
+        "--config",
+        "python:helpdesk.gunicorn_conf",
+        "--bind",
+        f"{host}:{port}",
+    ]
+
+
+def stack_commands(port: str | int, *, beat_schedule: Path) -> dict[str, list[str]]:
+    """The processes of `make run`: web, Celery worker and beat."""
+    celery = [PYTHON, "-m", "celery", "-A", "helpdesk"]
+    return {
+        "web": web_command(port),
+        # Its concurrency is WORKER_CONCURRENCY, read by the settings.
+        "worker": [*celery, "worker", "--loglevel", "info"],
+        "beat": [*celery, "beat", "--loglevel", "info", "--schedule", str(beat_schedule)],
+    }
+
+
+# Celery gives a task's connection back after the task, and in each worker process
+# closes the pool too, so a pool there would only start threads and connections anew
+# for every task: the worker connects once per task instead (helpdesk/capacity.py).
+WORKER_ENV = {"DB_POOL": "0"}
+
+
+def stack_children(
+    commands: dict[str, list[str]], env: dict[str, str]
+) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each child's command and environment: PostgreSQL shows which process holds a
+    connection (pg_stat_activity.application_name, from libpq's PGAPPNAME)."""
+    return {
+        name: (
+            command,
+            {**env, **(WORKER_ENV if name == "worker" else {}), "PGAPPNAME": f"helpdesk-{name}"},
+        )
+        for name, command in commands.items()
+    }
+
+
+def _max_connections(database_url: str) -> str:
+    """PostgreSQL's max_connections, or '?' when it cannot be asked."""
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(database_url)
+    try:
+        with psycopg.connect(
+            host=config["HOST"] or None,
+            port=config["PORT"] or None,
+            user=config["USER"] or None,
+            password=config["PASSWORD"] or None,
+            dbname=config["NAME"],
+            connect_timeout=5,
+        ) as conn:
+            return conn.execute("SHOW max_connections").fetchone()[0]
+    except psycopg.Error:
+        return "?"
+
+
+def what_runs(env: dict[str, str]) -> str:
+    """The processes, threads and database connections the settings give `make run`."""
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    from django.conf import settings
+
+    from helpdesk.capacity import connection_budget
+
+    budget = connection_budget(settings)
+    kept = settings.DATABASES["default"]["CONN_MAX_AGE"]
+    pool = (
+        f"a pool of {settings.DB_POOL_MIN_SIZE}-{settings.DB_POOL_MAX_SIZE} connections "
+        f"(wait at most {settings.DB_POOL_TIMEOUT:g} s)"
+        if settings.DB_POOL
+        else f"no pool (each thread keeps a connection {kept} s)"
+    )
+    return (
+        f"  web     gunicorn, {settings.WEB_PROCESSES} processes x {settings.WEB_THREADS} "
+        f"threads (+ {settings.SIDE_BY_SIDE_THREADS} dashboard threads), each process "
+        f"with {pool}\n"
+        f"  worker  Celery, {settings.CELERY_WORKER_CONCURRENCY} processes "
+        f"(one connection per task, no pool)\n"
+        f"  beat    Celery beat\n"
+        f"  {budget.describe()}; PostgreSQL allows "
+        f"{_max_connections(env['DATABASE_URL'])}\n"
+    )
 
 
 def _interrupt(signum, frame):
@@ -192,10 +277,15 @@ def _interrupt(signum, frame):
 
 
 def run(port: str) -> int:
+    from helpdesk.supervisor import Supervisor, signal_me_when_parent_dies
+
     # Installed explicitly: a shell that starts us in the background ignores SIGINT,
-    # and a process manager stops us with SIGTERM; both must stop the children.
+    # and a process manager stops us with SIGTERM; both must stop what is running.
+    # The supervisor below takes over once the children run.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    # If `make` is killed while we migrate, we go too.
+    signal_me_when_parent_dies(signal.SIGTERM)
     if not _port_is_free(port):
         print(
             f"Port {port} is already in use (another `make run`?). "
@@ -203,47 +293,30 @@ def run(port: str) -> int:
             file=sys.stderr,
         )
         return 1
-    env = ensure_services()
-    env.setdefault("DEBUG", "1")
-    env.setdefault("PUBLIC_PORT", port)
-    _manage(env, "migrate", "--noinput")
-    _manage(env, "seed_demo", "--port", port)
-    celery = [PYTHON, "-m", "celery", "-A", "helpdesk"]
-    commands = {
-        "web": [PYTHON, "manage.py", "runserver", f"0.0.0.0:{port}"],
-        "worker": [*celery, "worker", "--loglevel", "info", "--concurrency", "2"],
-        "beat": [
-            *celery,
-            "beat",
-            "--loglevel",
-            "info",
-            "--schedule",
-            str(DATA_DIR / "celerybeat-schedule"),
-        ],
-    }
-    # Each child leads its own process group so stopping it stops what it started;
-    # Ctrl-C reaches this process, which stops them all.
-    processes = {
-        name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env, process_group=0)
-        for name, cmd in commands.items()
-    }
-    print(
-        f"\nHelpdesk is up: web, worker and beat are running. Ctrl-C stops them.\n"
-        f"  help center  http://acme.localhost:{port}/\n"
-        f"  admin        http://acme.localhost:{port}/admin/\n"
-        f"  mail         http://acme.localhost:{port}/dev/mail/\n",
-        flush=True,
-    )
     try:
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(0.5)
-        failed = [name for name, p in processes.items() if p.poll() is not None]
-        print(f"{', '.join(failed)} stopped; stopping the rest.", file=sys.stderr)
-        return 1
+        env = ensure_services()
+        env.setdefault("DEBUG", "1")
+        env.setdefault("PUBLIC_PORT", port)
+        _manage(env, "migrate", "--noinput")
+        _manage(env, "seed_demo", "--port", port)
+        running = what_runs(env)
     except KeyboardInterrupt:
         return 0
-    finally:
-        _stop(processes)
+    commands = stack_commands(port, beat_schedule=DATA_DIR / "celerybeat-schedule")
+
+    def announce(supervisor: Supervisor) -> None:
+        pids = ", ".join(f"{child.name} {child.pid}" for child in supervisor.children)
+        print(
+            f"\nHelpdesk is up (pids: {pids}). A process that dies is restarted; "
+            f"Ctrl-C stops them all.\n"
+            f"{running}"
+            f"  help center  http://acme.localhost:{port}/\n"
+            f"  admin        http://acme.localhost:{port}/admin/\n"
+            f"  mail         http://acme.localhost:{port}/dev/mail/\n",
+            flush=True,
+        )
+
+    return Supervisor(stack_children(commands, env), cwd=BASE_DIR).run(announce=announce)
 
 
 def test(pytest_args: list[str]) -> int:

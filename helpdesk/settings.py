@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import devstack
-from helpdesk.env import env_bool, env_int, env_list, env_str
+from helpdesk.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that may query: turns a database outage into a 503 page.
+    "helpdesk.outage.DatabaseOutageMiddleware",
     "helpdesk.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -112,15 +114,76 @@ TEMPLATES = [
 
 # -- data stores --------------------------------------------------------------------------
 
-DATABASE_URL = env_str("DATABASE_URL") or devstack.embedded_database_url()
-DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
-}
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# -- serving (see docs/operations.md for the arithmetic) -----------------------------------
+
+# gunicorn (helpdesk/gunicorn_conf.py): processes, each with this many request threads.
+WEB_PROCESSES = env_int("WEB_PROCESSES", 2)
+WEB_THREADS = env_int("WEB_THREADS", 8)
+# Restart the web processes when a source file changes (development only: it polls).
+WEB_RELOAD = env_bool("WEB_RELOAD", default=False)
 # Threads per process that run independent read-only queries side by side, each on
 # its own connection (helpdesk/side_by_side.py; the insights dashboard's panels).
-# Each keeps a connection open: count them in PostgreSQL's max_connections. 0 turns it off.
+# 0 turns it off.
 SIDE_BY_SIDE_THREADS = env_int("SIDE_BY_SIDE_THREADS", 3)
+# Celery worker processes (prefork): each runs one task at a time.
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2)
+for _name, _value, _least in (
+    ("WEB_PROCESSES", WEB_PROCESSES, 1),
+    ("WEB_THREADS", WEB_THREADS, 1),
+    ("SIDE_BY_SIDE_THREADS", SIDE_BY_SIDE_THREADS, 0),
+    ("WORKER_CONCURRENCY", CELERY_WORKER_CONCURRENCY, 1),
+):
+    if _value < _least:
+        raise ImproperlyConfigured(f"{_name}={_value} must be at least {_least}.")
+
+# -- data stores --------------------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL") or devstack.embedded_database_url()
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Each process borrows connections from a pool of its own (psycopg_pool) for the length
+# of a request or a side-by-side piece, and gives them back after: at most
+# DB_POOL_MAX_SIZE per process, whatever the number of threads that come and go.
+DB_POOL = env_bool("DB_POOL", default=True)
+if DB_POOL:
+    if env_int("DB_CONN_MAX_AGE", 0) != 0:
+        raise ImproperlyConfigured(
+            "DB_CONN_MAX_AGE applies only with DB_POOL=0: the pool keeps the connections."
+        )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # a request gives its connection back
+    # Every request thread and every side-by-side thread may hold one at once: with
+    # fewer, requests waiting for their panels could take the connections the panels need.
+    _pool_needs = WEB_THREADS + SIDE_BY_SIDE_THREADS
+    DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", _pool_needs)
+    # Seconds a request waits for a connection before it gets the 503 page: connections
+    # are never short by design, so a wait this long means the database is not answering.
+    DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 5.0)
+    if not 0 <= DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE:
+        raise ImproperlyConfigured(
+            f"DB_POOL_MIN_SIZE={DB_POOL_MIN_SIZE} must be between 0 and "
+            f"DB_POOL_MAX_SIZE={DB_POOL_MAX_SIZE}."
+        )
+    if _pool_needs > DB_POOL_MAX_SIZE:
+        raise ImproperlyConfigured(
+            f"DB_POOL_MAX_SIZE={DB_POOL_MAX_SIZE} is less than WEB_THREADS + "
+            f"SIDE_BY_SIDE_THREADS = {_pool_needs}: each of those threads may hold a connection."
+        )
+    if DB_POOL_TIMEOUT <= 0:
+        raise ImproperlyConfigured(f"DB_POOL_TIMEOUT={DB_POOL_TIMEOUT} must be positive.")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": DB_POOL_MIN_SIZE,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_POOL_TIMEOUT,
+        # When the database is down the pool retries a connection with growing pauses
+        # (1, 2, 4 ... s) for this long, then gives up until the next request asks: with
+        # the default five minutes the pauses would reach a minute, and pages would stay
+        # 503 for up to a minute after the database is back.
+        "reconnect_timeout": DB_POOL_TIMEOUT,
+    }
+else:
+    # Without the pool each thread keeps its own connection this many seconds.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 # TEST_DATABASE_NAME lets two test runs share one server without dropping each other's database.
 DATABASES["default"]["TEST"] = {
     "NAME": env_str("TEST_DATABASE_NAME", f"test_{DATABASES['default']['NAME']}")
@@ -141,7 +204,8 @@ CACHES = {
 }
 # Sessions live in PostgreSQL only: a session cached in Redis could outlive a logout
 # made while Redis was unreachable, and reading one costs a primary-key lookup.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# (Django's db store, reporting a database outage while saving as one: helpdesk/sessions.py.)
+SESSION_ENGINE = "helpdesk.sessions"
 
 # -- Celery -------------------------------------------------------------------------------
 
@@ -274,6 +338,10 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Under DEBUG (`make run`) WhiteNoise serves the files from the app folders and sees
+# edits without collectstatic, as runserver did; otherwise collectstatic's output.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 MEDIA_URL = "/media/"
 # Uploads (ticket attachments) are served only through views that check access.

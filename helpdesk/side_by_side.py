@@ -6,9 +6,10 @@ time waiting for PostgreSQL. Run one after another, they keep one CPU busy; run 
 by side, their queries overlap on every CPU the database has.
 
 - A small pool of threads per process (SIDE_BY_SIDE_THREADS), made on first use, so
-  after gunicorn has forked its workers. Each thread keeps its database connection
-  between requests like a request thread does: `close_old_connections()` before each
-  piece applies CONN_MAX_AGE and the health checks.
+  after gunicorn has forked its workers. Each thread treats its database connection
+  like a request thread does: `close_old_connections()` before and after each piece
+  gives it back to the process's connection pool (DB_POOL, so an idle thread holds
+  none), or, without the pool, keeps it for CONN_MAX_AGE with the health checks.
 - Each piece runs with the caller's tenant scope (django-scopes keeps it in a context
   variable, copied along), language and time zone (asgiref's locals stay in their
   thread, so these two are set again). Nothing else of the request goes along: the
@@ -69,6 +70,7 @@ def _piece(call: Callable[[], V], language: str | None, zone) -> V:
             return call()
         finally:
             _wrappers.update(connections.all(initialized_only=True))
+            close_old_connections()
 
 
 def run_side_by_side(calls: Mapping[K, Callable[[], V]]) -> dict[K, V]:

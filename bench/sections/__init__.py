@@ -8,6 +8,7 @@ from bench.sections.dashboard import Dashboard
 from bench.sections.figures import HttpFigures
 from bench.sections.health import HealthScores
 from bench.sections.kb_search import KbSearch
+from bench.sections.load import UnderLoad
 from bench.sections.plans import QueryPlans
 from bench.sections.queries import QueryCounts
 from bench.sections.sla_sweep import SlaSweep
@@ -22,6 +23,7 @@ SECTIONS = [
     KbSearch,
     Dashboard,
     HealthScores,
+    UnderLoad,
 ]
 
 

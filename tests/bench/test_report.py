@@ -91,6 +91,7 @@ def test_the_default_sections():
         "Knowledge-base search",
         "Insights dashboards",
         "Health scores",
+        "Under load: signed-in clients against `make run`'s server",
     ]
 
 

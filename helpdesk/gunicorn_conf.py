@@ -1,0 +1,30 @@
+"""gunicorn's configuration, taken from the app's settings so one module reads the environment.
+
+    gunicorn helpdesk.wsgi:application --config python:helpdesk.gunicorn_conf --bind HOST:PORT
+
+`make run` (helpdesk/devstack.py), the Dockerfile and docker-compose.yml start it so.
+Threaded workers (gthread): a request mostly waits for PostgreSQL, so a few processes
+with several threads each serve many clients; each thread borrows a database
+connection from its process's pool only while it handles a request.
+"""
+
+import os
+
+from django.conf import settings
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+
+worker_class = "gthread"
+workers = settings.WEB_PROCESSES
+threads = settings.WEB_THREADS
+# Idle keep-alive connections wait in each process's poller, not on a thread.
+keepalive = 5
+# Stopping waits this long for requests in flight (devstack's stop waits longer).
+graceful_timeout = 10
+reload = settings.WEB_RELOAD
+# One line per request on stdout under DEBUG, as the development server printed them.
+accesslog = "-" if settings.DEBUG else None
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):
+# two servers of one user (make run beside the bench or a test) would take it from
+# each other. Nothing here uses it.
+control_socket_disable = True
