@@ -97,6 +97,8 @@ def assert_unavailable_page(response, title=ENGLISH_TITLE):
     assert response["Content-Type"].startswith("text/html")
     assert f"<h1>{title}</h1>" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
+    # The page is ours, under our Content-Security-Policy (helpdesk/security.py).
+    assert "default-src 'self'" in response["Content-Security-Policy"]
 
 
 def test_losing_the_database_in_a_view_answers_the_503_page(outage_urls, acme):
