@@ -16,6 +16,7 @@ from helpdesk.access import role_required
 from helpdesk.models import Role
 from plans.selectors import plans_with_organizations
 from success.selectors import latest_score
+from tickets.external_images import shows_external_images_on_request
 from tickets.forms import AgentReplyForm, BulkForm, MergeForm, QueueFilterForm, TicketFieldsForm
 from tickets.models import Macro, Priority, Status, Ticket
 from tickets.selectors import (
@@ -160,6 +161,7 @@ def _ticket_page(
 
 @require_GET
 @role_required(Role.AGENT)
+@shows_external_images_on_request
 def ticket_detail(request, number: int):
     return _ticket_page(request, ticket_for_agent(number, related=TICKET_PAGE_RELATED))
 
