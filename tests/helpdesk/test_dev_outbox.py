@@ -141,3 +141,10 @@ def test_outbox_answers_404_with_debug_but_another_mail_backend(acme, settings):
     settings.DEBUG = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert Client(HTTP_HOST=acme.host).get("/dev/mail/").status_code == 404
+
+
+def test_the_outbox_reads_in_chinese(acme, outbox):
+    body = Client(HTTP_HOST=acme.host).get("/dev/mail/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert "本帮助台的邮件会保存在这里" in body.content.decode()
+    body = Client(HTTP_HOST=PLATFORM_HOST).get("/dev/mail/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert "不属于任何帮助台的邮件会保存在这里" in body.content.decode()

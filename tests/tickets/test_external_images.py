@@ -106,3 +106,12 @@ def test_another_customers_ticket_stays_a_404_with_the_parameter(acme, tracked):
     )
     assert response.status_code == 404
     assert "https:" not in response["Content-Security-Policy"]
+
+
+def test_the_choice_reads_in_chinese(acme, tracked):
+    client = acme.client(acme.customer)
+    url = f"/tickets/{tracked.number}/"
+    body = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "此对话中的外部图片已被拦截" in body and "显示外部图片" in body
+    body = client.get(url, {"images": "show"}, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "外部图片仅在本次查看中显示。" in body and "隐藏外部图片" in body
