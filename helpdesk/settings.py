@@ -383,6 +383,9 @@ if not SECURE_HSTS_PRELOAD:
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Django's page for a refused form is styled inline: ours is a page like the others.
+CSRF_FAILURE_VIEW = "helpdesk.views.csrf_failure"
+
 # Every response's policy (helpdesk/security.py sets it; docs/security.md): scripts,
 # styles, fonts and requests from our own origin only, no inline script or style,
 # no plugins; images from our origin (attachments included) and data: URLs (icons of

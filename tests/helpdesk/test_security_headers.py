@@ -315,13 +315,6 @@ def test_hsts_for_a_year_with_subdomains_on_https(acme):
     assert "Strict-Transport-Security" not in acme.client().get("/kb/")
 
 
-def _boom(request):
-    raise RuntimeError("boom")
-
-
-urlpatterns = [url_path("boom/", _boom), url_path("", include("helpdesk.urls"))]
-
-
 def test_the_scan_finds_what_the_policy_refuses():
     html = (
         '<p style="color:red" onclick="x()"><a href="javascript:x()">a</a></p>'
@@ -335,3 +328,18 @@ def test_the_scan_finds_what_the_policy_refuses():
         "<style>",
         "<script>alert(1)",
     ]
+
+
+def test_a_form_refused_by_csrf_protection_gets_our_page(acme):
+    client = Client(HTTP_HOST=acme.host, enforce_csrf_checks=True)
+    response = client.post("/accounts/login/", {"login": "x@example.com", "password": "x"})
+    assert response.status_code == 403
+    assert "This form has expired" in response.content.decode()
+    assert_headers(response, signed_in=False, route="csrf failure")
+
+
+def _boom(request):
+    raise RuntimeError("boom")
+
+
+urlpatterns = [url_path("boom/", _boom), url_path("", include("helpdesk.urls"))]
