@@ -83,6 +83,10 @@ def membership_create(
     """
     from plans.selectors import organization_for_email
 
+    if user.tenant_id != tenant.pk:
+        # Each desk has its own people: a person of another desk (or an operator)
+        # can never be made a member here (docs/people.md).
+        raise ValidationError(_("This person belongs to another desk."))
     if role == Role.CUSTOMER and organization is None:
         organization = organization_for_email(user.email)
     if role != Role.CUSTOMER:
@@ -103,19 +107,23 @@ def member_invite(
     full_name: str = "",
     invited_by: User | None = None,
 ) -> Membership:
-    """Add a person to the tenant by email, creating their global identity if new.
+    """Add a person to the desk by email: the desk's own account for that address.
 
-    A new identity gets an unusable password and an invitation email whose link
-    lets them choose one; an existing identity keeps its password and simply
-    gains the membership.
+    Each desk has its own people (docs/people.md), so this never reaches an account
+    of another desk, and behaves the same whether or not the address is known
+    elsewhere. A new account gets an unusable password and an invitation email whose
+    link lets the person choose one; a former member's account of this desk simply
+    gains the membership again.
     """
     from allauth.account.models import EmailAddress
 
     email = User.objects.normalize_email(email).strip()
-    user = User.objects.filter(email__iexact=email).first()
+    user = User.objects.filter(email__iexact=email, tenant=tenant).first()
     created = user is None
     if created:
-        user = User.objects.create_user(email=email, password=None, full_name=full_name)
+        user = User.objects.create_user(
+            email=email, password=None, full_name=full_name, tenant=tenant
+        )
         # Following the invitation link proves the address, so it counts as verified.
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
     membership = membership_create(tenant=tenant, user=user, role=role, organization=organization)

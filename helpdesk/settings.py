@@ -267,10 +267,8 @@ AUTH_USER_MODEL = "helpdesk.User"
 # User.email is unique case-insensitively (a UniqueConstraint on Lower(email)),
 # which this check cannot see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# Each desk has its own people: sign-in and sessions see the host's desk only.
+AUTHENTICATION_BACKENDS = ["helpdesk.auth_backends.DeskAuthenticationBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -289,6 +287,11 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "helpdesk.forms.SignupForm"
+# allauth's forms that look people up by email, seeing the host's desk only.
+ACCOUNT_FORMS = {
+    "signup": "helpdesk.account_forms.DeskSignupForm",
+    "reset_password": "helpdesk.account_forms.DeskResetPasswordForm",
+}
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
@@ -296,7 +299,9 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+# A path, not a name: "/" is the help center on a desk host and the platform page on the
+# platform host.
+LOGIN_REDIRECT_URL = "/"
 
 # -- email --------------------------------------------------------------------------------
 

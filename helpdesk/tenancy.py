@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from celery import shared_task
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope
+from django_scopes import get_scope, scope
 
 if TYPE_CHECKING:
     from helpdesk.models import Tenant
@@ -27,6 +27,12 @@ def tenant_scope(tenant: Tenant) -> Iterator[Tenant]:
     """Run the block with queries on tenant-owned models limited to `tenant`."""
     with scope(tenant=tenant):
         yield tenant
+
+
+def current_tenant() -> Tenant | None:
+    """The desk whose scope is open (None outside any, and where scopes are disabled)."""
+    state = get_scope()
+    return state.get("tenant") if state.get("_enabled") else None
 
 
 def split_host(host: str) -> str:
@@ -140,6 +146,7 @@ def fan_out(task: Any, tenant_ids: list[int] | None = None, *args: Any) -> int:
 
 __all__ = [
     "TenantCommand",
+    "current_tenant",
     "fan_out",
     "is_platform_host",
     "tenant_for_host",
