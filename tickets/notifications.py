@@ -260,7 +260,7 @@ def deliver_ticket_event(
     if ticket is None:
         return 0
     message = (
-        Message.objects.select_related("author").filter(pk=message_id).first()
+        Message.objects.select_related("author", "reviewed_by").filter(pk=message_id).first()
         if message_id
         else None
     )
@@ -276,7 +276,8 @@ def deliver_ticket_event(
                 [
                     u
                     for u in ([ticket.assignee] if ticket.assignee else _staff())
-                    if message is None or u != message.author
+                    # Not its writer, nor the agent who published it after review.
+                    if message is None or u not in (message.author, message.reviewed_by)
                 ],
                 "customer_reply",
             )
