@@ -116,8 +116,8 @@ def unverified_mail_for_agent(ticket: Ticket, key) -> Message:
 def unverified_mail_publishable_as(ticket: Ticket, messages: list[Message]) -> dict[int, User]:
     """For each unverified mail awaiting review, the customer it may be published as:
     the member its From names, if a customer who may see the ticket. Never an agent
-    or admin: an agent cannot be led to publish mail as a colleague. One query for
-    the senders, plus one per customer found."""
+    or admin: an agent cannot be led to publish mail as a colleague. No query when
+    nothing awaits review (the usual page); two per mail that does."""
     waiting = [m for m in messages if m.awaits_review and m.email_from]
     publishable = {}
     for message in waiting:
