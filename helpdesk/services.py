@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 # Delivery attempts before an email is marked failed (the sweep retries with back-off).
 EMAIL_MAX_ATTEMPTS = 8
+# The subaddress of a Reply-To (reply+<secret>@...): a secret of the email's recipient.
+REPLY_TO_SUBADDRESS = re.compile(r"\+[^@\s,<>]+@")
 
 
 @transaction.atomic
@@ -300,8 +303,19 @@ def email_deliver(*, email_id: int) -> bool:
         attempts=outbound.attempts + 1,
         body_text="",
         body_html="",
+        headers=_headers_for_the_log(outbound.headers),
     )
     return True
+
+
+def _headers_for_the_log(headers: dict) -> dict:
+    """What the delivery log keeps of a delivered email's headers: all but the secret
+    of its Reply-To address, whose reply proves it was written by the recipient
+    (tickets/reply_tokens.py); whoever reads the log must not be able to use it."""
+    reply_to = headers.get("Reply-To")
+    if not reply_to:
+        return headers
+    return {**headers, "Reply-To": REPLY_TO_SUBADDRESS.sub("+…@", reply_to)}
 
 
 # What only an admin may decide: an email whose delivery is unknown or failed.
@@ -333,5 +347,6 @@ def email_mark_delivered(*, email: OutboundEmail) -> bool:
             sent_at=email.claimed_at or timezone.now(),
             body_text="",
             body_html="",
+            headers=_headers_for_the_log(email.headers),
         )
     )

@@ -4,6 +4,7 @@ Defaults are safe for production (DEBUG off, secure cookies); `make run` asks
 for DEBUG explicitly. See the configuration table in README.md.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -355,6 +356,15 @@ ATTACHMENTS_PER_MESSAGE = env_int("ATTACHMENTS_PER_MESSAGE", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Inbound email lands at <local>@INBOUND_EMAIL_DOMAIN; replies go to reply+<token>@ it.
 INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN", BASE_DOMAIN)
+# The authserv-ids of our own receiving mail servers, comma-separated: only their
+# Authentication-Results headers are believed (anyone can write one into a mail).
+# Empty: no DMARC verdict is read, and only per-recipient reply tokens prove a sender.
+INBOUND_AUTHSERV_ID = env_list("INBOUND_AUTHSERV_ID", [])
+for _authserv_id in INBOUND_AUTHSERV_ID:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", _authserv_id):
+        raise ImproperlyConfigured(
+            f"INBOUND_AUTHSERV_ID: {_authserv_id!r} is not a server name like mx.example.com."
+        )
 # Solved tickets close after this many days without a customer reply.
 TICKET_AUTO_CLOSE_DAYS = env_int("TICKET_AUTO_CLOSE_DAYS", 4)
 

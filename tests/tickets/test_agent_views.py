@@ -73,6 +73,8 @@ AGENT_PAGES = [
     ("get", "/agent/tickets/{n}/presence/", {}),
     ("post", "/agent/tickets/{n}/presence/", {"typing": "1"}),
     ("get", "/agent/tickets/{n}/macros/{m}/", {}),
+    # {u}: the review key of unverified mail held on ticket {n2}.
+    ("post", "/agent/tickets/{n2}/mail/{u}/review/", {"decision": "publish"}),
 ]
 TICKET_PAGES = [(m, p, d) for m, p, d in AGENT_PAGES if "{n}/" in p]
 
@@ -90,13 +92,36 @@ def _call(client, method, path, data, **numbers):
 
 @pytest.fixture
 def two_tickets(acme):
-    """A ticket, a second one (as merge target) and a macro at Acme."""
+    """A ticket, a second one (as merge target, holding unverified mail) and a macro at Acme."""
     ticket = make_ticket(acme, subject="Acme-only dashboard question")
     other = make_ticket(acme, subject="Second ticket")
-    return {"n": ticket.number, "n2": other.number, "m": _macro(acme).pk, "ticket": ticket}
+    note = _unverified_mail(acme, other)
+    return {
+        "n": ticket.number,
+        "n2": other.number,
+        "m": _macro(acme).pk,
+        "u": note.review_key,
+        "ticket": ticket,
+        "note": note,
+    }
 
 
-def _unchanged(desk, ticket) -> None:
+def _unverified_mail(desk, ticket):
+    from tickets.models import SenderCheck, SenderEvidence
+    from tickets.services import MailOrigin, ticket_add_unverified_mail
+
+    origin = MailOrigin(
+        desk.customer.email, SenderCheck.UNVERIFIED, SenderEvidence.NO_TOKEN, {"dmarc": "none"}
+    )
+    with desk.scope():
+        return ticket_add_unverified_mail(ticket=ticket, mail_origin=origin, body="Mine, really")
+
+
+def _unchanged(desk, ticket, note=None) -> None:
+    if note is not None:  # unverified mail stays a note, unreviewed
+        with desk.scope():
+            note.refresh_from_db()
+        assert note.is_internal and note.reviewed_at is None
     ticket = refresh(desk, ticket)
     assert ticket.status == Status.NEW
     assert ticket.priority == Priority.MEDIUM
@@ -105,7 +130,7 @@ def _unchanged(desk, ticket) -> None:
 
 
 def _numbers_of(two_tickets):
-    return {k: v for k, v in two_tickets.items() if k != "ticket"}
+    return {k: v for k, v in two_tickets.items() if k not in ("ticket", "note")}
 
 
 @pytest.mark.parametrize(("method", "path", "data"), AGENT_PAGES)
@@ -113,7 +138,7 @@ def test_anonymous_visitors_are_sent_to_log_in(acme, two_tickets, method, path, 
     response = _call(acme.client(), method, path, data, **_numbers_of(two_tickets))
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
-    _unchanged(acme, two_tickets["ticket"])
+    _unchanged(acme, two_tickets["ticket"], two_tickets["note"])
 
 
 @pytest.mark.parametrize(("method", "path", "data"), AGENT_PAGES)
@@ -124,7 +149,7 @@ def test_customers_get_the_not_for_your_role_page(acme, two_tickets, method, pat
     page = _text(response)
     assert "This page is not for your role" in page
     assert "Only people with the Agent role can open this page." in page
-    _unchanged(acme, two_tickets["ticket"])
+    _unchanged(acme, two_tickets["ticket"], two_tickets["note"])
 
 
 @pytest.mark.parametrize("persona", ["agent", "admin", "customer"])
@@ -136,7 +161,7 @@ def test_people_of_another_desk_are_asked_to_sign_in(
     response = _call(client, method, path, data, **_numbers_of(two_tickets))
     assert_asked_to_sign_in(response)
     assert "Acme-only dashboard question" not in _text(response)
-    _unchanged(acme, two_tickets["ticket"])
+    _unchanged(acme, two_tickets["ticket"], two_tickets["note"])
 
 
 @pytest.mark.parametrize(("method", "path", "data"), TICKET_PAGES)
@@ -165,12 +190,13 @@ def test_a_number_that_exists_only_at_another_tenant_is_404(acme, globex, method
         ("get", "/agent/tickets/{n}/merge/"),
         ("put", "/agent/tickets/{n}/presence/"),
         ("post", "/agent/tickets/{n}/macros/{m}/"),
+        ("get", "/agent/tickets/{n2}/mail/{u}/review/"),
     ],
 )
 def test_wrong_http_method_is_405(acme, two_tickets, method, path):
     response = _call(acme.client(acme.agent), method, path, {}, **_numbers_of(two_tickets))
     assert response.status_code == 405
-    _unchanged(acme, two_tickets["ticket"])
+    _unchanged(acme, two_tickets["ticket"], two_tickets["note"])
 
 
 # -- the queue ------------------------------------------------------------------------------
