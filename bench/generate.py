@@ -144,6 +144,7 @@ def _people(tenant: Tenant, rng: random.Random, log: Callable[[str], None]):
     staff_users = User.objects.bulk_create(
         [
             User(
+                tenant=tenant,
                 email=f"agent{i}@bench.example",
                 full_name=name(),
                 password=unusable,
@@ -190,6 +191,7 @@ def _people(tenant: Tenant, rng: random.Random, log: Callable[[str], None]):
         domain = f"org{organizations.index(org) + 1}.example" if org else "mail.example"
         users.append(
             User(
+                tenant=tenant,
                 email=f"customer{i + 1}@{domain}",
                 full_name=name(),
                 password=unusable,

@@ -11,6 +11,18 @@ from helpdesk.services import email_queue, membership_create, tenant_from_email
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def new_user(self, request):
+        """A person signing up joins the host's desk, and only it (docs/people.md)."""
+        user = super().new_user(request)
+        user.tenant = request.tenant
+        return user
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        # Failed logins count per desk: a flood of wrong passwords at one desk's host
+        # cannot lock the same address out of another desk (its own account there).
+        login = credentials.get("email", credentials.get("username", "")).lower()
+        return f"desk-{request.tenant.pk if request.tenant else 'platform'}:{login}"
+
     def is_open_for_signup(self, request) -> bool:
         tenant = getattr(request, "tenant", None)
         if tenant is None:
@@ -26,16 +38,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def pre_login(self, request, user, **kwargs):
-        """Refuse to log in anyone who has no active membership in this tenant.
-
-        Identities are global, so a customer of tenant A holds a valid password
-        here too; it must not open a session on tenant B's host.
-        """
+        """Refuse to log in a person of this desk whose membership ended (people of
+        other desks never get this far: helpdesk.auth_backends)."""
         response = super().pre_login(request, user, **kwargs)
         if response is not None:
             return response
-        if user.is_superuser:
-            return None
         if not Membership.objects.filter(user=user, is_active=True).exists():
             if request.user.is_authenticated:
                 logout(request)

@@ -9,8 +9,10 @@
 """
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import render
 from django.urls import reverse
@@ -37,10 +39,31 @@ def is_tenant_admin(request) -> bool:
     )
 
 
+class PlatformLoginForm(AdminAuthenticationForm):
+    """The platform operators' sign-in, with the failed-login limits of the desks'
+    (allauth's `login_failed`: per address and per client address): only failures
+    count, and past the limit even the right password is refused for a while."""
+
+    def clean(self):
+        from allauth.core import ratelimit
+
+        key = f"platform:{(self.data.get('username') or '').strip().lower()}"
+        if not ratelimit.consume(self.request, action="login_failed", key=key, dry_run=True):
+            raise ValidationError(
+                _("Too many failed sign-in attempts. Try again later."), code="too_many_attempts"
+            )
+        try:
+            return super().clean()
+        except ValidationError:
+            ratelimit.consume(self.request, action="login_failed", key=key)
+            raise
+
+
 class HelpdeskAdminSite(admin.AdminSite):
     site_title = _("Helpdesk admin")
     index_title = _("Configuration")
     index_template = "admin/helpdesk_index.html"
+    login_form = PlatformLoginForm
 
     def index(self, request, extra_context=None):
         if not on_platform_host(request) and self.has_permission(request):

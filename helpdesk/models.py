@@ -134,36 +134,71 @@ class TenantOwned(models.Model):
 
 
 class UserManager(BaseUserManager):
+    """People, seen from where the code runs: inside a desk's scope (a request on the
+    desk's host, its tasks and commands), only that desk's people exist; elsewhere (the
+    platform host, migrations, `scopes_disabled()`), everyone.
+
+    Every lookup of a person by email, id or natural key therefore stays within the
+    desk without being asked to: a person of one desk cannot be found, logged in,
+    reset, invited or named from another (docs/people.md).
+    """
+
     use_in_migrations = True
 
+    def get_queryset(self):
+        from helpdesk.tenancy import current_tenant
+
+        queryset = super().get_queryset()
+        tenant = current_tenant()
+        return queryset if tenant is None else queryset.filter(tenant=tenant)
+
     def _create(self, email: str, password: str | None, **fields):
+        from helpdesk.tenancy import current_tenant
+
         if not email:
             raise ValueError("An email address is required.")
+        fields.setdefault("tenant", current_tenant())
         user = self.model(email=self.normalize_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
     def create_user(self, email: str, password: str | None = None, **fields):
+        """A person of `tenant` (by default the desk in scope; None: a platform account)."""
         fields.setdefault("is_staff", False)
         fields.setdefault("is_superuser", False)
         return self._create(email, password, **fields)
 
     def create_superuser(self, email: str, password: str | None = None, **fields):
-        fields.update(is_staff=True, is_superuser=True)
+        """A platform operator: no desk."""
+        fields.update(is_staff=True, is_superuser=True, tenant=None)
         return self._create(email, password, **fields)
 
     def get_by_natural_key(self, email: str):
-        return self.get(email__iexact=email)
+        from helpdesk.tenancy import current_tenant
+
+        return self.get(email__iexact=email, tenant=current_tenant())
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """One global identity, logged in by email.
+    """A person of one desk, logged in by email on that desk's host.
 
-    What a user may do in a tenant comes only from their `Membership` there;
+    Each desk has its own people: the same email at two desks is two accounts, with
+    their own passwords, names and languages, as the best-known hosted helpdesks do.
+    Platform operators have no desk (`tenant` is None) and sign in on the platform
+    host only. What a person may do in their desk comes from their `Membership`;
     `is_staff` / `is_superuser` are for platform operators.
     """
 
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("desk"),
+    )
     email = models.EmailField(_("email address"), max_length=254)
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
     preferred_language = models.CharField(
@@ -187,9 +222,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
+            # One account per email and desk; platform operators (no desk) among themselves.
             models.UniqueConstraint(
                 Lower("email"),
-                name="user_email_unique_ci",
+                "tenant",
+                name="user_email_unique_per_desk",
+                nulls_distinct=False,
                 violation_error_message=_("A user with this email address already exists."),
             ),
         ]

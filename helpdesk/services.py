@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 # Delivery attempts before an email is marked failed (the sweep retries with back-off).
 EMAIL_MAX_ATTEMPTS = 8
+# The subaddress of a Reply-To (reply+<secret>@...): a secret of the email's recipient.
+REPLY_TO_SUBADDRESS = re.compile(r"\+[^@\s,<>]+@")
 
 
 @transaction.atomic
@@ -83,6 +86,10 @@ def membership_create(
     """
     from plans.selectors import organization_for_email
 
+    if user.tenant_id != tenant.pk:
+        # Each desk has its own people: a person of another desk (or an operator)
+        # can never be made a member here (docs/people.md).
+        raise ValidationError(_("This person belongs to another desk."))
     if role == Role.CUSTOMER and organization is None:
         organization = organization_for_email(user.email)
     if role != Role.CUSTOMER:
@@ -103,19 +110,23 @@ def member_invite(
     full_name: str = "",
     invited_by: User | None = None,
 ) -> Membership:
-    """Add a person to the tenant by email, creating their global identity if new.
+    """Add a person to the desk by email: the desk's own account for that address.
 
-    A new identity gets an unusable password and an invitation email whose link
-    lets them choose one; an existing identity keeps its password and simply
-    gains the membership.
+    Each desk has its own people (docs/people.md), so this never reaches an account
+    of another desk, and behaves the same whether or not the address is known
+    elsewhere. A new account gets an unusable password and an invitation email whose
+    link lets the person choose one; a former member's account of this desk simply
+    gains the membership again.
     """
     from allauth.account.models import EmailAddress
 
     email = User.objects.normalize_email(email).strip()
-    user = User.objects.filter(email__iexact=email).first()
+    user = User.objects.filter(email__iexact=email, tenant=tenant).first()
     created = user is None
     if created:
-        user = User.objects.create_user(email=email, password=None, full_name=full_name)
+        user = User.objects.create_user(
+            email=email, password=None, full_name=full_name, tenant=tenant
+        )
         # Following the invitation link proves the address, so it counts as verified.
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
     membership = membership_create(tenant=tenant, user=user, role=role, organization=organization)
@@ -292,8 +303,19 @@ def email_deliver(*, email_id: int) -> bool:
         attempts=outbound.attempts + 1,
         body_text="",
         body_html="",
+        headers=_headers_for_the_log(outbound.headers),
     )
     return True
+
+
+def _headers_for_the_log(headers: dict) -> dict:
+    """What the delivery log keeps of a delivered email's headers: all but the secret
+    of its Reply-To address, whose reply proves it was written by the recipient
+    (tickets/reply_tokens.py); whoever reads the log must not be able to use it."""
+    reply_to = headers.get("Reply-To")
+    if not reply_to:
+        return headers
+    return {**headers, "Reply-To": REPLY_TO_SUBADDRESS.sub("+…@", reply_to)}
 
 
 # What only an admin may decide: an email whose delivery is unknown or failed.
@@ -325,5 +347,6 @@ def email_mark_delivered(*, email: OutboundEmail) -> bool:
             sent_at=email.claimed_at or timezone.now(),
             body_text="",
             body_html="",
+            headers=_headers_for_the_log(email.headers),
         )
     )

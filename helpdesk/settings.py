@@ -4,6 +4,7 @@ Defaults are safe for production (DEBUG off, secure cookies); `make run` asks
 for DEBUG explicitly. See the configuration table in README.md.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -270,10 +271,8 @@ AUTH_USER_MODEL = "helpdesk.User"
 # User.email is unique case-insensitively (a UniqueConstraint on Lower(email)),
 # which this check cannot see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# Each desk has its own people: sign-in and sessions see the host's desk only.
+AUTHENTICATION_BACKENDS = ["helpdesk.auth_backends.DeskAuthenticationBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -292,6 +291,11 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "helpdesk.forms.SignupForm"
+# allauth's forms that look people up by email, seeing the host's desk only.
+ACCOUNT_FORMS = {
+    "signup": "helpdesk.account_forms.DeskSignupForm",
+    "reset_password": "helpdesk.account_forms.DeskResetPasswordForm",
+}
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
@@ -299,7 +303,9 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+# A path, not a name: "/" is the help center on a desk host and the platform page on the
+# platform host.
+LOGIN_REDIRECT_URL = "/"
 
 # -- email --------------------------------------------------------------------------------
 
@@ -353,6 +359,15 @@ ATTACHMENTS_PER_MESSAGE = env_int("ATTACHMENTS_PER_MESSAGE", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Inbound email lands at <local>@INBOUND_EMAIL_DOMAIN; replies go to reply+<token>@ it.
 INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN", BASE_DOMAIN)
+# The authserv-ids of our own receiving mail servers, comma-separated: only their
+# Authentication-Results headers are believed (anyone can write one into a mail).
+# Empty: no DMARC verdict is read, and only per-recipient reply tokens prove a sender.
+INBOUND_AUTHSERV_ID = env_list("INBOUND_AUTHSERV_ID", [])
+for _authserv_id in INBOUND_AUTHSERV_ID:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", _authserv_id):
+        raise ImproperlyConfigured(
+            f"INBOUND_AUTHSERV_ID: {_authserv_id!r} is not a server name like mx.example.com."
+        )
 # Solved tickets close after this many days without a customer reply.
 TICKET_AUTO_CLOSE_DAYS = env_int("TICKET_AUTO_CLOSE_DAYS", 4)
 

@@ -30,8 +30,9 @@ def tenant_scope(tenant: Tenant) -> Iterator[Tenant]:
 
 
 def current_tenant() -> Tenant | None:
-    """The tenant whose scope this code runs in (a request's, a task's), or None."""
-    return get_scope().get("tenant")
+    """The desk whose scope is open (None outside any, and where scopes are disabled)."""
+    state = get_scope()
+    return state.get("tenant") if state.get("_enabled") else None
 
 
 def split_host(host: str) -> str:

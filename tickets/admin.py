@@ -199,12 +199,15 @@ class SuspendedEmailAdmin(TenantModelAdmin):
                 messages.WARNING,
             )
             return False
-        if result.action in ("created", "replied"):
-            template = (
-                gettext("“{mail}” opened ticket {ticket}.")
-                if result.action == "created"
-                else gettext("“{mail}” was added to ticket {ticket} as a reply.")
-            )
+        if result.action in ("created", "replied", "unverified"):
+            template = {
+                "created": gettext("“{mail}” opened ticket {ticket}."),
+                "replied": gettext("“{mail}” was added to ticket {ticket} as a reply."),
+                # Its sender could not be confirmed: an agent reviews it there.
+                "unverified": gettext(
+                    "“{mail}” was added to ticket {ticket} as an unverified note to review."
+                ),
+            }[result.action]
             text = format_html(template, mail=label, ticket=_ticket_link(result.ticket_number))
         else:
             text = gettext("“%(mail)s” was ignored (%(reason)s) and removed.") % {

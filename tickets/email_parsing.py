@@ -68,6 +68,9 @@ class ParsedMail:
     recipients: str
     in_reply_to: str
     references: str
+    # Every Authentication-Results header, from the top (the last added) down:
+    # tickets/email_auth.py believes only our own server's.
+    authentication_results: tuple[str, ...] = ()
 
 
 def read_envelope(raw: bytes) -> Envelope:
@@ -119,6 +122,9 @@ def parse_email(raw: bytes) -> ParsedMail:
             ),
             in_reply_to=str(message.get("In-Reply-To", "")),
             references=str(message.get("References", "")),
+            authentication_results=tuple(
+                str(value) for value in message.get_all("Authentication-Results", [])
+            ),
         )
     except Exception as error:  # malformed MIME: whatever Python's parser raises
         raise UnreadableMail(f"{type(error).__name__}: {error}"[:2000]) from error

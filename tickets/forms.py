@@ -135,6 +135,16 @@ class MergeForm(forms.Form):
     target = forms.IntegerField(label=_("Merge into ticket number"), min_value=1)
 
 
+class MailReviewForm(forms.Form):
+    """An agent's decision on unverified mail. The author it is published as is never
+    a field: it is the customer the mail's From names (unverified_mail_publish)."""
+
+    decision = forms.ChoiceField(
+        choices=[("publish", _("Publish as the customer's reply")), ("keep", _("Keep as a note"))],
+        error_messages={"required": _("Choose to publish the mail or keep it as a note.")},
+    )
+
+
 class NumberListField(forms.Field):
     widget = forms.MultipleHiddenInput
 

@@ -259,6 +259,33 @@ class Ticket(TenantOwned):
         return self.status in UNSOLVED
 
 
+class SenderCheck(models.TextChoices):
+    """What the desk knows of who wrote a message that came by email (docs/email.md,
+    "Who wrote it"). Messages written in the app or through the API have none ("")."""
+
+    # The sender's own reply token for this ticket, or a DMARC pass for their domain.
+    VERIFIED = "verified", _("Verified sender")
+    # Taken as the sender's without proof, as email always was: a new ticket by mail
+    # from a member, with no DMARC result.
+    UNCONFIRMED = "unconfirmed", _("Sender not confirmed")
+    # Held as an internal note for an agent to review: never public, never emailed
+    # to the customer, never a response for the SLA.
+    UNVERIFIED = "unverified", _("Unverified")
+
+
+class SenderEvidence(models.TextChoices):
+    """Why a message got its SenderCheck."""
+
+    OWN_TOKEN = "own_token", _("sent to their own reply address")
+    DMARC_PASS = "dmarc_pass", _("DMARC pass")
+    NO_PROOF = "no_proof", _("no reply address, no DMARC result")
+    DMARC_FAIL = "dmarc_fail", _("DMARC fail")
+    OTHERS_TOKEN = "others_token", _("sent to someone else's reply address")
+    NO_TOKEN = "no_token", _("not sent to their own reply address")
+    STRANGER = "stranger", _("not a member of this desk")
+    NO_ACCESS = "no_access", _("the sender cannot see this ticket")
+
+
 class Message(TenantOwned):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(
@@ -270,6 +297,20 @@ class Message(TenantOwned):
     is_internal = models.BooleanField(_("internal note"), default=False)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     email_message_id = models.CharField(max_length=255, blank=True)
+    # Mail only: the address its From header named, and what proved (or did not
+    # prove) that this person wrote it (tickets/inbound.py).
+    email_from = models.CharField(max_length=320, blank=True)
+    sender_check = models.CharField(max_length=12, choices=SenderCheck.choices, blank=True)
+    sender_evidence = models.CharField(max_length=20, choices=SenderEvidence.choices, blank=True)
+    # Our receiving server's verdict (Authentication-Results): {"dmarc": "pass", ...}.
+    email_authentication = models.JSONField(default=dict, blank=True)
+    # Unverified mail only: names it in the review's URL (no primary key in URLs), and
+    # who reviewed it when (publishing makes it public; keeping leaves it a note).
+    review_key = models.UUIDField(null=True, blank=True, editable=False)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -283,6 +324,10 @@ class Message(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.ticket} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def awaits_review(self) -> bool:
+        return self.sender_check == SenderCheck.UNVERIFIED and self.reviewed_at is None
 
 
 def attachment_path(attachment: "Attachment", filename: str) -> str:
@@ -325,6 +370,10 @@ class TicketEvent(TenantOwned):
         MERGED = "merged", _("merged tickets")
         MACRO = "macro", _("applied a macro")
         SLA = "sla", _("service level")
+        # Mail whose sender could not be confirmed, and what an agent decided about it.
+        UNVERIFIED_MAIL = "unverified_mail", _("received mail from an unconfirmed sender")
+        MAIL_PUBLISHED = "mail_published", _("published unverified mail as the customer's reply")
+        MAIL_KEPT = "mail_kept", _("kept unverified mail as an internal note")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -345,9 +394,12 @@ class TicketEvent(TenantOwned):
         return f"{self.ticket} {self.kind}"
 
     def _label(self, value: str) -> str:
-        # Status changes store codes (stable across languages); show their labels.
+        # Status changes and why mail was unverified store codes (stable across
+        # languages); show their labels.
         if self.kind in (self.Kind.STATUS, self.Kind.REOPENED) and value in Status.values:
             return Status(value).label
+        if self.kind == self.Kind.UNVERIFIED_MAIL and value in SenderEvidence.values:
+            return SenderEvidence(value).label
         return value
 
     @property
@@ -431,6 +483,30 @@ class TicketEmailId(TenantOwned):
         return self.message_id
 
 
+class ReplyToken(TenantOwned):
+    """The secret of one email's Reply-To address (reply+<token>@...), issued to its
+    one recipient for one ticket when the email is queued (tickets/reply_tokens.py).
+
+    A reply to that address proves who wrote it when its From is the recipient's:
+    nobody else was sent the token. Only a digest is kept, so the table does not
+    hand out anyone's address to post as them.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            # Also the index of the lookup by token.
+            models.UniqueConstraint(fields=["tenant", "digest"], name="replytoken_tenant_digest")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} · {self.user}"
+
+
 # Mail from people who are not members of the desk is kept this long, then purged.
 SUSPENDED_FROM_STRANGERS_KEPT = timedelta(days=14)
 
@@ -449,6 +525,8 @@ class SuspendedEmail(TenantOwned):
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Processing failed")
         TOO_LARGE = "too_large", _("Too large")
+        # A new mail whose From our receiving server found forged (DMARC fail).
+        DMARC_FAIL = "dmarc_fail", _("Sender failed DMARC")
 
     class Source(models.TextChoices):
         GATEWAY = "gateway", _("Mail gateway")

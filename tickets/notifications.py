@@ -2,7 +2,9 @@
 
 Every email about a ticket shares the thread root `<ticket-<slug>-<n>@domain>`
 in In-Reply-To/References, so mail clients keep one conversation, and carries a
-Reply-To with the ticket's secret token so a reply threads back into it.
+Reply-To with a secret token of its own recipient for the ticket
+(tickets/reply_tokens.py): a reply threads back into the ticket, and one from the
+recipient's own address is proven to be theirs.
 
 A ticket service records the event as an outbox job in its own transaction; a
 worker renders the emails (`deliver_ticket_event`) into the email outbox, and
@@ -20,11 +22,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 
-from helpdesk.models import Membership, Role, User
+from helpdesk.models import Membership, OutboundEmail, Role, User
 from helpdesk.outbox import outbox_enqueue, outbox_handler
 from helpdesk.services import email_queue_template
 from helpdesk.tenancy import tenant_url
 from tickets.email_threads import new_message_id, sent_message_id_record
+from tickets.reply_tokens import reply_address, reply_token_issue
 
 if TYPE_CHECKING:
     from tickets.models import Message, Ticket
@@ -32,10 +35,6 @@ if TYPE_CHECKING:
 
 def thread_root_id(ticket: Ticket) -> str:
     return f"<ticket-{ticket.tenant.slug}-{ticket.number}@{settings.INBOUND_EMAIL_DOMAIN}>"
-
-
-def reply_address(ticket: Ticket) -> str:
-    return f"reply+{ticket.reply_token}@{settings.INBOUND_EMAIL_DOMAIN}"
 
 
 def customer_url(ticket: Ticket) -> str:
@@ -68,22 +67,29 @@ def _send(
             "References": root,
             "X-Helpdesk-Ticket": str(ticket.number),
         }
+        dedupe_key = f"{occurrence}:{template}:{user.pk}"
         with translation.override(_language(user, ticket)), transaction.atomic():
-            outbound = email_queue_template(
-                tenant=ticket.tenant,
-                to=[user.email],
-                template_prefix=f"{folder}/{template}",
-                context={
-                    "ticket": ticket,
-                    "recipient": user,
-                    "customer_url": customer_url(ticket),
-                    "agent_url": agent_url(ticket),
-                    **context,
-                },
-                headers=headers,
-                reply_to=[reply_address(ticket)],
-                dedupe_key=f"{occurrence}:{template}:{user.pk}",
-            )
+            # A job run again finds its email queued, with the token it was given then.
+            outbound = OutboundEmail.objects.filter(dedupe_key=dedupe_key).first()
+            if outbound is None:
+                # The recipient's own token, issued with their email: a reply to it
+                # from their address is theirs, and no one else's can pass for it.
+                token = reply_token_issue(ticket=ticket, user=user)
+                outbound = email_queue_template(
+                    tenant=ticket.tenant,
+                    to=[user.email],
+                    template_prefix=f"{folder}/{template}",
+                    context={
+                        "ticket": ticket,
+                        "recipient": user,
+                        "customer_url": customer_url(ticket),
+                        "agent_url": agent_url(ticket),
+                        **context,
+                    },
+                    headers=headers,
+                    reply_to=[reply_address(token)],
+                    dedupe_key=dedupe_key,
+                )
             # Recorded with the email, so a reply naming only this id (In-Reply-To)
             # threads into the ticket; an email queued before keeps its first id.
             sent_message_id_record(ticket=ticket, message_id=outbound.headers.get("Message-ID", ""))
@@ -140,6 +146,10 @@ def ticket_solved(ticket: Ticket) -> None:
 
 def ticket_assigned(ticket: Ticket) -> None:
     _later(ticket, "assigned")
+
+
+def unverified_mail(ticket: Ticket, message: Message) -> None:
+    _later(ticket, "unverified_mail", message)
 
 
 # -- SLA warnings and breaches: rendered by the sweep, in its transaction -----------------
@@ -250,7 +260,7 @@ def deliver_ticket_event(
     if ticket is None:
         return 0
     message = (
-        Message.objects.select_related("author").filter(pk=message_id).first()
+        Message.objects.select_related("author", "reviewed_by").filter(pk=message_id).first()
         if message_id
         else None
     )
@@ -266,13 +276,19 @@ def deliver_ticket_event(
                 [
                     u
                     for u in ([ticket.assignee] if ticket.assignee else _staff())
-                    if message is None or u != message.author
+                    # Not its writer, nor the agent who published it after review.
+                    if message is None or u not in (message.author, message.reviewed_by)
                 ],
                 "customer_reply",
             )
         ],
         "solved": [([ticket.requester], "solved")],
         "assigned": [([ticket.assignee] if ticket.assignee else [], "assigned")],
+        # Agents only, and without the mail's text: whoever wrote it is unknown, and
+        # the ticket page shows it with its verdict.
+        "unverified_mail": [
+            ([ticket.assignee] if ticket.assignee else _staff(), "unverified_mail")
+        ],
     }[event]
     sent = 0
     for recipients, template in plans:

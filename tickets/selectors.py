@@ -20,6 +20,25 @@ def _customer_visibility(membership: Membership) -> Q:
     return visible
 
 
+def member_by_email(email: str) -> Membership | None:
+    """The active member of the desk in scope who signs in with this address, with
+    their user and organization: how mail finds the person its From names."""
+    if not email:
+        return None
+    return (
+        Membership.objects.filter(user__email__iexact=email, is_active=True)
+        .select_related("user", "organization")
+        .first()
+    )
+
+
+def customer_may_see(membership: Membership | None, ticket: Ticket) -> bool:
+    """Is this an active customer membership that may see `ticket` in the help center?"""
+    if membership is None or not membership.is_active or membership.is_staff_member:
+        return False
+    return tickets_visible_to_customer(membership).filter(pk=ticket.pk).exists()
+
+
 def tickets_visible_to_customer(membership: Membership) -> QuerySet[Ticket]:
     return Ticket.objects.filter(_customer_visibility(membership), merged_into__isnull=True)
 
@@ -75,7 +94,7 @@ def thread_messages(ticket: Ticket, *, include_internal: bool) -> QuerySet[Messa
     if not include_internal:
         messages = messages.filter(is_internal=False)
     return (
-        messages.select_related("author")
+        messages.select_related("author", "reviewed_by")
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
         .order_by("created_at", "pk")
     )
@@ -84,6 +103,28 @@ def thread_messages(ticket: Ticket, *, include_internal: bool) -> QuerySet[Messa
 def thread(ticket: Ticket, *, include_internal: bool) -> list[Message]:
     """The whole thread, as the ticket pages show it."""
     return list(thread_messages(ticket, include_internal=include_internal))
+
+
+def unverified_mail_for_agent(ticket: Ticket, key) -> Message:
+    """The unverified mail of `ticket` with this review key (404 for any other)."""
+    message = Message.objects.filter(ticket=ticket, review_key=key).select_related("ticket").first()
+    if message is None:
+        raise Http404
+    return message
+
+
+def unverified_mail_publishable_as(ticket: Ticket, messages: list[Message]) -> dict[int, User]:
+    """For each unverified mail awaiting review, the customer it may be published as:
+    the member its From names, if a customer who may see the ticket. Never an agent
+    or admin: an agent cannot be led to publish mail as a colleague. No query when
+    nothing awaits review (the usual page); two per mail that does."""
+    waiting = [m for m in messages if m.awaits_review and m.email_from]
+    publishable = {}
+    for message in waiting:
+        membership = member_by_email(message.email_from)
+        if customer_may_see(membership, ticket):
+            publishable[message.pk] = membership.user
+    return publishable
 
 
 def audit_trail(ticket: Ticket) -> list[TicketEvent]:

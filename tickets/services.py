@@ -4,8 +4,9 @@ with its audit rows and the notifications it queues (sent after commit)."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,6 +32,8 @@ from tickets.models import (
     Macro,
     Message,
     Priority,
+    SenderCheck,
+    SenderEvidence,
     Status,
     SuspendedEmail,
     Ticket,
@@ -38,6 +41,7 @@ from tickets.models import (
     TicketSequence,
 )
 from tickets.rendering import fill_placeholders, render_markdown, sanitize_html
+from tickets.selectors import customer_may_see, member_by_email
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,21 @@ class Upload:
     @classmethod
     def from_uploaded(cls, uploaded: UploadedFile) -> Upload:
         return cls(uploaded.name, uploaded, uploaded.size, uploaded.content_type)
+
+
+@dataclass(frozen=True)
+class MailOrigin:
+    """Who a message that came by email says it is from, and what proves it
+    (decided by tickets/inbound.py, stored on the message)."""
+
+    sender: str  # the From address
+    check: str  # SenderCheck
+    evidence: str  # SenderEvidence
+    authentication: dict = field(default_factory=dict)  # our server's verdict
+
+    @property
+    def verified(self) -> bool:
+        return self.check == SenderCheck.VERIFIED
 
 
 def category_create_defaults(*, tenant: Tenant) -> None:
@@ -154,9 +173,20 @@ def _add_message(
     uploads: Sequence[Upload] = (),
     body_html: str | None = None,
     email_message_id: str = "",
+    mail_origin: MailOrigin | None = None,
 ) -> Message:
     if not body.strip() and not uploads:
         raise ValidationError({"body": _("Write a message or attach a file.")})
+    origin = (
+        {
+            "email_from": mail_origin.sender[:320],
+            "sender_check": mail_origin.check,
+            "sender_evidence": mail_origin.evidence,
+            "email_authentication": mail_origin.authentication,
+        }
+        if mail_origin is not None
+        else {}
+    )
     message = Message.objects.create(
         tenant_id=ticket.tenant_id,
         ticket=ticket,
@@ -167,6 +197,11 @@ def _add_message(
         is_internal=is_internal,
         channel=channel,
         email_message_id=email_message_id[:255],
+        # Unverified mail waits for an agent's review, at a URL of its own.
+        review_key=uuid.uuid4()
+        if mail_origin is not None and mail_origin.check == SenderCheck.UNVERIFIED
+        else None,
+        **origin,
     )
     # In the message's transaction: a reply naming this mail threads here, and a
     # second delivery of it cannot add a second message (the id is unique per desk).
@@ -204,12 +239,17 @@ def ticket_create(
     email_message_id: str = "",
     tags: Iterable[str] = (),
     requester_membership: Membership | None = None,
+    mail_origin: MailOrigin | None = None,
 ) -> Ticket:
     """Open a ticket for `requester` (filed by them, or by `actor` on their behalf).
 
     A caller that already holds the requester's active membership here (the API has
-    the caller's) passes it as `requester_membership` and saves looking it up.
+    the caller's) passes it as `requester_membership` and saves looking it up. Mail
+    passes what it knows of its sender as `mail_origin` (never an unverified one:
+    that is a note on a ticket, see ticket_add_unverified_mail).
     """
+    if mail_origin is not None and mail_origin.check == SenderCheck.UNVERIFIED:
+        raise ValueError("Unverified mail opens no ticket.")
     actor = actor or requester
     membership = requester_membership or _active_membership(requester)
     if membership is None or not membership.is_active:
@@ -249,6 +289,7 @@ def ticket_create(
         uploads=uploads,
         body_html=body_html,
         email_message_id=email_message_id,
+        mail_origin=mail_origin,
     )
     # The creation and the clocks it started: one insert for the audit trail.
     _outcomes, clock_events = sla_clocks.take_records(ticket)
@@ -286,13 +327,23 @@ def ticket_reply(
     status: str | None = None,
     body_html: str | None = None,
     email_message_id: str = "",
+    mail_origin: MailOrigin | None = None,
 ) -> Message:
     """A public reply. An agent's reply answers the customer (and may set the status
-    it is submitted as); a customer's reply reopens a solved ticket."""
+    it is submitted as); a customer's reply reopens a solved ticket.
+
+    A reply by mail (`mail_origin`) is public only once its sender is verified, and
+    an agent's only by their own reply token: a DMARC pass proves the domain, and
+    an agent's domain is shared with every colleague.
+    """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.status == Status.CLOSED:
         raise ValidationError(_("This ticket is closed; open a new request instead."))
     by_staff = _is_staff(author)
+    if mail_origin is not None and not (
+        mail_origin.verified and (not by_staff or mail_origin.evidence == SenderEvidence.OWN_TOKEN)
+    ):
+        raise ValueError("Mail from an unproven sender is not a public reply.")
     message = _add_message(
         ticket,
         author=author,
@@ -302,6 +353,7 @@ def ticket_reply(
         uploads=uploads,
         body_html=body_html,
         email_message_id=email_message_id,
+        mail_origin=mail_origin,
     )
     now = timezone.now()
     if by_staff:
@@ -311,16 +363,22 @@ def ticket_reply(
             _set_status(ticket, new_status, author)
         notifications.agent_replied(ticket, message)
     else:
-        if ticket.status == Status.SOLVED:
-            _record(ticket, author, TicketEvent.Kind.REOPENED, Status.SOLVED, Status.OPEN)
-            _set_status(ticket, Status.OPEN, author, record=False)
-        elif ticket.status == Status.PENDING:
-            _set_status(ticket, Status.OPEN, author)
-        sla_clocks.customer_replied(ticket, policy_book(ticket.tenant), now)
-        notifications.customer_replied(ticket, message)
+        _customer_replied(ticket, author, message, now)
     ticket.updated_at = now
     _save(ticket, author)
     return message
+
+
+def _customer_replied(ticket: Ticket, author: User, message: Message, now) -> None:
+    """A customer's public reply: a solved ticket reopens, a pending one opens, the
+    next-response clock starts and the agents hear of it (ticket locked by the caller)."""
+    if ticket.status == Status.SOLVED:
+        _record(ticket, author, TicketEvent.Kind.REOPENED, Status.SOLVED, Status.OPEN)
+        _set_status(ticket, Status.OPEN, author, record=False)
+    elif ticket.status == Status.PENDING:
+        _set_status(ticket, Status.OPEN, author)
+    sla_clocks.customer_replied(ticket, policy_book(ticket.tenant), now)
+    notifications.customer_replied(ticket, message)
 
 
 @transaction.atomic
@@ -334,6 +392,101 @@ def ticket_add_note(
         ticket, author=author, body=body, is_internal=True, channel=Channel.WEB, uploads=uploads
     )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    return message
+
+
+# -- mail whose sender could not be confirmed: held for an agent's review ------------------
+
+
+@transaction.atomic
+def ticket_add_unverified_mail(
+    *,
+    ticket: Ticket,
+    mail_origin: MailOrigin,
+    body: str,
+    uploads: Sequence[Upload] = (),
+    body_html: str | None = None,
+    email_message_id: str = "",
+) -> Message:
+    """Mail whose sender could not be confirmed (a forged agent, a forwarded token, no
+    token and no DMARC pass ...): an internal note with no author, for an agent to
+    review. It is never public, never emailed to the customer and never a response
+    for the SLA; the ticket's agents are told it waits."""
+    if mail_origin.check != SenderCheck.UNVERIFIED:
+        raise ValueError("Only unverified mail is held for review.")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.status == Status.CLOSED:
+        raise ValidationError(_("This ticket is closed; open a new request instead."))
+    message = _add_message(
+        ticket,
+        author=None,
+        body=body,
+        is_internal=True,
+        channel=Channel.EMAIL,
+        uploads=uploads,
+        body_html=body_html,
+        email_message_id=email_message_id,
+        mail_origin=mail_origin,
+    )
+    _record(
+        ticket, None, TicketEvent.Kind.UNVERIFIED_MAIL, mail_origin.evidence, mail_origin.sender
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    notifications.unverified_mail(ticket, message)
+    return message
+
+
+def _lock_unverified_mail(message: Message, actor: User) -> Message:
+    """The mail, locked until commit: of two agents deciding at once, the second
+    finds it reviewed."""
+    if not _is_staff(actor):
+        raise PermissionDenied
+    locked = Message.objects.select_for_update().filter(pk=message.pk).first()
+    if locked is None or locked.sender_check != SenderCheck.UNVERIFIED:
+        raise ValidationError(_("This message is not unverified mail."))
+    if locked.reviewed_at is not None:
+        raise ValidationError(_("This mail has already been reviewed."))
+    return locked
+
+
+@transaction.atomic
+def unverified_mail_publish(*, message: Message, actor: User) -> Message:
+    """An agent confirmed that unverified mail is its sender's (e.g. they called the
+    customer): it becomes that customer's public reply, as if it had just arrived.
+
+    Only as the customer its From names, and only if they may see the ticket: the
+    agent never chooses the author, so mail claiming to be a colleague's cannot be
+    published as theirs.
+    """
+    ticket = Ticket.objects.select_for_update().get(pk=message.ticket_id)
+    message = _lock_unverified_mail(message, actor)
+    if ticket.status == Status.CLOSED:
+        raise ValidationError(_("This ticket is closed; open a new request instead."))
+    membership = member_by_email(message.email_from)
+    if not customer_may_see(membership, ticket):
+        raise ValidationError(
+            _("Only mail from a customer who can see this ticket can be published as their reply.")
+        )
+    author = membership.user
+    now = timezone.now()
+    message.is_internal = False
+    message.author = author
+    message.reviewed_at, message.reviewed_by = now, actor
+    message.save(update_fields=["is_internal", "author", "reviewed_at", "reviewed_by"])
+    _record(ticket, actor, TicketEvent.Kind.MAIL_PUBLISHED, new=message.email_from)
+    _customer_replied(ticket, author, message, now)
+    ticket.updated_at = now
+    _save(ticket, actor)
+    return message
+
+
+@transaction.atomic
+def unverified_mail_keep(*, message: Message, actor: User) -> Message:
+    """An agent looked at unverified mail and leaves it an internal note."""
+    message = _lock_unverified_mail(message, actor)
+    message.reviewed_at, message.reviewed_by = timezone.now(), actor
+    message.save(update_fields=["reviewed_at", "reviewed_by"])
+    _record(message.ticket, actor, TicketEvent.Kind.MAIL_KEPT, new=message.email_from)
     return message
 
 
@@ -710,6 +863,7 @@ def suspended_emails_purge(*, now=None) -> int:
 __all__ = [
     "DEFAULT_CATEGORIES",
     "UNSOLVED",
+    "MailOrigin",
     "Upload",
     "category_create_defaults",
     "clean_tag",
@@ -720,6 +874,7 @@ __all__ = [
     "suspended_email_to_ticket",
     "suspended_emails_purge",
     "ticket_add_note",
+    "ticket_add_unverified_mail",
     "ticket_apply_macro",
     "ticket_bulk_update",
     "ticket_create",
@@ -730,4 +885,6 @@ __all__ = [
     "ticket_update",
     "tickets_close_solved",
     "tickets_follow_plan",
+    "unverified_mail_keep",
+    "unverified_mail_publish",
 ]

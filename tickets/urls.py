@@ -19,6 +19,11 @@ urlpatterns = [
     path("agent/tickets/<int:number>/merge/", agent.ticket_merge_into, name="agent_merge"),
     path("agent/tickets/<int:number>/presence/", agent.ticket_presence, name="agent_presence"),
     path(
+        "agent/tickets/<int:number>/mail/<uuid:key>/review/",
+        agent.unverified_mail_review,
+        name="agent_mail_review",
+    ),
+    path(
         "agent/tickets/<int:number>/macros/<int:macro_id>/",
         agent.macro_preview,
         name="agent_macro_preview",

@@ -49,7 +49,7 @@ def _generate(log_line) -> object:
     with tenant_scope(tenant):
         plan = Plan.objects.get(rank=2)
         organization = organization_create(tenant=tenant, name="Sweep Co", plan=plan)
-        user, _created = User.objects.get_or_create(email="requester@sweep.example")
+        user, _created = User.objects.get_or_create(email="requester@sweep.example", tenant=tenant)
         membership_create(tenant=tenant, user=user, role=Role.CUSTOMER, organization=organization)
         policy = SLAPolicy.objects.get(plan=plan, priority=None)
     log_line(f"sweep: inserting {OPEN_TICKETS:,} open tickets")

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from feedback.models import CsatSurvey, FeedbackSettings, SurveyOptOut, SurveyStatus
 from feedback.services import csat_answer, feedback_settings
+from tests.access import assert_asked_to_sign_in
 from tests.feedback.helpers import (
     links_in,
     path_of,
@@ -242,11 +243,11 @@ def test_each_desk_sends_only_its_own_surveys(acme, globex):
     assert send_due(acme) == 1
     assert survey_of(acme, ours).status == SurveyStatus.SENT
     assert survey_of(globex, theirs).status == SurveyStatus.SCHEDULED
-    # Globex's agent cannot open Acme's ticket, rating panel and all.
+    # Globex's agent cannot open Acme's ticket, rating panel and all: nobody at Acme.
     response = globex.client(globex.agent).get(
         f"/agent/tickets/{ours.number}/", HTTP_HOST=acme.host
     )
-    assert response.status_code == 403
+    assert_asked_to_sign_in(response)
 
 
 def test_the_beat_task_sends_every_desks_due_surveys(acme, globex):

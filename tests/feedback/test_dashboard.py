@@ -44,6 +44,7 @@ from knowledge.models import ArticleViewDay, ArticleVote, Deflection, SearchLog
 from knowledge.services import article_view_record
 from plans.models import Organization
 from sla.models import BusinessCalendar, SLAOutcome, SLAPolicy
+from tests.access import assert_asked_to_sign_in
 from tests.helpdesk.factories import make_member
 from tests.knowledge.factories import make_article
 from tests.sla.factories import at, change, file, make_customer_on, reply, travel
@@ -753,7 +754,7 @@ def test_agents_and_customers_are_refused(acme, persona):
 
 def test_another_desks_admin_gets_nothing(acme, globex, history):
     response = get(acme, globex.admin)
-    assert response.status_code == 403
+    assert_asked_to_sign_in(response)
     assert "panels" not in (response.context or {})
 
 

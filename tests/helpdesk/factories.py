@@ -11,8 +11,18 @@ def make_tenant(slug: str = "acme", name: str = "Acme Analytics", **fields) -> T
     return tenant_create(slug=slug, name=name, **fields)
 
 
-def make_user(email: str, *, full_name: str = "", password: str = PASSWORD, **fields) -> User:
-    user = User.objects.create_user(email=email, password=password, full_name=full_name, **fields)
+def make_user(
+    email: str,
+    *,
+    tenant: Tenant | None = None,
+    full_name: str = "",
+    password: str = PASSWORD,
+    **fields,
+) -> User:
+    """A person of `tenant` (None: a platform account), with a verified address."""
+    user = User.objects.create_user(
+        email=email, password=password, full_name=full_name, tenant=tenant, **fields
+    )
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
 
@@ -20,7 +30,10 @@ def make_user(email: str, *, full_name: str = "", password: str = PASSWORD, **fi
 def make_member(
     tenant: Tenant, email: str, role: str = Role.CUSTOMER, *, organization=None, full_name: str = ""
 ) -> User:
-    user = User.objects.filter(email__iexact=email).first() or make_user(email, full_name=full_name)
+    """The desk's person with this email (made if new), as a member with `role`."""
     with tenant_scope(tenant):
+        user = User.objects.filter(email__iexact=email).first() or make_user(
+            email, tenant=tenant, full_name=full_name
+        )
         membership_create(tenant=tenant, user=user, role=role, organization=organization)
     return user

@@ -47,7 +47,7 @@ from helpdesk.models import Role, User
 from helpdesk.services import membership_create, tenant_create
 from helpdesk.tenancy import tenant_scope
 tenant = tenant_create(slug="acme", name="Acme")
-user = User.objects.create_user(email="{CUSTOMER}", password="{PASSWORD}")
+user = User.objects.create_user(email="{CUSTOMER}", password="{PASSWORD}", tenant=tenant)
 EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
 with tenant_scope(tenant):
     membership_create(tenant=tenant, user=user, role=Role.CUSTOMER)

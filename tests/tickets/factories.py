@@ -50,3 +50,20 @@ def set_fields(desk, ticket, **fields) -> Ticket:
 def category(desk, name: str) -> Category:
     with desk.scope():
         return Category.objects.get(name=name)
+
+
+def reply_to(desk, ticket, user) -> str:
+    """The Reply-To address `user` gets in an email about `ticket` (their own token)."""
+    from tickets.reply_tokens import reply_address, reply_token_issue
+
+    with desk.scope():
+        return reply_address(reply_token_issue(ticket=ticket, user=user))
+
+
+# Our receiving mail server in the tests, and the verdicts it writes into mail.
+OUR_MAIL_SERVER = "mx.helpdesk.test"
+
+
+def authentication_results(sender: str, dmarc: str, *, server: str = OUR_MAIL_SERVER) -> str:
+    domain = sender.rpartition("@")[2]
+    return f"{server}; dmarc={dmarc} header.from={domain}; spf=pass smtp.mailfrom={domain}"

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk.models import Role
+from tests.access import assert_asked_to_sign_in
 from tests.helpdesk.factories import make_member
 from tests.tickets.factories import (
     category,
@@ -72,6 +73,8 @@ AGENT_PAGES = [
     ("get", "/agent/tickets/{n}/presence/", {}),
     ("post", "/agent/tickets/{n}/presence/", {"typing": "1"}),
     ("get", "/agent/tickets/{n}/macros/{m}/", {}),
+    # {u}: the review key of unverified mail held on ticket {n2}.
+    ("post", "/agent/tickets/{n2}/mail/{u}/review/", {"decision": "publish"}),
 ]
 TICKET_PAGES = [(m, p, d) for m, p, d in AGENT_PAGES if "{n}/" in p]
 
@@ -89,13 +92,36 @@ def _call(client, method, path, data, **numbers):
 
 @pytest.fixture
 def two_tickets(acme):
-    """A ticket, a second one (as merge target) and a macro at Acme."""
+    """A ticket, a second one (as merge target, holding unverified mail) and a macro at Acme."""
     ticket = make_ticket(acme, subject="Acme-only dashboard question")
     other = make_ticket(acme, subject="Second ticket")
-    return {"n": ticket.number, "n2": other.number, "m": _macro(acme).pk, "ticket": ticket}
+    note = _unverified_mail(acme, other)
+    return {
+        "n": ticket.number,
+        "n2": other.number,
+        "m": _macro(acme).pk,
+        "u": note.review_key,
+        "ticket": ticket,
+        "note": note,
+    }
 
 
-def _unchanged(desk, ticket) -> None:
+def _unverified_mail(desk, ticket):
+    from tickets.models import SenderCheck, SenderEvidence
+    from tickets.services import MailOrigin, ticket_add_unverified_mail
+
+    origin = MailOrigin(
+        desk.customer.email, SenderCheck.UNVERIFIED, SenderEvidence.NO_TOKEN, {"dmarc": "none"}
+    )
+    with desk.scope():
+        return ticket_add_unverified_mail(ticket=ticket, mail_origin=origin, body="Mine, really")
+
+
+def _unchanged(desk, ticket, note=None) -> None:
+    if note is not None:  # unverified mail stays a note, unreviewed
+        with desk.scope():
+            note.refresh_from_db()
+        assert note.is_internal and note.reviewed_at is None
     ticket = refresh(desk, ticket)
     assert ticket.status == Status.NEW
     assert ticket.priority == Priority.MEDIUM
@@ -104,7 +130,7 @@ def _unchanged(desk, ticket) -> None:
 
 
 def _numbers_of(two_tickets):
-    return {k: v for k, v in two_tickets.items() if k != "ticket"}
+    return {k: v for k, v in two_tickets.items() if k not in ("ticket", "note")}
 
 
 @pytest.mark.parametrize(("method", "path", "data"), AGENT_PAGES)
@@ -112,7 +138,7 @@ def test_anonymous_visitors_are_sent_to_log_in(acme, two_tickets, method, path, 
     response = _call(acme.client(), method, path, data, **_numbers_of(two_tickets))
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
-    _unchanged(acme, two_tickets["ticket"])
+    _unchanged(acme, two_tickets["ticket"], two_tickets["note"])
 
 
 @pytest.mark.parametrize(("method", "path", "data"), AGENT_PAGES)
@@ -123,21 +149,19 @@ def test_customers_get_the_not_for_your_role_page(acme, two_tickets, method, pat
     page = _text(response)
     assert "This page is not for your role" in page
     assert "Only people with the Agent role can open this page." in page
-    _unchanged(acme, two_tickets["ticket"])
+    _unchanged(acme, two_tickets["ticket"], two_tickets["note"])
 
 
 @pytest.mark.parametrize("persona", ["agent", "admin", "customer"])
 @pytest.mark.parametrize(("method", "path", "data"), AGENT_PAGES)
-def test_people_of_another_tenant_get_the_no_access_page(
+def test_people_of_another_desk_are_asked_to_sign_in(
     acme, globex, two_tickets, persona, method, path, data
 ):
     client = acme.client(getattr(globex, persona))
     response = _call(client, method, path, data, **_numbers_of(two_tickets))
-    assert response.status_code == 403
-    page = _text(response)
-    assert "has no access to Acme Analytics" in page
-    assert "Acme-only dashboard question" not in page
-    _unchanged(acme, two_tickets["ticket"])
+    assert_asked_to_sign_in(response)
+    assert "Acme-only dashboard question" not in _text(response)
+    _unchanged(acme, two_tickets["ticket"], two_tickets["note"])
 
 
 @pytest.mark.parametrize(("method", "path", "data"), TICKET_PAGES)
@@ -166,12 +190,13 @@ def test_a_number_that_exists_only_at_another_tenant_is_404(acme, globex, method
         ("get", "/agent/tickets/{n}/merge/"),
         ("put", "/agent/tickets/{n}/presence/"),
         ("post", "/agent/tickets/{n}/macros/{m}/"),
+        ("get", "/agent/tickets/{n2}/mail/{u}/review/"),
     ],
 )
 def test_wrong_http_method_is_405(acme, two_tickets, method, path):
     response = _call(acme.client(acme.agent), method, path, {}, **_numbers_of(two_tickets))
     assert response.status_code == 405
-    _unchanged(acme, two_tickets["ticket"])
+    _unchanged(acme, two_tickets["ticket"], two_tickets["note"])
 
 
 # -- the queue ------------------------------------------------------------------------------
@@ -483,15 +508,17 @@ def test_ticket_page_shows_the_customer_context_and_nothing_of_globex(acme, glob
     with acme.scope():
         acme.org.arr = Decimal("120000")
         acme.org.save()
-    # Someone who is a customer of both tenants.
+    # An address that is a customer's at both desks (an account at each).
     both = make_member(
         acme.tenant, "pat@acme-co.example", Role.CUSTOMER, organization=acme.org, full_name="Pat"
     )
-    make_member(globex.tenant, "pat@acme-co.example", Role.CUSTOMER, organization=globex.org)
+    at_globex = make_member(
+        globex.tenant, "pat@acme-co.example", Role.CUSTOMER, organization=globex.org
+    )
     ticket = make_ticket(acme, both, subject="Current problem")
     make_ticket(acme, both, subject="Earlier problem")
     make_ticket(acme, subject="Colleague problem")
-    make_ticket(globex, both, subject="Globex secret migration")
+    make_ticket(globex, at_globex, subject="Globex secret migration")
     page = _text(acme.client(acme.agent).get(f"/agent/tickets/{ticket.number}/"))
     assert "pat@acme-co.example" in page
     assert "Acme Analytics Customer Co" in page

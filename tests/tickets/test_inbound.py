@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from tests.tickets.factories import make_ticket
+from tests.tickets.factories import OUR_MAIL_SERVER, authentication_results, make_ticket, reply_to
 from tickets.email_parsing import strip_quoted
 from tickets.inbound import ingest_email
 from tickets.models import Channel, Message, Status, SuspendedEmail, Ticket
@@ -42,6 +42,16 @@ def raw_mail(
     return message.as_bytes()
 
 
+@pytest.fixture
+def dmarc_checked(settings):
+    """Our receiving mail server is known: its DMARC verdicts are believed."""
+    settings.INBOUND_AUTHSERV_ID = [OUR_MAIL_SERVER]
+
+
+def dmarc_pass(sender: str) -> dict:
+    return {"Authentication-Results": authentication_results(sender, "pass")}
+
+
 def ingest(desk, raw):
     with desk.scope():
         return ingest_email(tenant=desk.tenant, raw=raw)
@@ -68,7 +78,7 @@ def test_reply_threads_by_the_reply_to_token_without_the_quoted_history(acme):
             acme.customer.email,
             REPLY,
             subject=f"Re: [#{ticket.number}]",
-            to=f"reply+{ticket.reply_token}@localhost",
+            to=reply_to(acme, ticket, acme.customer),
         ),
     )
     assert (result.action, result.ticket_number) == ("replied", ticket.number)
@@ -77,13 +87,13 @@ def test_reply_threads_by_the_reply_to_token_without_the_quoted_history(acme):
         assert Message.objects.filter(ticket=ticket).last().channel == Channel.EMAIL
 
 
-def test_reply_threads_by_headers_when_the_token_is_gone(acme):
+def test_reply_threads_by_headers_when_the_token_is_gone(acme, dmarc_checked):
     ticket = make_ticket(acme)
     raw = raw_mail(
         acme.customer.email,
         "还是不行。\n\n在 2026年11月23日 10:00，客服 写道：\n> 旧内容",
         subject="回复: 问题",
-        headers={"References": thread_root_id(ticket)},
+        headers={"References": thread_root_id(ticket), **dmarc_pass(acme.customer.email)},
     )
     assert ingest(acme, raw).action == "replied"
     assert _bodies(acme, ticket)[-1] == "还是不行。"
@@ -96,7 +106,7 @@ def test_a_reply_to_a_solved_ticket_reopens_it(acme):
     ingest(
         acme,
         raw_mail(
-            acme.customer.email, "Not fixed after all", to=f"reply+{ticket.reply_token}@localhost"
+            acme.customer.email, "Not fixed after all", to=reply_to(acme, ticket, acme.customer)
         ),
     )
     with acme.scope():
@@ -235,7 +245,7 @@ def test_an_agent_reply_by_email_answers_the_customer(acme):
     ticket = make_ticket(acme)
     ingest(
         acme,
-        raw_mail(acme.agent.email, "We are on it.", to=f"reply+{ticket.reply_token}@localhost"),
+        raw_mail(acme.agent.email, "We are on it.", to=reply_to(acme, ticket, acme.agent)),
     )
     with acme.scope():
         ticket.refresh_from_db()
@@ -336,7 +346,7 @@ def _ticket_with_acknowledgement(desk, django_capture_on_commit_callbacks, reque
 
 
 def test_a_reply_naming_only_our_acknowledgement_in_in_reply_to_threads(
-    acme, django_capture_on_commit_callbacks
+    acme, django_capture_on_commit_callbacks, dmarc_checked
 ):
     ticket, ack_id = _ticket_with_acknowledgement(acme, django_capture_on_commit_callbacks)
     result = ingest(
@@ -345,7 +355,7 @@ def test_a_reply_naming_only_our_acknowledgement_in_in_reply_to_threads(
             acme.customer.email,
             "Any news?",
             subject="Re: your request",
-            headers={"In-Reply-To": ack_id},
+            headers={"In-Reply-To": ack_id, **dmarc_pass(acme.customer.email)},
         ),
     )
     assert (result.action, result.ticket_number) == ("replied", ticket.number)
@@ -404,7 +414,7 @@ def test_a_message_id_never_lets_a_customer_post_into_a_ticket_they_may_not_see(
     assert len(_bodies(acme, ticket)) == 1
 
 
-def test_a_customer_replying_to_their_own_first_mail_threads_into_its_ticket(acme):
+def test_a_customer_replying_to_their_own_first_mail_threads_into_its_ticket(acme, dmarc_checked):
     first_id = "<first-mail@client.example>"
     first = raw_mail(
         acme.customer.email, "The export fails.", subject="Export", message_id=first_id
@@ -415,7 +425,7 @@ def test_a_customer_replying_to_their_own_first_mail_threads_into_its_ticket(acm
         acme.customer.email,
         "Also the PDF export.",
         subject="Re: Export",
-        headers={"References": first_id},
+        headers={"References": first_id, **dmarc_pass(acme.customer.email)},
     )
     result = ingest(acme, follow_up)
     assert (result.action, result.ticket_number) == ("replied", created.ticket_number)
@@ -436,7 +446,7 @@ def test_the_newest_reference_the_sender_may_post_into_wins(
 
 
 def test_a_reply_to_a_merged_ticket_goes_to_the_ticket_it_was_merged_into(
-    acme, django_capture_on_commit_callbacks
+    acme, django_capture_on_commit_callbacks, dmarc_checked
 ):
     from tickets.services import ticket_merge
 
@@ -445,7 +455,12 @@ def test_a_reply_to_a_merged_ticket_goes_to_the_ticket_it_was_merged_into(
     with acme.scope():
         ticket_merge(source=source, target=target, actor=acme.agent)
     result = ingest(
-        acme, raw_mail(acme.customer.email, "Still there?", headers={"In-Reply-To": source_ack_id})
+        acme,
+        raw_mail(
+            acme.customer.email,
+            "Still there?",
+            headers={"In-Reply-To": source_ack_id, **dmarc_pass(acme.customer.email)},
+        ),
     )
     assert (result.action, result.ticket_number) == ("replied", target.number)
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.tickets.factories import make_ticket
+from tests.tickets.factories import make_ticket, reply_to
 from tests.tickets.imap_server import PASSWORD, USER, ImapServer, make_certificate
 from tests.tickets.test_inbound import raw_mail
 from tickets.models import Channel, Message, Ticket
@@ -59,9 +59,7 @@ def _ingest(**options) -> str:
 
 def test_unseen_mail_becomes_tickets_and_replies_once(acme, imap):
     ticket = make_ticket(acme)
-    reply = raw_mail(
-        acme.customer.email, "Still broken", to=f"reply+{ticket.reply_token}@localhost"
-    )
+    reply = raw_mail(acme.customer.email, "Still broken", to=reply_to(acme, ticket, acme.customer))
     new = raw_mail(acme.other_customer.email, "Exports time out", subject="Exports")
     old = raw_mail(acme.customer.email, "Read in a mail client", subject="Already read")
     imap.deliver(reply)

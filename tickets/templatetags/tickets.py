@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from sla.display import sla_badge
 from tickets import external_images
-from tickets.models import Channel, Status, TicketEvent
+from tickets.models import Channel, SenderCheck, Status, TicketEvent
 from tickets.rendering import block_external_images
 
 register = template.Library()
@@ -152,11 +152,77 @@ def _attachment_list(attachments) -> SafeString:
     return format_html('\n      <ul class="attachments">\n      {}\n      </ul>\n    ', items)
 
 
+def _sender_check(message) -> SafeString:
+    """The badge saying what is known of who wrote a message that came by email,
+    with our mail server's verdict: for agents only."""
+    if not message.sender_check:
+        return SafeString("")
+    if message.sender_check == SenderCheck.UNVERIFIED:
+        label = _("Unverified: sender could not be confirmed (%(reason)s)") % {
+            "reason": message.get_sender_evidence_display()
+        }
+    else:
+        label = message.get_sender_check_display()
+    verdict = " · ".join(f"{m}={r}" for m, r in sorted(message.email_authentication.items()))
+    return format_html(
+        '<span class="badge sender sender-{}" title="{}">{}</span>{}',
+        message.sender_check,
+        message.get_sender_evidence_display(),
+        label,
+        format_html(' <span class="muted small">{}</span>', verdict) if verdict else "",
+    )
+
+
+def _mail_review(context, message) -> SafeString:
+    """Unverified mail: who decided what, or the decision's buttons. The author it
+    may be published as is worked out by the server (context["publishable_as"])."""
+    if message.reviewed_at is not None:
+        when = date_format(template_localtime(message.reviewed_at), "SHORT_DATETIME_FORMAT")
+        reviewer = message.reviewed_by.display_name if message.reviewed_by else _("System")
+        text = (
+            _("Kept as a note by %(agent)s, %(when)s.")
+            if message.is_internal
+            else _("Published as the customer's reply by %(agent)s, %(when)s.")
+        )
+        return format_html(
+            '\n    <p class="mail-reviewed muted small">{}</p>',
+            text % {"agent": reviewer, "when": when},
+        )
+    customer = context.get("publishable_as", {}).get(message.pk)
+    if customer is not None:
+        hint = _(
+            "Publish it only if you know %(customer)s wrote it (for example, you asked "
+            "them); it is then their reply, shown and counted as one."
+        ) % {"customer": customer.display_name}
+        publish = format_html(
+            '<button type="submit" name="decision" value="publish">{}</button> ',
+            _("Publish as %(customer)s's reply") % {"customer": customer.display_name},
+        )
+    else:
+        hint = _(
+            "It can only stay a note: %(sender)s is not a customer who can see this ticket."
+        ) % {"sender": message.email_from}
+        publish = ""
+    return format_html(
+        '\n    <form method="post" action="{action}" class="mail-review">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+        '<p class="small">{hint}</p>{publish}'
+        '<button type="submit" name="decision" value="keep" class="secondary">{keep}</button>'
+        "</form>",
+        action=reverse("agent_mail_review", args=[context["ticket"].number, message.review_key]),
+        csrf=str(context.get("csrf_token", "")),
+        hint=hint,
+        publish=publish,
+        keep=_("Keep as a note"),
+    )
+
+
 @register.simple_tag(takes_context=True)
-def message_thread(context) -> SafeString:
+def message_thread(context, for_agents=False) -> SafeString:
     """The ticket's messages (context["thread"], attachments prefetched), oldest first,
     their external images blocked unless the reader asked to see them (a notice
-    above says so and offers the choice, when there are any)."""
+    above says so and offers the choice, when there are any). Agents also see what
+    is known of each mail's sender, and review unverified mail."""
     request = context["request"]
     show_images = external_images.wanted(request)
     own_host = request.get_host()
@@ -183,6 +249,18 @@ def message_thread(context) -> SafeString:
             classes += " internal"
         if message.author_id == requester_id:
             classes += " from-requester"
+        if message.awaits_review:
+            classes += " unverified"
+        author = message.author.display_name if message.author else ""
+        if not author and message.sender_check == SenderCheck.UNVERIFIED:
+            # Never the name of the member the From names: that is only a claim.
+            author = message.email_from
+        badges = internal_badge if message.is_internal else SafeString("")
+        review = SafeString("")
+        if for_agents and message.sender_check:
+            badges = format_html("{} {}", badges, _sender_check(message))
+            if message.sender_check == SenderCheck.UNVERIFIED:
+                review = _mail_review(context, message)
         items.append(
             format_html(
                 '\n  <li class="{classes}" id="m{pk}">\n'
@@ -193,12 +271,12 @@ def message_thread(context) -> SafeString:
                 "      {channel}\n"
                 "    </div>\n"
                 '    <div class="message-body">{body}</div>\n'
-                "    {attachments}\n"
+                "    {attachments}{review}\n"
                 "  </li>\n",
                 classes=classes,
                 pk=message.pk,
-                author=(message.author.display_name if message.author else "") or system,
-                badge=internal_badge if message.is_internal else "",
+                author=author or system,
+                badge=badges,
                 iso=date_format(created, "c"),
                 when=date_format(created, "DATETIME_FORMAT"),
                 channel=format_html('<span class="muted">· {}</span>', channels[message.channel])
@@ -206,6 +284,7 @@ def message_thread(context) -> SafeString:
                 else "",
                 body=mark_safe(body),  # noqa: S308
                 attachments=_attachment_list(attachments) if attachments else "",
+                review=review,
             )
         )
     notice = _external_images_notice(request, blocked=blocked_images, shown=show_images)
@@ -248,6 +327,9 @@ def audit_trail_items(context) -> SafeString:
         change = ""
         if event.kind == TicketEvent.Kind.SLA:
             change = format_html(": {}", event.sla_label)
+        elif event.kind == TicketEvent.Kind.UNVERIFIED_MAIL:
+            # The sender, and why they could not be confirmed (a code, read as its label).
+            change = format_html(": {} ({})", event.new_value, event.old_label)
         elif event.old_value or event.new_value:
             old = format_html("<del>{}</del> → ", event.old_label) if event.old_value else ""
             change = format_html(": {}{}", old, event.new_label)

@@ -17,7 +17,14 @@ from helpdesk.models import Role
 from plans.selectors import plans_with_organizations
 from success.selectors import latest_score
 from tickets.external_images import shows_external_images_on_request
-from tickets.forms import AgentReplyForm, BulkForm, MergeForm, QueueFilterForm, TicketFieldsForm
+from tickets.forms import (
+    AgentReplyForm,
+    BulkForm,
+    MailReviewForm,
+    MergeForm,
+    QueueFilterForm,
+    TicketFieldsForm,
+)
 from tickets.models import Macro, Priority, Status, Ticket
 from tickets.selectors import (
     QUEUE_PAGE_RELATED,
@@ -30,6 +37,8 @@ from tickets.selectors import (
     requester_context,
     thread,
     ticket_for_agent,
+    unverified_mail_for_agent,
+    unverified_mail_publishable_as,
 )
 from tickets.services import (
     macro_render,
@@ -39,6 +48,8 @@ from tickets.services import (
     ticket_merge,
     ticket_reply,
     ticket_update,
+    unverified_mail_keep,
+    unverified_mail_publish,
 )
 from tickets.views.helpcenter import _apply_errors
 
@@ -126,12 +137,15 @@ def ticket_bulk(request):
 def _ticket_page(
     request, ticket, *, reply_form=None, fields_form=None, merge_form=None, status=200
 ):
+    messages_of_thread = thread(ticket, include_internal=True)
     return render(
         request,
         "tickets/agent_ticket.html",
         {
             "ticket": ticket,
-            "thread": thread(ticket, include_internal=True),
+            "thread": messages_of_thread,
+            # Whom each unverified mail awaiting review may be published as.
+            "publishable_as": unverified_mail_publishable_as(ticket, messages_of_thread),
             "events": audit_trail(ticket),
             "reply_form": reply_form or AgentReplyForm(),
             "fields_form": fields_form
@@ -247,6 +261,32 @@ def ticket_merge_into(request, number: int):
                 messages.success(request, _("Merged into #%(number)d.") % {"number": target.number})
                 return redirect("agent_ticket", number=target.number)
     return _ticket_page(request, ticket, merge_form=form, status=400)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def unverified_mail_review(request, number: int, key):
+    """An agent's decision on unverified mail: publish it as its customer's reply, or
+    keep it an internal note."""
+    ticket = ticket_for_agent(number)
+    message = unverified_mail_for_agent(ticket, key)
+    form = MailReviewForm(request.POST)
+    if form.is_valid():
+        publish = form.cleaned_data["decision"] == "publish"
+        review = unverified_mail_publish if publish else unverified_mail_keep
+        try:
+            review(message=message, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("Published as the customer's reply.") if publish else _("Kept as a note."),
+            )
+            return redirect(f"{reverse('agent_ticket', args=[number])}#m{message.pk}")
+    else:
+        messages.error(request, " ".join(form.errors["decision"]))
+    return _ticket_page(request, ticket, status=400)
 
 
 @require_GET

@@ -60,11 +60,12 @@ ORGANIZATIONS = [
 OPERATOR = ("operator@platform.example", "Platform Operator")
 
 
-def _user(email: str, full_name: str, **extra) -> User:
-    user = User.objects.filter(email__iexact=email).first()
+def _user(email: str, full_name: str, tenant: Tenant | None, **extra) -> User:
+    """The demo person of `tenant` (None: a platform operator) with this email."""
+    user = User.objects.filter(email__iexact=email, tenant=tenant).first()
     if user is None:
         user = User.objects.create_user(
-            email=email, password=DEMO_PASSWORD, full_name=full_name, **extra
+            email=email, password=DEMO_PASSWORD, full_name=full_name, tenant=tenant, **extra
         )
     EmailAddress.objects.get_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
@@ -83,7 +84,7 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug="acme").first() or tenant_create(
             slug="acme", name="Acme Analytics", time_zone="Asia/Shanghai", default_language="en"
         )
-        _user(*OPERATOR, is_staff=True, is_superuser=True)
+        _user(*OPERATOR, None, is_staff=True, is_superuser=True)
         with tenant_scope(tenant):
             self._seed_tenant(tenant)
             seed_macros(tenant)
@@ -97,7 +98,7 @@ class Command(BaseCommand):
     def _seed_tenant(self, tenant: Tenant) -> None:
         agents = []
         for email, name, role in STAFF:
-            user = _user(email, name)
+            user = _user(email, name, tenant)
             if not Membership.objects.filter(user=user).exists():
                 membership_create(tenant=tenant, user=user, role=role)
             agents.append(user)
@@ -118,7 +119,7 @@ class Command(BaseCommand):
                     success_manager=agents[1 + index % 3] if rank else None,
                 )
             for email, full_name in customers:
-                user = _user(email, full_name)
+                user = _user(email, full_name, tenant)
                 if not Membership.objects.filter(user=user).exists():
                     membership = membership_create(
                         tenant=tenant, user=user, organization=organization
