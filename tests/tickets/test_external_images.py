@@ -115,3 +115,17 @@ def test_the_choice_reads_in_chinese(acme, tracked):
     assert "此对话中的外部图片已被拦截" in body and "显示外部图片" in body
     body = client.get(url, {"images": "show"}, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "外部图片仅在本次查看中显示。" in body and "隐藏外部图片" in body
+
+
+def test_html_from_email_is_blocked_alike(acme):
+    """HTML that came by another channel is stored sanitized, and shown the same way."""
+    from tickets.models import Channel
+
+    ticket = make_ticket(
+        acme,
+        channel=Channel.EMAIL,
+        body_html='<p>Hi</p><img src="https://tracker.example/open.gif" width="1" height="1">',
+    )
+    body = acme.client(acme.agent).get(f"/agent/tickets/{ticket.number}/").content.decode()
+    assert "tracker.example" not in body
+    assert f'<img src="{PLACEHOLDER}" width="1" height="1">' in body
