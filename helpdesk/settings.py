@@ -75,6 +75,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the request: text nothing here can store is a 400
+    # (helpdesk/input_guard.py). After SecurityMiddleware, whose headers the 400 gets.
+    "helpdesk.input_guard.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside everything that may query: turns a database outage into a 503 page.
     "helpdesk.outage.DatabaseOutageMiddleware",
@@ -391,7 +394,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["helpdesk.api_auth.IsTenantMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, with a nesting limit and no NUL or lone surrogate (helpdesk/input_guard.py).
+    "DEFAULT_PARSER_CLASSES": ["helpdesk.input_guard.GuardedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "helpdesk.api_throttling.AnonRateThrottle",
         "helpdesk.api_throttling.UserRateThrottle",

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from helpdesk.input_values import BIGINT_MAX, query_int
 from knowledge import search as kb_search
 from knowledge.models import Article, Category, Section
 from knowledge.selectors import visible_articles
@@ -110,21 +111,22 @@ Q_PARAM = OpenApiParameter("q", OpenApiTypes.STR, description="What to search fo
 )
 class KbArticleViewSet(_Public, viewsets.GenericViewSet):
     serializer_class = ArticleListSerializer
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = "[0-9]{1,18}"
 
     def list(self, request):
         articles = self.articles()
-        if section := request.query_params.get("section"):
-            if not section.isdigit():
-                raise serializers.ValidationError({"section": ["Give a section id."]})
-            articles = articles.filter(section_id=int(section))
+        section = query_int(
+            request.query_params, "section", default=0, minimum=1, maximum=BIGINT_MAX
+        )
+        if section:
+            articles = articles.filter(section_id=section)
         if language := request.query_params.get("language"):
             articles = articles.filter(language=language)
         page = self.paginate_queryset(articles.order_by("section", "position", "pk"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        article = self.articles().filter(pk=pk).first() if str(pk).isdigit() else None
+        article = self.articles().filter(pk=int(pk)).first()
         if article is None:
             raise Http404
         return Response(ArticleSerializer(article).data)

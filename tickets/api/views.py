@@ -79,9 +79,6 @@ def _resolve_queue_filters(request) -> QueryDict:
         ids = []
         for value in params.getlist(name):
             value = value.strip()
-            if "\x00" in value:
-                errors[name] = [_("This value is not valid.")]
-                continue
             found = lookup(value) if value else None
             if isinstance(found, QuerySet):
                 found = found.values_list("pk", flat=True).first()
