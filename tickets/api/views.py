@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -158,6 +159,21 @@ KEY = OpenApiParameter(
 )
 
 
+# Agents and customers get different shapes of a ticket and of a message (customers' lack
+# the assignee, tags, plan, internal notes...): the schema says "one of the two".
+def _either(name: str, agents, customers, *, many: bool = False) -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers=[agents, customers],
+        resource_type_field_name=None,
+        many=many,
+    )
+
+
+ANY_TICKET = "AgentOrCustomerTicket"
+ANY_MESSAGE = "AgentOrCustomerMessage"
+
+
 # -- viewsets -----------------------------------------------------------------------------
 
 
@@ -171,7 +187,7 @@ KEY = OpenApiParameter(
             "organization's), most recently updated first, without assignee, tags and plan."
         ),
         parameters=LIST_FILTERS,
-        responses=TicketSerializer(many=True),
+        responses=_either(ANY_TICKET, TicketSerializer, CustomerTicketSerializer, many=True),
     ),
     create=extend_schema(
         summary="File a ticket",
@@ -180,10 +196,12 @@ KEY = OpenApiParameter(
             "(`requester`) and set tags. Urgent priority is for plans that allow it."
         ),
         request=TicketCreateSerializer,
-        responses={201: TicketSerializer},
+        responses={201: _either(ANY_TICKET, TicketSerializer, CustomerTicketSerializer)},
     ),
     retrieve=extend_schema(
-        summary="Show a ticket", parameters=[NUMBER], responses=TicketSerializer
+        summary="Show a ticket",
+        parameters=[NUMBER],
+        responses=_either(ANY_TICKET, TicketSerializer, CustomerTicketSerializer),
     ),
     partial_update=extend_schema(
         summary="Change a ticket",
@@ -193,7 +211,7 @@ KEY = OpenApiParameter(
         ),
         parameters=[NUMBER],
         request=TicketUpdateSerializer,
-        responses=TicketSerializer,
+        responses=_either(ANY_TICKET, TicketSerializer, CustomerTicketSerializer),
     ),
 )
 class TicketViewSet(viewsets.GenericViewSet):
@@ -291,7 +309,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         summary="List a ticket's messages",
         description="Oldest first. Customers see the public thread; agents also internal notes.",
         parameters=[NUMBER],
-        responses=MessageSerializer(many=True),
+        responses=_either(ANY_MESSAGE, MessageSerializer, CustomerMessageSerializer, many=True),
     )
     @extend_schema(
         methods=["POST"],
@@ -302,7 +320,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ),
         parameters=[NUMBER],
         request=MessageCreateSerializer,
-        responses={201: MessageSerializer},
+        responses={201: _either(ANY_MESSAGE, MessageSerializer, CustomerMessageSerializer)},
     )
     @action(detail=True, methods=["get", "post"])
     def messages(self, request, number=None):
@@ -356,10 +374,8 @@ class CategoryViewSet(viewsets.GenericViewSet):
             "download."
         ),
         parameters=[KEY],
-        responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            404: OpenApiTypes.OBJECT,
-        },
+        # The file's own type (an image, a PDF, text) or application/octet-stream.
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
     )
 )
 class AttachmentViewSet(viewsets.GenericViewSet):
