@@ -7,6 +7,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     PolymorphicProxySerializer,
     extend_schema,
@@ -149,7 +150,11 @@ LIST_FILTERS = [
     ),
 ]
 NUMBER = OpenApiParameter(
-    "number", OpenApiTypes.INT, OpenApiParameter.PATH, description=_("The ticket's number.")
+    "number",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    description=_("The ticket's number."),
+    examples=[OpenApiExample("The desk's first ticket", value=1)],
 )
 KEY = OpenApiParameter(
     "key",
