@@ -530,9 +530,10 @@ def _post(desk, raw, **extra):
 
 @pytest.mark.parametrize("length", ["abc", "-1", "1e3", "١٢"])
 def test_a_content_length_that_is_not_a_byte_count_is_a_400(acme, length):
+    # Refused before any view, as on every route (helpdesk/input_guard.py).
     response = _post(acme, raw_mail(acme.customer.email, "Hi"), CONTENT_LENGTH=length)
     assert response.status_code == 400
-    assert "Content-Length" in response.json()["error"]
+    assert "The Content-Length header must be a number of bytes." in response.content.decode()
 
 
 def test_a_declared_size_over_the_limit_is_a_413(acme):
