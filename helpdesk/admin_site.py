@@ -13,6 +13,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,6 +22,7 @@ from django.utils.translation import ngettext
 from django_scopes import scopes_disabled
 
 from helpdesk.access import has_role
+from helpdesk.input_values import DateField
 from helpdesk.models import Role, TenantOwned
 
 
@@ -195,6 +197,9 @@ class _TenantChoicesMixin:
 
     # Foreign keys to users that must be the tenant's staff rather than any member.
     staff_user_fields: tuple[str, ...] = ()
+    # Dates within the years the desk's arithmetic handles (a renewal on 9999-12-31 would
+    # overflow the year after it): helpdesk/input_values.py. Django's admin widget stays.
+    formfield_overrides = {models.DateField: {"form_class": DateField}}
 
     def _scoped_choices(self, db_field, request):
         related = db_field.remote_field.model

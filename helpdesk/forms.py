@@ -1,10 +1,9 @@
-from datetime import date
-
 from allauth.core import context
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from helpdesk.input_values import date_field
 from helpdesk.services import signup_allowed
 
 
@@ -33,24 +32,16 @@ class SignupForm(forms.Form):
         """allauth calls this after saving the user; the adapter did the work."""
 
 
-# Dates outside these are typing mistakes, not ranges anyone reports on.
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2100, 12, 31)
 MAX_RANGE_DAYS = 366
-
-
-def date_field(label, *, required: bool = True) -> forms.DateField:
-    return forms.DateField(
-        label=label, required=required, widget=forms.DateInput(attrs={"type": "date"})
-    )
 
 
 class DateRangeForm(forms.Form):
     """A report's date range, `start` to `end` (both included), at most a year long.
 
     Subclasses add their own fields, or make the dates optional by declaring them
-    again with `date_field(..., required=False)`; the range is checked once both ends
-    are known."""
+    again with `date_field(..., required=False)`. Each date is within the years any
+    report covers (helpdesk/input_values.py); the range is checked once both ends are
+    known."""
 
     start = date_field(pgettext_lazy("date range", "From"))
     end = date_field(pgettext_lazy("date range", "To"))
@@ -58,9 +49,6 @@ class DateRangeForm(forms.Form):
     def clean(self):
         data = super().clean()
         start, end = data.get("start"), data.get("end")
-        for day in (start, end):
-            if day is not None and not EARLIEST <= day <= LATEST:
-                raise forms.ValidationError(_("Choose dates between 2000 and 2100."))
         if start and end:
             if end < start:
                 raise forms.ValidationError(_("The end date must not be before the start date."))

@@ -76,6 +76,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the request: text nothing here can store is a 400
+    # (helpdesk/input_guard.py). After SecurityMiddleware, whose headers the 400 gets.
+    "helpdesk.input_guard.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Inside WhiteNoise (static files stay public and cacheable), outside the rest: the
     # Content-Security-Policy and Cache-Control of every page, error pages included.
@@ -443,7 +446,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["helpdesk.api_auth.IsTenantMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, with a nesting limit and no NUL or lone surrogate (helpdesk/input_guard.py).
+    "DEFAULT_PARSER_CLASSES": ["helpdesk.input_guard.GuardedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "helpdesk.api_throttling.AnonRateThrottle",
         "helpdesk.api_throttling.UserRateThrottle",
@@ -465,6 +469,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every error an operation can answer, in the API's error shape (helpdesk/api_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "helpdesk.api_schema.document_errors",
+    ],
     # Swagger UI's assets come from the sidecar package, served by whitenoise: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -8,24 +8,20 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_serializer,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from helpdesk.input_values import BIGINT_MAX, query_int
 from knowledge import search as kb_search
 from knowledge.models import Article, Category, Section
 from knowledge.selectors import visible_articles
 from tickets.api.pagination import PagePagination
 
 
-class SectionSerializer(serializers.ModelSerializer):
+class KbSectionSerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
@@ -33,15 +29,13 @@ class SectionSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "name_zh_hans", "slug", "category", "position"]
 
 
-# Named apart from the tickets' "Category" in the OpenAPI schema (drf_spectacular.W001).
-@extend_schema_serializer(component_name="KbCategory")
-class CategorySerializer(serializers.ModelSerializer):
+class KbCategorySerializer(serializers.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "name", "name_zh_hans", "slug", "description", "position"]
 
 
-class ArticleListSerializer(serializers.ModelSerializer):
+class KbArticleListSerializer(serializers.ModelSerializer):
     section = serializers.PrimaryKeyRelatedField(read_only=True)
     url = serializers.SerializerMethodField()
 
@@ -53,9 +47,25 @@ class ArticleListSerializer(serializers.ModelSerializer):
         return f"/kb/articles/{article.pk}/{article.slug}/"
 
 
-class ArticleSerializer(ArticleListSerializer):
-    class Meta(ArticleListSerializer.Meta):
-        fields = [*ArticleListSerializer.Meta.fields, "body", "body_html", "translation_of"]
+class KbArticleSerializer(KbArticleListSerializer):
+    class Meta(KbArticleListSerializer.Meta):
+        fields = [*KbArticleListSerializer.Meta.fields, "body", "body_html", "translation_of"]
+
+
+class KbSearchHitSerializer(KbArticleListSerializer):
+    snippet = serializers.CharField(
+        help_text="Where the article matches, with the matched words in <mark>…</mark>."
+    )
+
+    class Meta(KbArticleListSerializer.Meta):
+        fields = [*KbArticleListSerializer.Meta.fields, "snippet"]
+
+
+class KbSearchSerializer(serializers.Serializer):
+    """The best matches (at most 20), not paged."""
+
+    query = serializers.CharField(help_text="The query as searched (trimmed, at most 200).")
+    results = KbSearchHitSerializer(many=True)
 
 
 class _Public:
@@ -70,7 +80,7 @@ class _Public:
 
 @extend_schema_view(list=extend_schema(summary="List knowledge-base categories"))
 class KbCategoryViewSet(_Public, viewsets.GenericViewSet):
-    serializer_class = CategorySerializer
+    serializer_class = KbCategorySerializer
 
     def list(self, request):
         categories = Category.objects.filter(sections__articles__in=self.articles()).distinct()
@@ -80,7 +90,7 @@ class KbCategoryViewSet(_Public, viewsets.GenericViewSet):
 
 @extend_schema_view(list=extend_schema(summary="List knowledge-base sections"))
 class KbSectionViewSet(_Public, viewsets.GenericViewSet):
-    serializer_class = SectionSerializer
+    serializer_class = KbSectionSerializer
 
     def list(self, request):
         sections = (
@@ -92,7 +102,7 @@ class KbSectionViewSet(_Public, viewsets.GenericViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-Q_PARAM = OpenApiParameter("q", OpenApiTypes.STR, description="What to search for.")
+Q_PARAM = OpenApiParameter("q", OpenApiTypes.STR, required=True, description="What to search for.")
 
 
 @extend_schema_view(
@@ -102,49 +112,50 @@ Q_PARAM = OpenApiParameter("q", OpenApiTypes.STR, description="What to search fo
             OpenApiParameter("section", OpenApiTypes.INT),
             OpenApiParameter("language", OpenApiTypes.STR, enum=["en", "zh-hans"]),
         ],
-        responses=ArticleListSerializer(many=True),
+        responses=KbArticleListSerializer(many=True),
     ),
     retrieve=extend_schema(
         summary="Read an article",
         parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
-        responses=ArticleSerializer,
+        responses=KbArticleSerializer,
     ),
     search=extend_schema(
         summary="Search the knowledge base",
+        description="The 20 best matches at most, in one answer (not paged).",
         parameters=[Q_PARAM],
-        responses=ArticleListSerializer(many=True),
+        responses=KbSearchSerializer,
     ),
 )
 class KbArticleViewSet(_Public, viewsets.GenericViewSet):
-    serializer_class = ArticleListSerializer
-    lookup_value_regex = r"\d+"
+    serializer_class = KbArticleListSerializer
+    lookup_value_regex = "[0-9]{1,18}"
 
     def list(self, request):
         articles = self.articles()
-        if section := request.query_params.get("section"):
-            if not section.isdigit():
-                raise serializers.ValidationError({"section": ["Give a section id."]})
-            articles = articles.filter(section_id=int(section))
+        section = query_int(
+            request.query_params, "section", default=0, minimum=1, maximum=BIGINT_MAX
+        )
+        if section:
+            articles = articles.filter(section_id=section)
         if language := request.query_params.get("language"):
             articles = articles.filter(language=language)
         page = self.paginate_queryset(articles.order_by("section", "position", "pk"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        article = self.articles().filter(pk=pk).first() if str(pk).isdigit() else None
+        article = self.articles().filter(pk=int(pk)).first()
         if article is None:
             raise Http404
-        return Response(ArticleSerializer(article).data)
+        return Response(KbArticleSerializer(article).data)
 
-    @action(detail=False)
+    @action(detail=False, pagination_class=None)
     def search(self, request):
         query = request.query_params.get("q", "").strip()[:200]
         if not query:
             raise serializers.ValidationError({"q": ["Say what to search for."]})
         hits = kb_search.search(self.articles(), query, tenant_id=request.tenant.pk, limit=20)
-        results = []
-        for hit in hits:
-            data = ArticleListSerializer(hit.article).data
-            data["snippet"] = str(hit.snippet)
-            results.append(data)
+        results = [
+            {**KbArticleListSerializer(hit.article).data, "snippet": str(hit.snippet)}
+            for hit in hits
+        ]
         return Response({"query": query, "results": results})

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline
+from helpdesk.input_values import IntegerField
 from plans.templatetags.plans import duration_minutes
 from sla.models import BusinessCalendar, CalendarDate, SLABreach, SLAPolicy, WorkingHours
 from sla.services import calendar_import_holidays, working_hours_check
@@ -54,7 +55,7 @@ class HolidayImportForm(forms.Form):
         max_length=10,
         help_text=_("A state or province code, e.g. CA for California, BY for Bavaria."),
     )
-    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+    year = IntegerField(label=_("Year"), min_value=2000, max_value=2100)
 
     def clean(self):
         data = super().clean()

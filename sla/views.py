@@ -6,10 +6,10 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from helpdesk.access import role_required
+from helpdesk.forms import DateRangeForm
 from helpdesk.models import Role
 from plans.selectors import plan_for_membership
 from sla import reports
@@ -36,26 +36,11 @@ def service_levels_page(request):
     )
 
 
-class ReportForm(forms.Form):
-    start = forms.DateField(
-        label=pgettext_lazy("date range", "From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label=pgettext_lazy("date range", "To"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+class ReportForm(DateRangeForm):
     by = forms.ChoiceField(
         label=_("Group by"),
         choices=[(key, label) for key, (label, _field) in reports.GROUPINGS.items()],
     )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end"):
-            if data["end"] < data["start"]:
-                raise forms.ValidationError(_("The end date must not be before the start date."))
-            if (data["end"] - data["start"]).days > 366:
-                raise forms.ValidationError(_("Choose a range of at most a year."))
-        return data
 
 
 @require_GET

@@ -24,6 +24,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
 from helpdesk.api_auth import IsTenantAdmin, IsTenantMember
+from helpdesk.input_values import ApiDateTimeField
 from success.models import Metric
 from success.selectors import organizations_by_reference
 from success.services import EVENTS_PER_REQUEST, NewEvent, event_problems, events_record
@@ -45,7 +46,7 @@ class OrganizationReference(serializers.Field):
             self.fail("invalid")
         if isinstance(data, str):
             data = data.strip()
-            if not data or len(data) > 200 or "\x00" in data:
+            if not data or len(data) > 200:
                 self.fail("invalid")
         elif not 1 <= data < 2**63:  # beyond a bigint no id exists (nor fits a query)
             self.fail("invalid")
@@ -73,7 +74,7 @@ class UsageEventSerializer(InputSerializer):
             "How many (logins, records created) or how much (an invoice's amount); default 1."
         ),
     )
-    timestamp = serializers.DateTimeField(
+    timestamp = ApiDateTimeField(
         help_text=_("When it happened, ISO 8601; without an offset, in the desk's time zone.")
     )
     feature = serializers.CharField(

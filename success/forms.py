@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.input_values import date_field
 from plans.models import Plan
 from success.models import CHECK_IN_QUESTIONS, RenewalOutcome, SuccessTask, TaskKind
 from success.services import a_year_after
@@ -59,11 +60,7 @@ class TaskForm(forms.Form):
                 required=False,
                 empty_label=None,
             )
-            self.fields["next_renewal_date"] = forms.DateField(
-                label=_("Next renewal date"),
-                required=False,
-                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            )
+            self.fields["next_renewal_date"] = date_field(_("Next renewal date"), required=False)
             if not self.is_bound:
                 self.initial.update(
                     arr_after=organization.arr,

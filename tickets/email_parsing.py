@@ -11,7 +11,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.html import escape, linebreaks
 from django.utils.translation import gettext as _
 
+from helpdesk.input_guard import storable
 from tickets.attachments import validate_upload
 from tickets.rendering import sanitize_html
 from tickets.services import Upload
@@ -82,9 +83,9 @@ def read_envelope(raw: bytes) -> Envelope:
         return Envelope("", "", "")
     sender = parseaddr(_header_text(message, "From"))[1]
     return Envelope(
-        sender=sender[:320],
-        subject=_header_text(message, "Subject")[:255],
-        message_id=_header_text(message, "Message-ID")[:255],
+        sender=storable(sender[:320]),
+        subject=storable(_header_text(message, "Subject")[:255]),
+        message_id=storable(_header_text(message, "Message-ID")[:255]),
     )
 
 
@@ -127,7 +128,14 @@ def parse_email(raw: bytes) -> ParsedMail:
             ),
         )
     except Exception as error:  # malformed MIME: whatever Python's parser raises
-        raise UnreadableMail(f"{type(error).__name__}: {error}"[:2000]) from error
+        raise UnreadableMail(storable(f"{type(error).__name__}: {error}"[:2000])) from error
+    # Mail is not refused for a NUL or a lone surrogate (its raw bytes are kept as they
+    # came): what is read of it is made storable instead.
+    mail = replace(
+        mail,
+        **{f.name: storable(getattr(mail, f.name)) for f in fields(mail) if f.type == "str"},
+    )
+    sender = mail.sender
     if not sender or "@" not in sender:
         raise UnreadableMail(_("The mail has no sender address."))
     return mail
@@ -189,7 +197,7 @@ def sanitize_html_to_text(html: str) -> str:
 def _attachments(message: EmailMessage) -> tuple[list[Upload], list[str]]:
     uploads, refused = [], []
     for part in message.iter_attachments():
-        name = part.get_filename() or "attachment"
+        name = storable(part.get_filename() or "attachment")
         payload = part.get_payload(decode=True) or b""
         try:
             content_type = validate_upload(name, len(payload), part.get_content_type())

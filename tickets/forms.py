@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import tenant_staff_queryset
+from helpdesk.input_values import IntegerField, parse_int
 from plans.models import Organization, Plan
 from tickets.attachments import validate_upload
 from tickets.models import Category, Macro, Priority, Status
@@ -132,7 +133,7 @@ class TicketFieldsForm(forms.Form):
 
 
 class MergeForm(forms.Form):
-    target = forms.IntegerField(label=_("Merge into ticket number"), min_value=1)
+    target = IntegerField(label=_("Merge into ticket number"), min_value=1)
 
 
 class MailReviewForm(forms.Form):
@@ -150,7 +151,7 @@ class NumberListField(forms.Field):
 
     def to_python(self, value):
         try:
-            return [int(v) for v in value or []]
+            return [parse_int(v, minimum=1) for v in value or []]
         except (TypeError, ValueError):
             raise ValidationError(_("That selection is not valid.")) from None
 
@@ -211,7 +212,7 @@ class QueueFilterForm(forms.Form):
             ("updated", _("Recently updated")),
         ],
     )
-    page = forms.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
+    page = IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q, QuerySet, Value
 from django.http import Http404
 
+from helpdesk.input_values import is_whole_number
 from helpdesk.models import Membership, Role, User
 from helpdesk.read_cache import cached_read, tenant_source
 from tickets.models import UNSOLVED, Attachment, Message, Priority, Status, Ticket, TicketEvent
@@ -205,12 +206,12 @@ def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
         tickets = tickets.filter(tags__contains=[filters.tag])
     if filters.q:
         query = filters.q.strip()
-        if query.startswith("#") and query[1:].isdigit():
+        if query.startswith("#") and is_whole_number(query[1:]):
             # "#75" is a ticket number: the unique index answers it at once.
             tickets = tickets.filter(number=int(query[1:]))
         else:
             match = Q(subject__icontains=query) | Q(requester__email__icontains=query)
-            if query.isdigit():  # "429" may be a number or an error code in a subject
+            if is_whole_number(query):  # "429" may be a number or an error code in a subject
                 match |= Q(number=int(query))
             tickets = tickets.filter(match)
     if filters.view == "solved" and filters.sort == "urgent":

@@ -11,7 +11,8 @@ from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from helpdesk.access import role_required
-from helpdesk.forms import DateRangeForm, date_field
+from helpdesk.forms import DateRangeForm
+from helpdesk.input_values import date_field
 from helpdesk.models import Role
 from success import report_charts
 from success.reports import ReportRange

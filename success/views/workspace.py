@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -211,6 +211,9 @@ def task_take(request, pk: int):
             _("You took “%(task)s”: it is in your tasks now.") % {"task": task},
         )
     back = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        return redirect(back)
+    # A path of this site only: redirect() would take "9999-12-31" for a URL name (a 500).
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
+        return HttpResponseRedirect(back)
     return redirect("success_task", pk=task.pk)

@@ -283,8 +283,6 @@ def test_agent_filters_take_names_and_emails_and_each_narrow_the_list(acme):
         ("priority=9", "priority"),
         ("status=bogus", "status"),
         ("view=bogus", "view"),
-        ("tag=%00", "tag"),
-        ("category=%00", "category"),
         ("page=0", "page"),
         ("page=abc", "page"),
         ("page=99999999999999999999", "page"),
@@ -561,7 +559,6 @@ def test_agents_file_on_behalf_of_a_member_with_any_priority_and_tags(acme):
         ("customer", {"subject": "Hi"}, "body"),
         ("customer", {"subject": "x" * 201, "body": "x"}, "subject"),
         ("customer", {"subject": "", "body": "x"}, "subject"),
-        ("customer", {"subject": "Nul\x00byte", "body": "x"}, "subject"),
         ("customer", {"subject": ["list"], "body": "x"}, "subject"),
         (
             "customer",

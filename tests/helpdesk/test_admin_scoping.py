@@ -618,3 +618,26 @@ def test_tenant_admin_revokes_a_members_token_but_not_another_tenants(desks):
         theirs.refresh_from_db()
     assert ours.revoked_at is not None
     assert theirs.revoked_at is None
+
+
+def test_admin_dates_outside_the_years_any_report_covers_are_form_errors(desks):
+    # A renewal on 9999-12-31 would overflow the year after it (helpdesk/input_values.py).
+    acme, _ = desks
+    response = acme.client(acme.admin).post(
+        _url(Organization, "change", acme.org.pk),
+        {
+            "name": acme.org.name,
+            "plan": acme.pro.pk,
+            "arr": "1000",
+            "renewal_date": "9999-12-31",
+            "domains-TOTAL_FORMS": "0",
+            "domains-INITIAL_FORMS": "0",
+            "domains-MIN_NUM_FORMS": "0",
+            "domains-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 200
+    assert "Choose dates between 2000 and 2100." in response.content.decode()
+    with acme.scope():
+        acme.org.refresh_from_db()
+    assert acme.org.renewal_date is None

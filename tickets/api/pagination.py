@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from helpdesk.input_values import query_int
 from tickets.forms import MAX_PAGE
 
 
@@ -29,14 +29,7 @@ class PagePagination(BasePagination):
 
     @staticmethod
     def _number(request, name: str, default: int, maximum: int) -> int:
-        raw = request.query_params.get(name)
-        if raw in (None, ""):
-            return default
-        field = serializers.IntegerField(min_value=1, max_value=maximum)
-        try:
-            return field.run_validation(raw)
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError({name: error.detail}) from None
+        return query_int(request.query_params, name, default=default, minimum=1, maximum=maximum)
 
     def _link(self, page: int) -> str:
         url = self.request.build_absolute_uri()

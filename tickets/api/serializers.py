@@ -47,7 +47,7 @@ class NamedField(serializers.Field):
         raise NotImplementedError
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or "\x00" in data:
+        if not isinstance(data, str):
             self.fail("invalid")
         value = data.strip()
         found = unique_match(self.get_queryset().filter(**{self.lookup: value})) if value else None

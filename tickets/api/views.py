@@ -7,7 +7,9 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -79,9 +81,6 @@ def _resolve_queue_filters(request) -> QueryDict:
         ids = []
         for value in params.getlist(name):
             value = value.strip()
-            if "\x00" in value:
-                errors[name] = [_("This value is not valid.")]
-                continue
             found = lookup(value) if value else None
             if isinstance(found, QuerySet):
                 found = found.values_list("pk", flat=True).first()
@@ -151,7 +150,11 @@ LIST_FILTERS = [
     ),
 ]
 NUMBER = OpenApiParameter(
-    "number", OpenApiTypes.INT, OpenApiParameter.PATH, description=_("The ticket's number.")
+    "number",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    description=_("The ticket's number."),
+    examples=[OpenApiExample("The desk's first ticket", value=1)],
 )
 KEY = OpenApiParameter(
     "key",
@@ -159,6 +162,21 @@ KEY = OpenApiParameter(
     OpenApiParameter.PATH,
     description=_("The attachment's key, from its message's `attachments`."),
 )
+
+
+# Agents and customers get different shapes of a ticket and of a message (customers' lack
+# the assignee, tags, plan, internal notes...): the schema says "one of the two".
+def _either(name: str, agents, customers, *, many: bool = False) -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers=[agents, customers],
+        resource_type_field_name=None,
+        many=many,
+    )
+
+
+ANY_TICKET = "AgentOrCustomerTicket"
+ANY_MESSAGE = "AgentOrCustomerMessage"
 
 
 # -- viewsets -----------------------------------------------------------------------------
@@ -174,7 +192,7 @@ KEY = OpenApiParameter(
             "organization's), most recently updated first, without assignee, tags and plan."
         ),
         parameters=LIST_FILTERS,
-        responses=TicketSerializer(many=True),
+        responses=_either(ANY_TICKET, TicketSerializer, CustomerTicketSerializer, many=True),
     ),
     create=extend_schema(
         summary="File a ticket",
@@ -183,10 +201,12 @@ KEY = OpenApiParameter(
             "(`requester`) and set tags. Urgent priority is for plans that allow it."
         ),
         request=TicketCreateSerializer,
-        responses={201: TicketSerializer},
+        responses={201: _either(ANY_TICKET, TicketSerializer, CustomerTicketSerializer)},
     ),
     retrieve=extend_schema(
-        summary="Show a ticket", parameters=[NUMBER], responses=TicketSerializer
+        summary="Show a ticket",
+        parameters=[NUMBER],
+        responses=_either(ANY_TICKET, TicketSerializer, CustomerTicketSerializer),
     ),
     partial_update=extend_schema(
         summary="Change a ticket",
@@ -196,7 +216,7 @@ KEY = OpenApiParameter(
         ),
         parameters=[NUMBER],
         request=TicketUpdateSerializer,
-        responses=TicketSerializer,
+        responses=_either(ANY_TICKET, TicketSerializer, CustomerTicketSerializer),
     ),
 )
 class TicketViewSet(viewsets.GenericViewSet):
@@ -294,7 +314,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         summary="List a ticket's messages",
         description="Oldest first. Customers see the public thread; agents also internal notes.",
         parameters=[NUMBER],
-        responses=MessageSerializer(many=True),
+        responses=_either(ANY_MESSAGE, MessageSerializer, CustomerMessageSerializer, many=True),
     )
     @extend_schema(
         methods=["POST"],
@@ -305,7 +325,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ),
         parameters=[NUMBER],
         request=MessageCreateSerializer,
-        responses={201: MessageSerializer},
+        responses={201: _either(ANY_MESSAGE, MessageSerializer, CustomerMessageSerializer)},
     )
     @action(detail=True, methods=["get", "post"])
     def messages(self, request, number=None):
@@ -359,10 +379,8 @@ class CategoryViewSet(viewsets.GenericViewSet):
             "download."
         ),
         parameters=[KEY],
-        responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            404: OpenApiTypes.OBJECT,
-        },
+        # The file's own type (an image, a PDF, text) or application/octet-stream.
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
     )
 )
 class AttachmentViewSet(viewsets.GenericViewSet):

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from feedback.selectors import ticket_satisfaction
 from helpdesk.access import role_required
+from helpdesk.input_values import is_whole_number
 from helpdesk.models import Role
 from plans.selectors import plans_with_organizations
 from success.selectors import latest_score
@@ -73,7 +74,7 @@ def ticket_queue(request):
         queue(filters, agent=request.user).select_related(*QUEUE_PAGE_RELATED), page_number
     )
     choices = agent_choices(request.tenant)
-    selected = {int(n) for n in request.GET.getlist("selected") if n.isdigit()}
+    selected = {int(n) for n in request.GET.getlist("selected") if is_whole_number(n)}
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("selected", None)

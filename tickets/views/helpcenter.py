@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.access import role_required
+from helpdesk.input_values import InvalidValue, parse_int
 from helpdesk.models import Role
 from knowledge.selectors import article_for_context
 from knowledge.services import deflection_filed
@@ -50,8 +51,8 @@ def ticket_list(request):
     if query:
         tickets = tickets.filter(subject__icontains=query)
     try:
-        page = min(max(int(request.GET.get("page", 1)), 1), MAX_PAGE)
-    except ValueError:
+        page = parse_int(request.GET.get("page", "1"), minimum=1, maximum=MAX_PAGE)
+    except InvalidValue:
         page = 1
     rows = list(tickets[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
     return render(
