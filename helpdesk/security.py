@@ -2,9 +2,10 @@
 `Cache-Control: private, no-store` on what a signed-in person is shown.
 
 Django's SecurityMiddleware does HSTS, nosniff and the referrer policy (settings.py);
-this middleware adds what Django 5.2 lacks. It sits just inside WhiteNoise, so
-static files (public, cached for a year) never reach it, and outside everything
-else, so error pages, the unknown-host page and the 503 page get the headers too.
+this middleware adds what Django 5.2 lacks. It sits just inside SecurityMiddleware,
+outside everything that answers a request, so the input guard's 400 page, error
+pages, the unknown-host page and the 503 page get the headers too. Static files
+(WhiteNoise's, public and cached for a year) keep their Cache-Control.
 See docs/security.md.
 """
 
@@ -69,8 +70,9 @@ class SecurityHeadersMiddleware:
     """- `Content-Security-Policy` on every response that does not set its own
       (attachments do: a sandbox). With DEBUG, Django's technical 404 and 500 pages,
       made of inline styles and scripts, go without one.
-    - `Cache-Control: private, no-store` on every response to a signed-in request,
-      so neither a shared cache nor the browser's history keeps what a person saw.
+    - `Cache-Control: private, no-store` on every response to a signed-in request
+      (static files aside: the browser sends its cookies with those too), so neither
+      a shared cache nor the browser's history keeps what a person saw.
     """
 
     def __init__(self, get_response):
@@ -81,6 +83,6 @@ class SecurityHeadersMiddleware:
         debug_page = settings.DEBUG and response.status_code in (404, 500)
         if CSP_HEADER not in response and not debug_page:
             response[CSP_HEADER] = csp_header_value(getattr(response, _EXTRA_SOURCES, None))
-        if is_signed_in(request):
+        if is_signed_in(request) and not request.path.startswith(settings.STATIC_URL):
             _private_no_store(response)
         return response

@@ -76,13 +76,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that answers: the Content-Security-Policy and Cache-Control of
+    # every page, error pages included (the 400, 404 and 503 pages; static files keep
+    # their caching).
+    "helpdesk.security.SecurityHeadersMiddleware",
     # Before anything reads the request: text nothing here can store is a 400
     # (helpdesk/input_guard.py). After SecurityMiddleware, whose headers the 400 gets.
     "helpdesk.input_guard.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Inside WhiteNoise (static files stay public and cacheable), outside the rest: the
-    # Content-Security-Policy and Cache-Control of every page, error pages included.
-    "helpdesk.security.SecurityHeadersMiddleware",
     # Outside everything that may query: turns a database outage into a 503 page.
     "helpdesk.outage.DatabaseOutageMiddleware",
     "helpdesk.middleware.TenantMiddleware",

@@ -285,6 +285,23 @@ def test_error_pages_carry_the_policy(acme, settings):
     assert unknown.status_code == 404 and unknown["Content-Security-Policy"] == POLICY
 
 
+def test_the_input_guards_400_page_carries_the_policy(acme):
+    client = acme.client(acme.customer)
+    in_query = client.get("/kb/search/", {"q": "export\x00"})
+    in_cookie = client.get("/kb/search/", HTTP_COOKIE="sessionid=abc\x00def")
+    for response in (in_query, in_cookie):
+        assert response.status_code == 400
+        assert_headers(response, signed_in=True, route="400")
+
+
+def test_static_files_keep_their_caching_for_signed_in_browsers(acme, settings):
+    settings.WHITENOISE_USE_FINDERS = True  # read when the client's handler starts
+    settings.WHITENOISE_AUTOREFRESH = True
+    response = acme.client(acme.customer).get("/static/css/app.css")
+    assert response.status_code == 200
+    assert "no-store" not in response.get("Cache-Control", "")
+
+
 def test_with_debug_djangos_own_error_pages_go_without_the_policy(acme, settings):
     """They are inline styles and scripts; without DEBUG they are never served."""
     settings.DEBUG = True
