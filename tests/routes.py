@@ -107,7 +107,7 @@ def build_world(desk) -> World:
         "number": str(ticket.number),
         "attachments:key": str(attachment.key),
         "images:key": str(uuid.uuid4()),
-        "mail:key": str(uuid.uuid4()),  # an unverified mail's review (no such mail)
+        "mail:key": str(uuid.uuid4()),  # an unverified mail's review key
         # allauth's e-mail confirmation and password reset keys
         "key": "not-a-key",
         "uidb36": "1",
