@@ -76,6 +76,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that answers: the Content-Security-Policy and Cache-Control of
+    # every page, error pages included (the 400, 404 and 503 pages; static files keep
+    # their caching).
+    "helpdesk.security.SecurityHeadersMiddleware",
     # Before anything reads the request: text nothing here can store is a 400
     # (helpdesk/input_guard.py). After SecurityMiddleware, whose headers the 400 gets.
     "helpdesk.input_guard.InputGuardMiddleware",
@@ -381,9 +385,43 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# HSTS (sent on HTTPS responses only): a year outside DEBUG. Tenants live on
+# subdomains of BASE_DOMAIN, so the header from BASE_DOMAIN covers them all.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured(f"SECURE_HSTS_SECONDS={SECURE_HSTS_SECONDS} must not be negative.")
+if not SECURE_HSTS_PRELOAD:
+    # security.W021 asks for `preload`. Being on the browsers' preload list is a
+    # commitment for BASE_DOMAIN and every name under it that takes months to undo;
+    # the operator makes it (SECURE_HSTS_PRELOAD=1, then hstspreload.org), not a default.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Django's page for a refused form is styled inline: ours is a page like the others.
+CSRF_FAILURE_VIEW = "helpdesk.views.csrf_failure"
+
+# Every response's policy (helpdesk/security.py sets it; docs/security.md): scripts,
+# styles, fonts and requests from our own origin only, no inline script or style,
+# no plugins; images from our origin (attachments included) and data: URLs (icons of
+# the admin and Swagger UI). A message's external images are shown only when a
+# person asks, by a relaxation of img-src on that one response.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 # -- REST API -----------------------------------------------------------------------------
 

@@ -25,7 +25,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
-    # The local outbox; answers 404 unless DEBUG is on with the dev mail backend.
-    path("dev/mail/", views_devmail.dev_mail_list, name="dev_mail_list"),
-    path("dev/mail/<str:name>/", views_devmail.dev_mail_detail, name="dev_mail_detail"),
+    # The local outbox of this desk's mail; 404 unless DEBUG is on with the dev mail backend.
+    *views_devmail.urlpatterns,
 ]

@@ -3,11 +3,13 @@
 from django.contrib import admin
 from django.urls import path
 
-from helpdesk import views
+from helpdesk import views, views_devmail
 
 urlpatterns = [
     path("", views.platform_home, name="platform_home"),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
+    # The local outbox of mail sent outside any desk (DEBUG only, like each desk's).
+    *views_devmail.urlpatterns,
 ]

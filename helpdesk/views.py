@@ -34,6 +34,12 @@ def platform_home(request):
     return render(request, "helpdesk/platform_home.html")
 
 
+def csrf_failure(request, reason: str = ""):
+    """Our page for a form refused by CSRF protection (settings.CSRF_FAILURE_VIEW):
+    Django's own is styled inline, which our Content-Security-Policy refuses."""
+    return render(request, "403_csrf.html", status=403)
+
+
 @require_POST
 def set_language(request):
     """Django's set_language, also remembered on the user for emails in their language."""

@@ -5,7 +5,7 @@
   stopping it leaves the suite's Redis alone.
 - `Worker` / `Beat`: `celery worker` and `celery beat` as separate processes on a
   broker, against the test database (tests/worker_settings.py), delivering mail as
-  .eml files into a folder, so every message sent is counted.
+  .eml files into a folder (a subfolder per desk), so every message sent is counted.
 - `celery_on(url)`: this test process's own publishing (the wake-ups its requests
   send after commit) goes to that broker for the length of the block.
 """
@@ -47,7 +47,8 @@ def unacknowledged_tasks() -> int:
 
 
 def sent_files(outbox: Path) -> list[Path]:
-    return sorted(outbox.glob("*.eml")) if outbox.exists() else []
+    """Every message the dev outbox backend wrote, whichever desk's folder it is in."""
+    return sorted(outbox.glob("*/*.eml")) if outbox.exists() else []
 
 
 class RedisServer:

@@ -7,6 +7,8 @@ anyone's browser. HTML from email goes through the same sanitizer.
 """
 
 import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -63,15 +65,64 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def sanitize_html(html: str, *, attributes: dict[str, set[str]] | None = None) -> str:
+def sanitize_html(
+    html: str,
+    *,
+    attributes: dict[str, set[str]] | None = None,
+    attribute_filter: Callable[[str, str, str], str | None] | None = None,
+) -> str:
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=attributes or ALLOWED_ATTRIBUTES,
+        attribute_filter=attribute_filter,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
+
+
+# Characters browsers drop from anywhere in a URL, and what they strip from its ends.
+_URL_DROPPED = str.maketrans("", "", "\t\n\r")
+_URL_STRIPPED = "".join(chr(c) for c in range(0x21))
+
+
+def is_external_url(url: str, *, own_host: str) -> bool:
+    """Whether a browser would fetch `url` from another origin than `own_host`'s.
+
+    Read as a browser reads it: tabs and newlines dropped, a backslash taken for a
+    slash (`/\\evil.example` is `//evil.example`), `https:evil.example` absolute.
+    Relative URLs and absolute ones naming our host are ours; anything else is not.
+    """
+    url = url.translate(_URL_DROPPED).strip(_URL_STRIPPED).replace("\\", "/")
+    parts = urlsplit(url)
+    if not parts.scheme and not parts.netloc:
+        return False
+    return parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() != own_host.lower()
+
+
+def block_external_images(html: str, *, own_host: str, placeholder: str) -> tuple[str, int]:
+    """(`html` with each image from another origin pointing at `placeholder`, how many).
+
+    Applied when a message is shown, not when it is stored, so messages stored
+    before this existed are covered and the choice to show the images stays open.
+    A browser never requests the original address: a sender's tracking pixel
+    cannot tell when, or from where, the message was read.
+    """
+    if "<img" not in html:
+        return html, 0
+    blocked = 0
+
+    def keep_own(tag: str, attribute: str, value: str) -> str | None:
+        nonlocal blocked
+        if tag == "img" and attribute == "src" and is_external_url(value, own_host=own_host):
+            blocked += 1
+            return placeholder
+        return value
+
+    # The stored HTML is already sanitized; cleaning it again with the same allowlist
+    # changes nothing else, and parses it as a browser would.
+    return sanitize_html(html, attribute_filter=keep_own), blocked
 
 
 def render_markdown(text: str) -> str:

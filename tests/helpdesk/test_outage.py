@@ -91,12 +91,14 @@ def _client(**headers) -> Client:
     return Client(raise_request_exception=False, **headers)
 
 
-def assert_unavailable_page(response, title=ENGLISH_TITLE):
+def assert_unavailable_page(response, title=ENGLISH_TITLE, *, whole_stack=True):
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert response["Content-Type"].startswith("text/html")
     assert f"<h1>{title}</h1>" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
+    if whole_stack:  # the middleware outside the outage middleware adds the policy
+        assert "default-src 'self'" in response["Content-Security-Policy"]
 
 
 def test_losing_the_database_in_a_view_answers_the_503_page(outage_urls, acme):
@@ -161,7 +163,7 @@ def test_the_page_is_rendered_without_the_database(django_db_blocker):
     request = RequestFactory().get("/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     with django_db_blocker.block():  # any query would raise here
         response = unavailable_response(request)
-    assert_unavailable_page(response, title=CHINESE_TITLE)
+    assert_unavailable_page(response, title=CHINESE_TITLE, whole_stack=False)
 
 
 def test_what_counts_as_the_database_out_of_reach(outage_urls):

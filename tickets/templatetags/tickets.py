@@ -1,5 +1,6 @@
 from django import template
 from django.template.defaultfilters import filesizeformat
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -10,7 +11,9 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
 from sla.display import sla_badge
+from tickets import external_images
 from tickets.models import Channel, SenderCheck, Status, TicketEvent
+from tickets.rendering import block_external_images
 
 register = template.Library()
 
@@ -216,8 +219,15 @@ def _mail_review(context, message) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def message_thread(context, for_agents=False) -> SafeString:
-    """The ticket's messages (context["thread"], attachments prefetched), oldest first.
-    Agents also see what is known of each mail's sender, and review unverified mail."""
+    """The ticket's messages (context["thread"], attachments prefetched), oldest first,
+    their external images blocked unless the reader asked to see them (a notice
+    above says so and offers the choice, when there are any). Agents also see what
+    is known of each mail's sender, and review unverified mail."""
+    request = context["request"]
+    show_images = external_images.wanted(request)
+    own_host = request.get_host()
+    placeholder = static("img/external-image.svg")
+    blocked_images = 0
     requester_id = context["ticket"].requester_id
     system = _("System")
     internal_badge = format_html('<span class="badge note">{}</span>', _("Internal note"))
@@ -226,6 +236,14 @@ def message_thread(context, for_agents=False) -> SafeString:
     for message in context["thread"]:
         created = template_localtime(message.created_at)
         attachments = message.attachments.all()
+        # Rendered from Markdown and sanitized when the message was saved.
+        body = message.body_html
+        blocked_body, blocked = block_external_images(
+            body, own_host=own_host, placeholder=placeholder
+        )
+        blocked_images += blocked
+        if not show_images:
+            body = blocked_body
         classes = "message-item"
         if message.is_internal:
             classes += " internal"
@@ -264,13 +282,38 @@ def message_thread(context, for_agents=False) -> SafeString:
                 channel=format_html('<span class="muted">· {}</span>', channels[message.channel])
                 if message.channel != Channel.WEB
                 else "",
-                # Rendered from Markdown and sanitized when the message was saved.
-                body=mark_safe(message.body_html),  # noqa: S308
+                body=mark_safe(body),  # noqa: S308
                 attachments=_attachment_list(attachments) if attachments else "",
                 review=review,
             )
         )
-    return SafeString('\n<ol class="thread">\n' + "".join(items) + "\n</ol>\n")
+    notice = _external_images_notice(request, blocked=blocked_images, shown=show_images)
+    return SafeString(notice + '\n<ol class="thread">\n' + "".join(items) + "\n</ol>\n")
+
+
+def _external_images_notice(request, *, blocked: int, shown: bool) -> str:
+    """Above the thread: what happened to its images from other sites, and the choice."""
+    if not blocked:
+        return ""
+    if shown:
+        return format_html(
+            '<p class="notice external-images">{} <a href="{}">{}</a></p>',
+            _("External images are shown for this view only."),
+            request.path,
+            _("Hide external images"),
+        )
+    query = request.GET.copy()
+    query[external_images.PARAM] = external_images.SHOW
+    return format_html(
+        '<p class="notice external-images">{} <a href="{}?{}">{}</a></p>',
+        _(
+            "External images in this conversation are blocked, so their senders cannot "
+            "tell when it is read."
+        ),
+        request.path,
+        query.urlencode(),
+        _("Show external images"),
+    )
 
 
 @register.simple_tag(takes_context=True)

@@ -17,6 +17,7 @@ from helpdesk.input_values import is_whole_number
 from helpdesk.models import Role
 from plans.selectors import plans_with_organizations
 from success.selectors import latest_score
+from tickets.external_images import shows_external_images_on_request
 from tickets.forms import (
     AgentReplyForm,
     BulkForm,
@@ -175,6 +176,7 @@ def _ticket_page(
 
 @require_GET
 @role_required(Role.AGENT)
+@shows_external_images_on_request
 def ticket_detail(request, number: int):
     return _ticket_page(request, ticket_for_agent(number, related=TICKET_PAGE_RELATED))
 

@@ -13,6 +13,7 @@ from helpdesk.models import Role
 from knowledge.selectors import article_for_context
 from knowledge.services import deflection_filed
 from plans.selectors import plan_for_membership
+from tickets.external_images import shows_external_images_on_request
 from tickets.forms import MAX_PAGE, ReplyForm, TicketCreateForm
 from tickets.models import UNSOLVED, Channel, Status
 from tickets.selectors import (
@@ -111,6 +112,7 @@ def ticket_new(request):
 
 @require_http_methods(["GET", "POST"])
 @role_required(Role.CUSTOMER)
+@shows_external_images_on_request
 def ticket_detail(request, number: int):
     merged_into = merged_target_for_customer(request.membership, number)
     if merged_into is not None:

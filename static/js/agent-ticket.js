@@ -1,0 +1,21 @@
+// The agent's ticket page:
+// - the macro picker (select[data-preview-url]) fills the reply box with the
+//   macro's text for this ticket;
+// - the presence poll (#presence, htmx) says whether this agent is typing a reply.
+(function () {
+  "use strict";
+
+  document.addEventListener("change", function (event) {
+    var picker = event.target;
+    if (!picker.matches || !picker.matches("select[data-preview-url]") || !picker.value) return;
+    fetch(picker.dataset.previewUrl + picker.value + "/")
+      .then(function (response) { return response.text(); })
+      .then(function (text) { document.getElementById("id_body").value = text; });
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt.id !== "presence") return;
+    var body = document.getElementById("id_body");
+    event.detail.parameters.typing = body && body.value ? "1" : "0";
+  });
+})();
