@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.access import role_required
 from helpdesk.models import Role
+from helpdesk.stored_files import open_or_404
 from knowledge import search as kb_search
 from knowledge.models import Article, ArticleImage, ArticleVote, Category, Section
 from knowledge.rendering import render_article
@@ -219,7 +220,10 @@ def kb_insights(request):
 def kb_image(request, key):
     """A knowledge-base picture; pictures are public like the articles that show them."""
     image = get_object_or_404(ArticleImage, key=key)
-    response = FileResponse(image.file.open("rb"), content_type=image.content_type)
+    response = FileResponse(
+        open_or_404(image.file, what=f"Knowledge-base picture {image.key}"),
+        content_type=image.content_type,
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "public, max-age=86400"
     return response

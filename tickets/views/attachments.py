@@ -1,15 +1,12 @@
-import logging
-
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.views.decorators.http import require_GET
 
 from helpdesk.access import role_required
 from helpdesk.models import Role
+from helpdesk.stored_files import open_or_404
 from tickets.attachments import INLINE_CONTENT_TYPES
 from tickets.models import Attachment
 from tickets.selectors import attachment_for_user
-
-logger = logging.getLogger(__name__)
 
 
 def attachment_response(attachment: Attachment) -> FileResponse:
@@ -17,13 +14,8 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 
     Shared by the help center's link and the API's endpoint, so both serve it alike."""
     inline = attachment.content_type in INLINE_CONTENT_TYPES
-    try:
-        file = attachment.file.open("rb")
-    except FileNotFoundError:
-        logger.error("Attachment %s has no file at %s", attachment.key, attachment.file.name)
-        raise Http404 from None
     response = FileResponse(
-        file,
+        open_or_404(attachment.file, what=f"Attachment {attachment.key}"),
         as_attachment=not inline,
         filename=attachment.name,
         content_type=attachment.content_type if inline else "application/octet-stream",
