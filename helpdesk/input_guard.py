@@ -30,13 +30,13 @@ import json
 import re
 
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpResponse, JsonResponse
-from django.template.loader import render_to_string
+from django.http import HttpResponse
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+
+from helpdesk.standalone import standalone_response
 
 # NUL, and any UTF-16 surrogate: in a Python string a surrogate is always a lone one
 # (valid pairs decode to one character), so none can be encoded as UTF-8 or stored.
@@ -168,15 +168,14 @@ class GuardedJSONParser(JSONParser):
 
 def bad_input_response(request, message: str, language: str) -> HttpResponse:
     """The 400 for a refused request: JSON under /api/, else a page."""
-    with translation.override(language):
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": message}, status=400)
-        else:
-            html = render_to_string("400.html", {"language": language, "message": message})
-            response = HttpResponse(html, status=400)
-    response["Content-Language"] = language
-    patch_vary_headers(response, ("Accept-Language", "Cookie"))
-    return response
+    return standalone_response(
+        request,
+        status=400,
+        template="400.html",
+        detail=message,
+        language=language,
+        context={"message": message},
+    )
 
 
 class InputGuardMiddleware:

@@ -19,12 +19,13 @@ import sys
 import psycopg
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
-from django.template.loader import render_to_string
+from django.http import HttpResponse
 from django.utils import translation
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from psycopg_pool import PoolTimeout
+
+from helpdesk.standalone import standalone_response
 
 # Seconds a client is asked to wait before trying again: about how long a database
 # restart or fail-over takes.
@@ -73,14 +74,11 @@ def unavailable_response(request) -> HttpResponse:
     """The 503 answer, in the language of the cookie or the browser."""
     language = translation.get_language_from_request(request)
     with translation.override(language):
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": _message()}, status=503)
-        else:
-            html = render_to_string("503.html", {"language": language})
-            response = HttpResponse(html, status=503)
+        detail = _message()
+    response = standalone_response(
+        request, status=503, template="503.html", detail=detail, language=language
+    )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    response["Content-Language"] = language
-    patch_vary_headers(response, ("Accept-Language", "Cookie"))
     add_never_cache_headers(response)
     return response
 
