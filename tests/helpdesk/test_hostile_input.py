@@ -317,14 +317,9 @@ def _persona_client(world, persona: str, route: Route) -> Client | None:
     if route.host != desk.host:  # the platform host: its operator only
         if persona != "admin":
             return None
-        from helpdesk.models import User
-        from tests.helpdesk.factories import make_user
+        from tests.helpdesk.mfa import operator_client
 
-        operator = User.objects.filter(email="op@platform.example").first() or make_user(
-            "op@platform.example", is_staff=True, is_superuser=True
-        )
-        client.force_login(operator)
-        return client
+        return operator_client()
     client.force_login(getattr(desk, persona))
     return client
 
