@@ -210,8 +210,9 @@ def record_first_enrolment(sender, request, user, authenticator, **kwargs) -> No
     )
 
 
-def context(request) -> dict:
-    """For templates (the setup page says why someone was sent there)."""
+def template_context(request) -> dict:
+    """A context processor: pages say why someone was sent to set up or confirm one, and
+    the top bar hides what they cannot open yet."""
     if not hasattr(request, "user"):
         return {}
     need = second_factor_need(request)

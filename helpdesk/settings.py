@@ -116,7 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "helpdesk.context_processors.tenancy",
-                "helpdesk.second_factor.context",
+                "helpdesk.second_factor.template_context",
             ],
         },
     },
