@@ -160,10 +160,21 @@ def test_a_security_key_is_added_and_signs_in(page, tenant_url, acme_live):
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Carol")
 
 
-def test_a_platform_operator_signs_in_with_password_and_code(page, live_server):
+def test_a_platform_operator_signs_in_with_password_and_code_and_guessing_is_stopped(
+    page, live_server
+):
     operator = make_operator()
     secret = enrol_totp(operator)
     platform = f"http://localhost:{live_server.thread.port}"
+    # Someone guessing another operator's password is stopped after five tries.
+    guessed = make_operator("root@platform.example")
+    page.goto(f"{platform}/accounts/login/")
+    for attempt in range(5):
+        sign_in(page, guessed.email, password=f"guess {attempt}")
+        expect(page.get_by_text("are not correct")).to_be_visible()
+    sign_in(page, guessed.email)
+    expect(page.get_by_text("Too many failed login attempts")).to_be_visible()
+
     page.goto(f"{platform}/admin/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/admin/$"))
     sign_in(page, operator.email)
