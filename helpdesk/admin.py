@@ -1,9 +1,12 @@
 from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -29,16 +32,68 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.outbox import outbox_job_retry
+from helpdesk.second_factor import AUTHENTICATOR_TYPES
 from helpdesk.services import (
     email_mark_delivered,
     email_send_again,
     member_invite,
+    second_factor_reset,
     tenant_provision,
 )
 from helpdesk.tenancy import tenant_url
 
 admin.site.unregister(Group)
 admin.site.unregister(EmailAddress)
+# allauth's own list of authenticators shows their stored data (a TOTP secret among it) to
+# any superuser; people's second factors are seen and reset through the member and user
+# lists instead (`SecondFactorAdminMixin`).
+admin.site.unregister(Authenticator)
+
+
+class SecondFactorAdminMixin:
+    """A "two-factor" column and a reset action on a list of people (or their memberships,
+    `user_path` leading to the person): an admin sees who has a second factor, and takes
+    them away from someone who lost them (helpdesk.services.second_factor_reset)."""
+
+    user_path = "user"
+    actions = ["reset_second_factor"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                has_second_factor=Exists(
+                    Authenticator.objects.filter(
+                        user=OuterRef(self.user_path or "pk"), type__in=AUTHENTICATOR_TYPES
+                    )
+                )
+            )
+        )
+
+    @admin.display(description=_("two-factor"), boolean=True, ordering="has_second_factor")
+    def second_factor(self, row):
+        return row.has_second_factor
+
+    @admin.action(description=_("Reset two-factor sign-in (lost app or key)"))
+    def reset_second_factor(self, request, queryset):
+        people = [getattr(row, self.user_path) if self.user_path else row for row in queryset]
+        try:
+            reset = sum(bool(second_factor_reset(user=user, actor=request.user)) for user in people)
+        except PermissionDenied as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            ngettext(
+                "Two-factor sign-in of %(count)d person reset: they sign in with their "
+                "password and set it up again.",
+                "Two-factor sign-in of %(count)d people reset: they sign in with their "
+                "password and set it up again.",
+                reset,
+            )
+            % {"count": reset},
+        )
 
 
 @admin.register(EmailAddress)
@@ -70,8 +125,17 @@ class TenantAdmin(PlatformModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(PlatformModelAdmin):
-    list_display = ("email", "full_name", "is_active", "is_staff", "is_superuser", "last_login")
+class UserAdmin(SecondFactorAdminMixin, PlatformModelAdmin):
+    user_path = ""
+    list_display = (
+        "email",
+        "full_name",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "second_factor",
+        "last_login",
+    )
     search_fields = ("email", "full_name")
     list_filter = ("is_active", "is_staff", "is_superuser")
     fields = (
@@ -109,8 +173,16 @@ class MembershipAddForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(TenantModelAdmin):
-    list_display = ("user_email", "user_name", "role", "organization", "is_active", "created_at")
+class MembershipAdmin(SecondFactorAdminMixin, TenantModelAdmin):
+    list_display = (
+        "user_email",
+        "user_name",
+        "role",
+        "organization",
+        "second_factor",
+        "is_active",
+        "created_at",
+    )
     list_filter = ("role", "is_active", "organization")
     search_fields = ("user__email", "user__full_name", "organization__name")
     list_select_related = ("user", "organization")
@@ -260,7 +332,15 @@ class OutboxJobAdmin(TenantModelAdmin):
 class TenantSettingsAdmin(admin.ModelAdmin):
     """A tenant admin's own desk settings: one row, their tenant's."""
 
-    fields = ("name", "slug", "time_zone", "default_language", "signup_policy", "inbound_email")
+    fields = (
+        "name",
+        "slug",
+        "time_zone",
+        "default_language",
+        "signup_policy",
+        "require_staff_mfa",
+        "inbound_email",
+    )
     readonly_fields = ("slug", "inbound_email")
 
     @admin.display(description=_("inbound email"))

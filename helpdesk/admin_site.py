@@ -6,16 +6,17 @@
   and sets the tenant on save.
 - On the platform host (BASE_DOMAIN/admin/), superusers manage tenants, their
   domains and users, and can browse (not edit) every tenant's rows.
+
+Both sign in through allauth (its failed-login limits and its second-factor stage),
+never through Django's admin login form.
 """
 
 from django.contrib import admin
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -41,31 +42,10 @@ def is_tenant_admin(request) -> bool:
     )
 
 
-class PlatformLoginForm(AdminAuthenticationForm):
-    """The platform operators' sign-in, with the failed-login limits of the desks'
-    (allauth's `login_failed`: per address and per client address): only failures
-    count, and past the limit even the right password is refused for a while."""
-
-    def clean(self):
-        from allauth.core import ratelimit
-
-        key = f"platform:{(self.data.get('username') or '').strip().lower()}"
-        if not ratelimit.consume(self.request, action="login_failed", key=key, dry_run=True):
-            raise ValidationError(
-                _("Too many failed sign-in attempts. Try again later."), code="too_many_attempts"
-            )
-        try:
-            return super().clean()
-        except ValidationError:
-            ratelimit.consume(self.request, action="login_failed", key=key)
-            raise
-
-
 class HelpdeskAdminSite(admin.AdminSite):
     site_title = _("Helpdesk admin")
     index_title = _("Configuration")
     index_template = "admin/helpdesk_index.html"
-    login_form = PlatformLoginForm
 
     def index(self, request, extra_context=None):
         if not on_platform_host(request) and self.has_permission(request):
@@ -86,12 +66,12 @@ class HelpdeskAdminSite(admin.AdminSite):
         return context
 
     def login(self, request, extra_context=None):
-        # Tenant staff sign in through the help desk's own login (allauth), which
-        # refuses people with no membership here; only platform operators use
-        # Django's admin login, on the platform host.
-        if on_platform_host(request):
-            return super().login(request, extra_context)
+        # Everyone signs in through allauth, on either host: on a desk's host it refuses
+        # people with no membership there, on the platform host anyone but an operator;
+        # its failed-login limits and second-factor stage apply to both.
         if request.user.is_authenticated:
+            if self.has_permission(request):
+                return redirect("admin:index")
             return render(
                 request, "helpdesk/forbidden.html", {"required_role": Role.ADMIN}, status=403
             )

@@ -1,7 +1,8 @@
 """Who is calling the REST API: personal tokens, and who may use it at all.
 
 - `ApiTokenAuthentication`: `Authorization: Token <key>`, looked up by digest in
-  the request's tenant (see helpdesk/api_tokens.py for the rules).
+  the request's tenant (see helpdesk/api_tokens.py for the rules); refused with a 403
+  while its person must set up a second factor (helpdesk/second_factor.py).
 - `IsTenantMember`: the caller has an active membership in the host's tenant
   (platform operators count as its admins, as in helpdesk.access).
 - `IsTenantAdmin`: and is one of its admins (integrations that feed the desk data).
@@ -13,12 +14,13 @@ other way in; both are configured in settings.REST_FRAMEWORK.
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from helpdesk.access import effective_role, has_role
 from helpdesk.api_tokens import api_token_authenticate, api_token_mark_used
 from helpdesk.models import Role
+from helpdesk.second_factor import token_refusal
 
 KEYWORD = "Token"
 
@@ -39,6 +41,12 @@ class ApiTokenAuthentication(BaseAuthentication):
         if found is None:
             raise AuthenticationFailed(_("Invalid or revoked token."))
         token, membership = found
+        # A desk that requires a second factor of its staff refuses their tokens until
+        # they have one (helpdesk/second_factor.py): a 403 saying so, not a 401, as the
+        # token itself is good.
+        refused = token_refusal(token.user, tenant=tenant, membership=membership)
+        if refused:
+            raise PermissionDenied(refused, code="second_factor_required")
         api_token_mark_used(token)
         # The middleware attached the membership of the session's user (if any); the
         # API acts as the token's user, so helpdesk.access must see theirs.

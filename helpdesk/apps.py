@@ -9,9 +9,13 @@ class HelpdeskConfig(AppConfig):
     verbose_name = _("Help desk")
 
     def ready(self):
+        from allauth.mfa.signals import authenticator_added
+
         from helpdesk import db_pool
+        from helpdesk.second_factor import record_first_enrolment
 
         db_pool.install()
+        authenticator_added.connect(record_first_enrolment, dispatch_uid="record_first_enrolment")
 
 
 class HelpdeskAdminConfig(admin_apps.AdminConfig):

@@ -52,6 +52,17 @@ class Tenant(models.Model):
         _("sign-up policy"), max_length=20, choices=SignupPolicy.choices, default=SignupPolicy.OPEN
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Enforced by helpdesk.second_factor for every page, the admin and the API (docs/sign-in.md).
+    require_staff_mfa = models.BooleanField(
+        _("require two-factor sign-in for agents and admins"),
+        default=False,
+        help_text=_(
+            "Agents and admins without an authenticator app or a security key are sent to "
+            "set one up before they can use anything else, and must pass it each time they "
+            "sign in; their API tokens are refused until they have one. Customers may use "
+            "two-factor sign-in but are never required to."
+        ),
+    )
     # Authenticates the mail gateway that posts inbound email for this tenant.
     inbound_email_secret = models.CharField(
         _("inbound email secret"), max_length=64, default=new_secret, editable=False
@@ -73,7 +84,8 @@ class Tenant(models.Model):
 
 class TenantSettings(Tenant):
     """The tenant as its own admins see it in admin: the desk's name, time zone,
-    default language and sign-up policy (the slug and activation are the platform's)."""
+    default language, sign-up policy and whether its staff must use two-factor sign-in
+    (the slug and activation are the platform's)."""
 
     class Meta:
         proxy = True
@@ -170,9 +182,17 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **fields)
 
     def create_superuser(self, email: str, password: str | None = None, **fields):
-        """A platform operator: no desk."""
+        """A platform operator: no desk.
+
+        Operators sign in through allauth, whose mandatory email verification would first
+        mail them a link; whoever runs `createsuperuser` runs the server and vouches for
+        the address, so it is recorded as verified."""
+        from allauth.account.models import EmailAddress
+
         fields.update(is_staff=True, is_superuser=True, tenant=None)
-        return self._create(email, password, **fields)
+        user = self._create(email, password, **fields)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return user
 
     def get_by_natural_key(self, email: str):
         from helpdesk.tenancy import current_tenant

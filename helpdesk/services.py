@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import re
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from helpdesk.models import Membership, OutboundEmail, Role, Tenant, User
 from helpdesk.outbox import backoff, wake_on_commit, wake_up_grace
-from helpdesk.tenancy import tenant_scope
+from helpdesk.tenancy import tenant_scope, tenant_url
 
 logger = logging.getLogger(__name__)
 
@@ -145,13 +147,50 @@ def member_invite(
     return membership
 
 
+@transaction.atomic
+def second_factor_reset(*, user: User, actor: User) -> int:
+    """Remove every second factor of `user` (app, security keys, recovery codes), for a
+    person who lost them; returns how many were removed.
+
+    An admin of the person's own desk may (the admin's queryset holds only its own
+    people), or a platform operator. The person signs in with their password alone
+    next time and, where a second factor is required of them, is sent to set up a new
+    one first. They are told by email, so a reset they did not ask for does not go
+    unnoticed.
+    """
+    from allauth.mfa.models import Authenticator
+
+    is_operator = actor.is_superuser and actor.tenant_id is None
+    is_desk_admin = (
+        user.tenant_id is not None
+        and actor.tenant_id == user.tenant_id
+        and Membership.objects.filter(
+            tenant_id=user.tenant_id, user=actor, role=Role.ADMIN, is_active=True
+        ).exists()
+    )
+    if not (is_operator or is_desk_admin):
+        raise PermissionDenied(_("Only an admin of the person's desk can reset their sign-in."))
+    removed, _by_model = Authenticator.objects.filter(user=user).delete()
+    if removed:
+        logger.info("Second factors of user %s reset by user %s", user.pk, actor.pk)
+        if user.tenant_id is not None:
+            security_url = tenant_url(
+                user.tenant, reverse("mfa_index", urlconf=settings.ROOT_URLCONF)
+            )
+            with translation.override(user.preferred_language or user.tenant.default_language):
+                email_queue_template(
+                    tenant=user.tenant,
+                    to=[user.email],
+                    template_prefix="helpdesk/email/second_factor_reset",
+                    context={"user": user, "actor": actor, "security_url": security_url},
+                )
+    return removed
+
+
 def set_password_url(*, tenant: Tenant, user: User) -> str:
     """A link to allauth's password-reset-from-key page on the tenant's host."""
     from allauth.account.forms import default_token_generator
     from allauth.account.utils import user_pk_to_url_str
-    from django.urls import reverse
-
-    from helpdesk.tenancy import tenant_url
 
     path = reverse(
         "account_reset_password_from_key",
@@ -178,7 +217,6 @@ def email_queue_template(
 ) -> OutboundEmail:
     """Render `<prefix>_subject.txt`, `_message.txt` and `_message.html` and queue them
     (in the active language: callers wrap this in the recipient's)."""
-    from django.conf import settings
     from django.template.loader import render_to_string
 
     context = {"tenant": tenant, **context}

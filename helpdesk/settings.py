@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "helpdesk",
     "plans",
     "tickets",
@@ -97,6 +98,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After everything that says who is asking (the user, the membership, the language):
+    # staff of a desk that requires a second factor, and platform operators, use nothing
+    # until they have one and this session passed it (helpdesk/second_factor.py).
+    "helpdesk.second_factor.SecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -115,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "helpdesk.context_processors.tenancy",
+                "helpdesk.second_factor.template_context",
             ],
         },
     },
@@ -306,7 +312,24 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Tell people by email when their password, addresses or second factors change (from their
+# desk, through the outbox): a change they did not make does not go unnoticed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 LOGIN_URL = "account_login"
+
+# Two-factor sign-in (allauth.mfa, docs/sign-in.md): an authenticator app (TOTP), security
+# keys (WebAuthn), and recovery codes for when neither is at hand; open to everyone from
+# /accounts/2fa/. Each desk may require it of its agents and admins (Tenant.require_staff_mfa).
+MFA_ADAPTER = "helpdesk.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# A security key is a second factor only: signing in with a passkey instead of a password
+# (allauth's passkey login) stays off.
+MFA_PASSKEY_LOGIN_ENABLED = False
+# No "trust this browser" cookie: a session passes the second factor at sign-in, each time.
+MFA_TRUST_ENABLED = False
+# Platform operators (superusers on the platform host) must have a second factor and pass
+# it before the platform admin opens. Off by default only with DEBUG (`make run`'s demo).
+PLATFORM_REQUIRE_MFA = env_bool("PLATFORM_REQUIRE_MFA", default=not DEBUG)
 # A path, not a name: "/" is the help center on a desk host and the platform page on the
 # platform host.
 LOGIN_REDIRECT_URL = "/"

@@ -120,6 +120,9 @@ def build_world(desk) -> World:
         "kb/<str:category_slug>/<str:slug>/:slug": kb_section.slug,
         "category_slug": kb_section.category.slug,
         "kb/articles/<int:pk>/<str:slug>/:slug": article.slug,
+        # A security key of allauth's (none here: one would change what the walk's people
+        # must do about their second factor; tests/helpdesk/test_mfa_enforcement.py).
+        "keys:pk": "1",
         "macro_id": str(macro.pk),
         "token": "not-a-token",
         "rating": "5",

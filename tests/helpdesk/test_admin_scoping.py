@@ -5,7 +5,6 @@ import pytest
 from django.contrib import admin
 from django.db.models import ForeignKey, ManyToManyField
 from django.forms import ModelChoiceField
-from django.test import Client
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
@@ -506,12 +505,10 @@ def test_adding_a_member_by_email_invites_a_new_person(desks, django_capture_on_
 
 
 def test_platform_operator_sees_every_tenant_but_edits_tenant_rows_only_in_their_admin(desks):
-    from tests.helpdesk.factories import make_user
+    from tests.helpdesk.mfa import operator_client
 
     acme, globex = desks
-    operator = make_user("op@platform.example", is_staff=True, is_superuser=True)
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(operator)
+    client = operator_client()
     response = client.get(_url(Organization, "changelist"))
     assert response.status_code == 200
     listed = {str(o) for o in response.context["cl"].result_list}

@@ -30,8 +30,8 @@ from tests.api.helpers import token_client
 from tests.routes import Route, build_world, routes
 
 PERSONAS = ("anonymous", "customer", "agent", "admin")
-# Examples per route and persona: (278 desk routes x 4 personas + 203 platform routes x 2)
-# x 2 = about 3,000 requests, about 80 s on the shared 2-CPU machine.
+# Examples per route and persona: (292 desk routes x 4 personas + 231 platform routes x 2)
+# x 2 = about 3,300 requests, about 45 s on the shared 2-CPU machine (the whole file 70 s).
 EXAMPLES_PER_ROUTE = 2
 OUR_APPS = {"helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success"}
 
@@ -317,14 +317,9 @@ def _persona_client(world, persona: str, route: Route) -> Client | None:
     if route.host != desk.host:  # the platform host: its operator only
         if persona != "admin":
             return None
-        from helpdesk.models import User
-        from tests.helpdesk.factories import make_user
+        from tests.helpdesk.mfa import operator_client
 
-        operator = User.objects.filter(email="op@platform.example").first() or make_user(
-            "op@platform.example", is_staff=True, is_superuser=True
-        )
-        client.force_login(operator)
-        return client
+        return operator_client()
     client.force_login(getattr(desk, persona))
     return client
 

@@ -55,7 +55,12 @@ def test_platform_host_serves_the_operator_pages_not_a_help_center(acme):
     response = Client(HTTP_HOST="localhost:8000").get("/")
     assert response.status_code == 200
     assert "Helpdesk platform" in response.content.decode()
-    assert Client(HTTP_HOST="localhost").get("/accounts/login/").status_code == 404
+    assert Client(HTTP_HOST="localhost").get("/tickets/").status_code == 404
+    # Operators sign in through allauth there; nobody signs up.
+    assert Client(HTTP_HOST="localhost").get("/accounts/login/").status_code == 200
+    assert (
+        "Sign Up Closed" in Client(HTTP_HOST="localhost").get("/accounts/signup/").content.decode()
+    )
 
 
 def test_queries_on_tenant_data_outside_a_scope_raise(acme):

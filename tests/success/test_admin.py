@@ -5,14 +5,13 @@ the organizations' pages, "Recompute health now", and the read-only histories.
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from plans.models import Organization
 from success.models import HealthScore, HealthSettings, Metric, Stage, UsageEvent, WeightProfile
 from success.services import health_compute
-from tests.helpdesk.factories import make_user
+from tests.helpdesk.mfa import operator_client
 from tests.success.factories import event, record
 
 
@@ -236,9 +235,7 @@ def test_agents_cannot_open_any_of_it(acme):
 
 
 def test_the_platform_operator_browses_without_the_recompute_action(acme):
-    operator = make_user("op@platform.example", is_staff=True, is_superuser=True)
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(operator)
+    client = operator_client()
     response = client.get(_url(Organization, "changelist"))
     assert response.status_code == 200
     assert "recompute_health" not in response.content.decode()

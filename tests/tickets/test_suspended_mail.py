@@ -326,14 +326,11 @@ def test_another_desks_admin_can_neither_see_nor_handle_the_mail(acme, globex):
 
 
 def test_a_platform_operator_reads_but_does_not_handle_suspended_mail(acme):
-    from django.test import Client
-
-    from tests.helpdesk.factories import make_user
+    from tests.helpdesk.mfa import operator_client
 
     _post(acme, BOGUS_CHARSET)
     [suspended] = kept(acme)
-    operator = Client(HTTP_HOST="localhost")
-    operator.force_login(make_user("op@platform.example", is_staff=True, is_superuser=True))
+    operator = operator_client()
     page = operator.get(url("change", suspended.pk))
     assert page.status_code == 200 and "Export broken" in page.content.decode()
     assert url("retry", suspended.pk) not in page.content.decode()
