@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -14,6 +14,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+# Expectations wait as long as actions do: on a busy machine a page may take longer than
+# Playwright's default 5 s to update (the macro picker's fetch, say); one that never
+# comes true still fails, later.
+expect.set_options(timeout=15_000)
 
 
 # What Chromium reported as refused by a Content-Security-Policy, in any page of any
