@@ -5,28 +5,15 @@
 (function () {
   "use strict";
 
-  // The words come from the page (data-sla-days, -hours, -minutes: sla.display's
-  // countdown_formats, in the reader's language), e.g. "%(days)dd %(hours)dh".
-  function countdown(ms, words) {
+  function countdown(ms) {
     var minutes = Math.floor(Math.abs(ms) / 60000);
-    var values = {
-      days: Math.floor(minutes / 1440),
-      hours: Math.floor((minutes % 1440) / 60),
-      minutes: minutes % 60,
-    };
-    var format = values.days ? words.slaDays : values.hours ? words.slaHours : words.slaMinutes;
-    return format.replace(/%\((\w+)\)(02)?d/g, function (_match, name, padded) {
-      var value = String(values[name]);
-      return padded && value.length < 2 ? "0" + value : value;
-    });
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    var rest = minutes % 60;
+    if (days) return days + "d " + hours + "h";
+    if (hours) return hours + "h " + (rest < 10 ? "0" : "") + rest + "m";
+    return rest + "m";
   }
-
-  var ENGLISH = {
-    slaDays: "%(days)dd %(hours)dh",
-    slaHours: "%(hours)dh %(minutes)02dm",
-    slaMinutes: "%(minutes)dm",
-    slaOverdue: "overdue %(time)s",
-  };
 
   function update() {
     var now = Date.now();
@@ -36,9 +23,8 @@
       var warn = badge.dataset.warn ? Date.parse(badge.dataset.warn) : null;
       var state = left <= 0 ? "breached" : warn !== null && now >= warn ? "warning" : "on-track";
       var holder = badge.closest("[data-sla-overdue]");
-      var words = holder ? holder.dataset : ENGLISH;
-      var text = countdown(left, words);
-      badge.textContent = left <= 0 ? words.slaOverdue.replace("%(time)s", text) : text;
+      var overdue = holder ? holder.dataset.slaOverdue : "overdue %(time)s";
+      badge.textContent = left <= 0 ? overdue.replace("%(time)s", countdown(left)) : countdown(left);
       badge.classList.remove("sla-breached", "sla-warning", "sla-on-track");
       badge.classList.add("sla-" + state);
     });
