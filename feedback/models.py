@@ -63,7 +63,9 @@ class FeedbackSettings(TenantOwned):
 class SurveyOptOut(TenantOwned):
     """A customer who asked not to receive surveys from this desk."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -103,13 +105,19 @@ class CsatSurvey(TenantOwned):
     """The satisfaction survey of one solved episode of a ticket."""
 
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, related_name="csat_surveys"
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        related_name="csat_surveys",
+        verbose_name=_("ticket"),
     )
     # The solve this survey asks about: a ticket solved, reopened and solved again
     # has two episodes, and at most one survey each.
-    solved_at = models.DateTimeField()
+    solved_at = models.DateTimeField(_("solved"))
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("recipient"),
     )
     # Who solved it: CSAT by agent stays with the agent who did the work.
     agent = models.ForeignKey(
@@ -174,7 +182,10 @@ class NpsSurvey(TenantOwned):
     """One NPS question put to one organization contact."""
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("recipient"),
     )
     organization = models.ForeignKey(
         "plans.Organization",

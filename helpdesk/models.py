@@ -278,7 +278,10 @@ class Membership(TenantOwned):
     """What a user is in one tenant: a customer (of an organization), an agent, or an admin."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CUSTOMER)
     organization = models.ForeignKey(

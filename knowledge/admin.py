@@ -18,26 +18,26 @@ STALE_AFTER = timedelta(days=180)
 class SectionInline(TenantTabularInline):
     model = Section
     extra = 1
-    fields = ("name", "slug", "position")
+    fields = ("name", "name_zh_hans", "slug", "position")
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(Category)
 class CategoryAdmin(TenantModelAdmin):
-    list_display = ("name", "position")
+    list_display = ("name", "name_zh_hans", "position")
     list_editable = ("position",)
-    search_fields = ("name",)
+    search_fields = ("name", "name_zh_hans")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [SectionInline]
 
 
 @admin.register(Section)
 class SectionAdmin(TenantModelAdmin):
-    list_display = ("name", "category", "position")
+    list_display = ("name", "name_zh_hans", "category", "position")
     list_editable = ("position",)
     list_filter = ("category",)
     list_select_related = ("category",)
-    search_fields = ("name",)
+    search_fields = ("name", "name_zh_hans")
     prepopulated_fields = {"slug": ("name",)}
 
 

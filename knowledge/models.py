@@ -12,33 +12,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.localized import LocalizedName
 from helpdesk.models import TenantOwned
 
 
 class Language(models.TextChoices):
     EN = "en", "English"
     ZH_HANS = "zh-hans", "简体中文"
-
-
-class LocalizedName(models.Model):
-    """A name in English and, optionally, in Chinese; readers see theirs."""
-
-    name = models.CharField(_("name"), max_length=100)
-    name_zh_hans = models.CharField(_("name in Chinese"), max_length=100, blank=True)
-
-    class Meta:
-        abstract = True
-
-    def __str__(self) -> str:
-        return self.display_name
-
-    @property
-    def display_name(self) -> str:
-        from django.utils.translation import get_language
-
-        if self.name_zh_hans and (get_language() or "").startswith("zh"):
-            return self.name_zh_hans
-        return self.name
 
 
 class Category(LocalizedName, TenantOwned):
@@ -146,7 +126,12 @@ class Article(TenantOwned):
     # The body as plain text, for search snippets.
     body_text = models.TextField(editable=False, default="")
     # Links to other articles that lead nowhere (missing or unpublished), found on save.
-    broken_links = ArrayField(models.CharField(max_length=300), default=list, editable=False)
+    broken_links = ArrayField(
+        models.CharField(max_length=300),
+        default=list,
+        editable=False,
+        verbose_name=_("broken links"),
+    )
 
     class Meta:
         verbose_name = _("article")

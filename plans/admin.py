@@ -50,7 +50,10 @@ class PlanAdmin(TenantModelAdmin):
 
     @admin.display(description=_("channels"))
     def channel_list(self, plan):
-        return ", ".join(plan.channels)
+        # Named as the plan's form names them, in the admin's language.
+        return ", ".join(
+            str(Plan._meta.get_field(f"offers_{channel}").verbose_name) for channel in plan.channels
+        )
 
 
 class OrganizationDomainInline(TenantTabularInline):

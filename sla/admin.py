@@ -75,9 +75,16 @@ class HolidayImportForm(forms.Form):
 
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(TenantModelAdmin):
-    list_display = ("name", "time_zone", "always_open", "is_default", "hours_summary")
-    search_fields = ("name",)
-    fields = ("name", "time_zone", "always_open", "is_default", "holiday_import")
+    list_display = (
+        "name",
+        "name_zh_hans",
+        "time_zone",
+        "always_open",
+        "is_default",
+        "hours_summary",
+    )
+    search_fields = ("name", "name_zh_hans")
+    fields = ("name", "name_zh_hans", "time_zone", "always_open", "is_default", "holiday_import")
     readonly_fields = ("holiday_import",)
     inlines = [WorkingHoursInline, CalendarDateInline]
 

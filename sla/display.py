@@ -8,7 +8,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 if TYPE_CHECKING:
     from sla.models import BusinessCalendar, SLAPolicy
@@ -74,17 +74,26 @@ def describe_target(policy: SLAPolicy, metric: str, calendar: BusinessCalendar |
     }
 
 
+def countdown_formats() -> dict[str, str]:
+    """The countdown's words in the reader's language ('3d 4h', '3 天 4 小时'); pages
+    hand them to static/js/sla.js, which writes the same text as time passes."""
+    return {
+        "days": pgettext("SLA countdown", "%(days)dd %(hours)dh"),
+        "hours": pgettext("SLA countdown", "%(hours)dh %(minutes)02dm"),
+        "minutes": pgettext("SLA countdown", "%(minutes)dm"),
+        "overdue": _("overdue %(time)s"),
+    }
+
+
 def countdown(delta: timedelta) -> str:
-    """'3d 4h', '2h 05m', '7m': the time left (or overdue) at a glance.
-    static/js/sla.js writes the same format as time passes."""
+    """'3d 4h', '2h 05m', '7m' (in Chinese '3 天 4 小时', '2 小时 05 分', '7 分钟'):
+    the time left (or overdue) at a glance."""
     minutes = int(abs(delta.total_seconds()) // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m"
+    values = {"days": days, "hours": hours, "minutes": minutes}
+    unit = "days" if days else "hours" if hours else "minutes"
+    return countdown_formats()[unit] % values
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
+from helpdesk.localized import LocalizedName
 from helpdesk.models import TIME_ZONE_CHOICES, TenantOwned
 from sla.business_time import Schedule
 from tickets.models import Priority
@@ -41,11 +42,10 @@ class Metric(models.TextChoices):
     RESOLUTION = "resolution", _("Resolution")
 
 
-class BusinessCalendar(TenantOwned):
+class BusinessCalendar(LocalizedName, TenantOwned):
     """The hours SLA targets are counted in: weekly working hours, holidays and
     make-up working days, in one time zone."""
 
-    name = models.CharField(_("name"), max_length=100)
     time_zone = models.CharField(
         _("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="UTC"
     )
@@ -77,9 +77,6 @@ class BusinessCalendar(TenantOwned):
                 violation_error_message=_("Another calendar is already the default."),
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
     def schedule(self) -> Schedule:
         """The calendar as the deadline arithmetic sees it (hours, holidays, make-up days)."""
@@ -283,7 +280,10 @@ class SLAOutcome(TenantOwned):
         BREACHED = "breached", _("Breached")
 
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_outcomes"
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        related_name="sla_outcomes",
+        verbose_name=_("ticket"),
     )
     metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
     result = models.CharField(_("result"), max_length=10, choices=Result.choices)

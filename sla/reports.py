@@ -16,12 +16,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sla.models import Metric, SLABreach, SLAOutcome
-from tickets.models import Priority
+from tickets.models import Category, Priority
 
 GROUPINGS = {
     "plan": (gettext_lazy("Plan"), "ticket__organization__plan__name"),
     "priority": (gettext_lazy("Priority"), "ticket__priority"),
-    "category": (gettext_lazy("Category"), "ticket__category__name"),
+    "category": (gettext_lazy("Category"), "ticket__category"),
     "agent": (gettext_lazy("Agent"), "ticket__assignee__email"),
 }
 
@@ -55,13 +55,15 @@ def day_range(start: date, end: date, tz) -> tuple[datetime, datetime]:
     )
 
 
-def _label(grouping: str, value) -> str:
+def _label(grouping: str, value, categories: dict[int, str]) -> str:
     if value is None:
         return {"plan": _("No plan"), "category": _("No category"), "agent": _("Unassigned")}.get(
             grouping, "—"
         )
     if grouping == "priority":
         return str(Priority(value).label)
+    if grouping == "category":
+        return categories[value]
     return str(value)
 
 
@@ -73,15 +75,23 @@ def attainment(start: datetime, end: datetime, grouping: str) -> tuple[Row, list
         met=Count("pk", filter=Q(result=SLAOutcome.Result.MET)),
         breached=Count("pk", filter=Q(result=SLAOutcome.Result.BREACHED)),
     )
+    # Categories are named in the reader's language (one query for them all).
+    categories = (
+        {category.pk: category.display_name for category in Category.objects.all()}
+        if grouping == "category"
+        else {}
+    )
     overall = Row(_("All tickets"))
     groups: dict[object, Row] = {}
     for entry in counts.order_by(key, "metric"):
         value = entry[key]
-        row = groups.setdefault(value, Row(_label(grouping, value)))
+        row = groups.setdefault(value, Row(_label(grouping, value, categories)))
         for target in (row, overall):
             cell = target.cells[entry["metric"]]
             cell.met += entry["met"]
             cell.breached += entry["breached"]
+    if grouping == "category":  # by name, as the reader reads them; no category last
+        groups = dict(sorted(groups.items(), key=lambda item: (item[0] is None, item[1].label)))
     return overall, list(groups.values())
 
 

@@ -42,6 +42,9 @@ DEFAULT_TARGETS = {
 # Pro+ urgent tickets get a one-hour first response (an override by priority).
 DEFAULT_OVERRIDES = {(2, 1): {"first_response": 1 * HOUR, "next_response": 2 * HOUR}}
 AROUND_THE_CLOCK_RANKS = frozenset({2})
+# A new desk's two calendars, named in English and Chinese.
+OFFICE_HOURS = ("Office hours", "工作时间")
+AROUND_THE_CLOCK = ("Around the clock", "全天候")
 
 
 def _targets(spec: dict[str, int]) -> dict[str, int]:
@@ -56,8 +59,12 @@ def sla_create_defaults(*, tenant: Tenant) -> None:
 
     office, created = BusinessCalendar.objects.get_or_create(
         tenant=tenant,
-        name="Office hours",
-        defaults={"time_zone": tenant.time_zone, "is_default": True},
+        name=OFFICE_HOURS[0],
+        defaults={
+            "name_zh_hans": OFFICE_HOURS[1],
+            "time_zone": tenant.time_zone,
+            "is_default": True,
+        },
     )
     if created:
         WorkingHours.objects.bulk_create(
@@ -66,8 +73,12 @@ def sla_create_defaults(*, tenant: Tenant) -> None:
         )
     around, _created = BusinessCalendar.objects.get_or_create(
         tenant=tenant,
-        name="Around the clock",
-        defaults={"time_zone": tenant.time_zone, "always_open": True},
+        name=AROUND_THE_CLOCK[0],
+        defaults={
+            "name_zh_hans": AROUND_THE_CLOCK[1],
+            "time_zone": tenant.time_zone,
+            "always_open": True,
+        },
     )
     for plan in Plan.objects.filter(rank__in=DEFAULT_TARGETS):
         calendar = around if plan.rank in AROUND_THE_CLOCK_RANKS else None

@@ -11,7 +11,7 @@ from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from helpdesk.charts import LINE, Chart, Series
 from success.models import CHECK_IN_QUESTIONS, Band, Component, PaymentStatus
@@ -212,7 +212,7 @@ def history_chart(history, *, first: date, last: date):
         kind=LINE,
         title=_("Health score, last %(days)s days") % {"days": len(days)},
         description=description,
-        x_label=_("Day"),
+        x_label=pgettext("chart axis: each bucket's date", "Day"),
         categories=[day.isoformat() for day in days],
         axis_labels=[short_day(day) for day in days],
         series=[

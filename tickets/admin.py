@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -38,25 +39,35 @@ PREVIEW_CHARACTERS = 20_000
 
 @admin.register(Category)
 class CategoryAdmin(TenantModelAdmin):
-    list_display = ("name", "position", "is_active")
+    list_display = ("name", "name_zh_hans", "position", "is_active")
     list_editable = ("position", "is_active")
-    search_fields = ("name",)
+    search_fields = ("name", "name_zh_hans")
     ordering = ("position", "name")
 
 
 @admin.register(Macro)
 class MacroAdmin(TenantModelAdmin):
-    list_display = ("name", "set_status", "set_priority", "position", "is_active")
+    list_display = ("name", "name_zh_hans", "set_status", "set_priority", "position", "is_active")
     list_editable = ("position", "is_active")
     list_filter = ("is_active", "set_status")
-    search_fields = ("name", "body")
-    fields = ("name", "body", "preview", "set_status", "set_priority", "position", "is_active")
+    search_fields = ("name", "name_zh_hans", "body")
+    fields = (
+        "name",
+        "name_zh_hans",
+        "body",
+        "preview",
+        "set_status",
+        "set_priority",
+        "position",
+        "is_active",
+    )
     readonly_fields = ("preview",)
 
     @admin.display(description=_("preview"))
     def preview(self, macro):
         # Rendered like a reply (sanitized Markdown); placeholders show as written.
-        return render_markdown(macro.body) if macro.pk else "—"
+        # render_markdown's output is sanitized HTML (an allowlist, tickets/rendering.py).
+        return mark_safe(render_markdown(macro.body)) if macro.pk else "—"  # noqa: S308
 
 
 def _ticket_link(number: int):

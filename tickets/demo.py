@@ -146,9 +146,12 @@ SCENARIOS_ZH = [
 NOTE_EN = "Checked the logs; this matches a known issue."
 NOTE_ZH = "客户是付费版重点客户，注意跟进。"
 
+# (name, name in Chinese, reply, then set status, then set priority); a reply in Chinese
+# has its Chinese name only.
 MACROS = [
     (
         "Ask for a screenshot",
+        "请客户提供截图（英文回复）",
         "Hi {{ customer.first_name }},\n\nCould you send a screenshot of what you see? "
         "It helps us find the cause of #{{ ticket.number }} faster.\n\nThanks,\n"
         "{{ agent.first_name }}",
@@ -157,6 +160,7 @@ MACROS = [
     ),
     (
         "Solved: thanks",
+        "已解决并致谢（英文回复）",
         "Hi {{ customer.first_name }},\n\nGlad we could help! I'm marking this request as "
         "solved; just reply if anything else comes up.\n\n{{ agent.first_name }}",
         Status.SOLVED,
@@ -164,6 +168,7 @@ MACROS = [
     ),
     (
         "Escalate to engineering",
+        "转交工程团队（英文回复）",
         "Hi {{ customer.first_name }},\n\nI've passed this to our engineering team with all the "
         "details and raised its priority. I'll update you here as soon as I hear back.\n\n"
         "{{ agent.first_name }}",
@@ -172,6 +177,7 @@ MACROS = [
     ),
     (
         "请提供截图",
+        "",
         "{{ customer.first_name }} 您好，\n\n麻烦提供一张问题页面的截图，便于我们尽快定位工单 "
         "#{{ ticket.number }} 的原因。\n\n谢谢！\n{{ agent.first_name }}",
         Status.PENDING,
@@ -181,17 +187,20 @@ MACROS = [
 
 
 def seed_macros(tenant: Tenant) -> None:
-    for position, (name, body, status, priority) in enumerate(MACROS):
-        Macro.objects.get_or_create(
+    for position, (name, name_zh_hans, body, status, priority) in enumerate(MACROS):
+        macro, _created = Macro.objects.get_or_create(
             tenant=tenant,
             name=name,
             defaults={
+                "name_zh_hans": name_zh_hans,
                 "body": body,
                 "set_status": status,
                 "set_priority": priority,
                 "position": position,
             },
         )
+        if name_zh_hans and not macro.name_zh_hans:  # seeded before macros had Chinese names
+            Macro.objects.filter(pk=macro.pk).update(name_zh_hans=name_zh_hans)
 
 
 @transaction.atomic

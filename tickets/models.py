@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.localized import LocalizedName
 from helpdesk.models import TenantOwned
 
 
@@ -56,8 +57,7 @@ class Channel(models.TextChoices):
     CHAT = "chat", _("Chat")
 
 
-class Category(TenantOwned):
-    name = models.CharField(_("name"), max_length=100)
+class Category(LocalizedName, TenantOwned):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -73,9 +73,6 @@ class Category(TenantOwned):
                 violation_error_message=_("Another category already has this name."),
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class TicketSequence(TenantOwned):
@@ -419,10 +416,9 @@ class TicketEvent(TenantOwned):
         return self._label(self.new_value)
 
 
-class Macro(TenantOwned):
+class Macro(LocalizedName, TenantOwned):
     """A canned reply; `{{ customer.first_name }}` and `{{ ticket.number }}` are filled in."""
 
-    name = models.CharField(_("name"), max_length=100)
     body = models.TextField(
         _("reply"),
         help_text=_(
@@ -451,9 +447,6 @@ class Macro(TenantOwned):
                 violation_error_message=_("Another macro already has this name."),
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class TicketEmailId(TenantOwned):

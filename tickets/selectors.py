@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet, Value
 from django.http import Http404
 
 from helpdesk.input_values import is_whole_number
+from helpdesk.localized import localized_name
 from helpdesk.models import Membership, Role, User
 from helpdesk.read_cache import cached_read, tenant_source
 from tickets.models import UNSOLVED, Attachment, Message, Priority, Status, Ticket, TicketEvent
@@ -235,15 +236,22 @@ USERS = "users"
 
 
 def desk_lists(tenant) -> dict[str, list[tuple]]:
-    """The tenant's categories, plans, staff and active macros as (pk, label) pairs.
+    """The tenant's categories, plans, staff and active macros as (pk, label) pairs,
+    categories and macros named in the reader's language.
 
-    Every agent page shows them; they are cached until one of them changes.
+    Every agent page shows them; they are cached (in both languages) until one of them
+    changes.
     """
-    return cached_read(
+    lists = cached_read(
         f"tickets:desk_lists:{tenant.pk}",
         sources=[tenant_source(tenant.pk, DESK_LISTS), USERS],
         build=lambda: _build_desk_lists(tenant),
     )
+    return {
+        **lists,
+        "category": [(pk, localized_name(*names)) for pk, *names in lists["category"]],
+        "macro": [(pk, localized_name(*names)) for pk, *names in lists["macro"]],
+    }
 
 
 def _build_desk_lists(tenant) -> dict[str, list[tuple]]:
@@ -255,7 +263,7 @@ def _build_desk_lists(tenant) -> dict[str, list[tuple]]:
     # The scope is the tenant's own (not merely the caller's): the value is cached under its id.
     with tenant_scope(tenant):
         return {
-            "category": list(Category.objects.values_list("pk", "name")),
+            "category": list(Category.objects.values_list("pk", "name", "name_zh_hans")),
             "plan": list(Plan.objects.order_by("rank").values_list("pk", "name")),
             "assignee": [
                 (user.pk, user.display_name)
@@ -263,7 +271,9 @@ def _build_desk_lists(tenant) -> dict[str, list[tuple]]:
                 .only("pk", "full_name", "email")
                 .order_by("full_name", "email")
             ],
-            "macro": list(Macro.objects.filter(is_active=True).values_list("pk", "name")),
+            "macro": list(
+                Macro.objects.filter(is_active=True).values_list("pk", "name", "name_zh_hans")
+            ),
         }
 
 

@@ -45,7 +45,14 @@ from tickets.selectors import customer_may_see, member_by_email
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CATEGORIES = ["Getting started", "Technical issue", "Billing", "Account", "Feature request"]
+# A new desk's categories, named in English and Chinese (admins rename or add to them).
+DEFAULT_CATEGORIES = [
+    ("Getting started", "入门使用"),
+    ("Technical issue", "技术问题"),
+    ("Billing", "账单"),
+    ("Account", "账户"),
+    ("Feature request", "功能建议"),
+]
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,10 @@ class MailOrigin:
 
 
 def category_create_defaults(*, tenant: Tenant) -> None:
-    for position, name in enumerate(DEFAULT_CATEGORIES):
-        Category.objects.get_or_create(tenant=tenant, name=name, defaults={"position": position})
+    for position, (name, name_zh_hans) in enumerate(DEFAULT_CATEGORIES):
+        Category.objects.get_or_create(
+            tenant=tenant, name=name, defaults={"name_zh_hans": name_zh_hans, "position": position}
+        )
 
 
 def _next_number(tenant: Tenant) -> int:

@@ -15,7 +15,7 @@ from datetime import date
 from functools import partial
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from feedback import dashboard as figures
 from feedback.dashboard import WEEK, Compare, Scope
@@ -107,7 +107,9 @@ class Panel:
 
 def _bucket_labels(scope: Scope, buckets: list[date]) -> tuple[str, list[str], list[str]]:
     """The categories' column heading, full labels (ISO dates) and axis labels."""
-    heading = _("Week of") if scope.bucket == WEEK else _("Day")
+    heading = (
+        _("Week of") if scope.bucket == WEEK else pgettext("chart axis: each bucket's date", "Day")
+    )
     return heading, [b.isoformat() for b in buckets], [f"{b:%m-%d}" for b in buckets]
 
 
@@ -172,19 +174,31 @@ def volume_panel(scope: Scope) -> Panel:
                     "solved": solved,
                 },
                 unit=_("tickets"),
-                series=[Series(_("Created"), v.created), Series(_("Solved"), v.solved)],
+                # The number of tickets created (新建), not when they were (创建时间).
+                series=[
+                    Series(pgettext("tickets created, a count", "Created"), v.created),
+                    Series(pgettext("tickets solved, a count", "Solved"), v.solved),
+                ],
             ),
             _time_chart(
                 scope,
                 v.buckets,
                 id="backlog",
                 title=_("Backlog"),
-                description=_(
-                    "Unsolved tickets at the end of each %(bucket)s %(range)s: "
-                    "%(first)d at the end of the first, %(last)d at the end of the last."
+                # Whole sentences per bucket: Chinese says "each day" and "each week"
+                # with different words (每天, 每周), not one noun in one frame.
+                description=(
+                    _(
+                        "Unsolved tickets at the end of each week %(range)s: "
+                        "%(first)d at the end of the first, %(last)d at the end of the last."
+                    )
+                    if scope.bucket == WEEK
+                    else _(
+                        "Unsolved tickets at the end of each day %(range)s: "
+                        "%(first)d at the end of the first, %(last)d at the end of the last."
+                    )
                 )
                 % {
-                    "bucket": _("week") if scope.bucket == WEEK else _("day"),
                     "range": _range_text(scope),
                     "first": v.backlog[0] if v.backlog else 0,
                     "last": v.backlog[-1] if v.backlog else 0,
@@ -488,7 +502,7 @@ def knowledge_panel(scope: Scope) -> Panel:
                 description=_("Knowledge-base article views %(per)s %(range)s: %(views)d in all.")
                 % {"per": _per(scope), "range": _range_text(scope), "views": sum(k.views)},
                 unit=_("views"),
-                series=[Series(_("Views"), k.views)],
+                series=[Series(pgettext("article page views, a count", "Views"), k.views)],
             ),
             _time_chart(
                 scope,

@@ -18,6 +18,7 @@ from feedback.dashboard.base import (
     in_hours,
     per_bucket,
 )
+from helpdesk.localized import localized_name
 from plans.models import Plan
 from sla import reports as sla_reports
 from sla.models import Metric, SLAOutcome
@@ -209,7 +210,10 @@ def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
     none = Durations(0, None, None)
     # Labels and order: a handful of rows each, from the desk's cached lists if given.
     lists = scope.lists or {
-        "category": list(Category.objects.values_list("pk", "name")),
+        "category": [
+            (pk, localized_name(name, name_zh_hans))
+            for pk, name, name_zh_hans in Category.objects.values_list("pk", "name", "name_zh_hans")
+        ],
         "plan": list(Plan.objects.order_by("rank").values_list("pk", "name")),
     }
     names = {

@@ -5,7 +5,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from sla import timers
-from sla.display import describe_target, sla_badge
+from sla.display import countdown_formats, describe_target, sla_badge
 from sla.models import Metric
 from sla.selectors import policy_book
 
@@ -54,6 +54,20 @@ def _clock_state(ticket, metric: str, now) -> tuple[str, str]:
     if breached or due <= now:
         return "breached", _("overdue since %(time)s") % {"time": _when(due)}
     return "on-track", _("due %(time)s") % {"time": _when(due)}
+
+
+@register.simple_tag
+def sla_countdown_words() -> SafeString:
+    """Attributes for an element holding SLA badges: the countdown's words in the
+    reader's language, which static/js/sla.js writes as time passes."""
+    formats = countdown_formats()
+    return format_html(
+        'data-sla-days="{}" data-sla-hours="{}" data-sla-minutes="{}" data-sla-overdue="{}"',
+        formats["days"],
+        formats["hours"],
+        formats["minutes"],
+        formats["overdue"],
+    )
 
 
 @register.simple_tag

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from feedback.selectors import ticket_satisfaction
@@ -54,13 +55,14 @@ from tickets.services import (
 )
 from tickets.views.helpcenter import _apply_errors
 
+# Lazy: translated when a page shows them, in its reader's language.
 QUEUE_VIEW_LABELS = {
-    "mine": _("My open"),
-    "unassigned": _("Unassigned"),
-    "open": _("All open"),
-    "pending": _("Pending"),
-    "on_hold": _("On hold"),
-    "solved": _("Recently solved"),
+    "mine": gettext_lazy("My open"),
+    "unassigned": gettext_lazy("Unassigned"),
+    "open": gettext_lazy("All open"),
+    "pending": gettext_lazy("Pending"),
+    "on_hold": gettext_lazy("On hold"),
+    "solved": gettext_lazy("Recently solved"),
 }
 
 
