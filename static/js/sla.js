@@ -1,18 +1,41 @@
 // Live SLA countdowns: every badge with a due time (data-due) counts down and
 // turns amber inside its warning window (data-warn) and red once overdue.
 // The server renders the same text and colour (sla.display.sla_badge), so a page
-// without JavaScript is right when loaded and only stops counting.
+// without JavaScript is right when loaded and only stops counting. The words come
+// from the element holding the badges ({% sla_countdown_words %}: data-sla-days,
+// -hours, -minutes and -overdue, Python %-formats in the reader's language).
 (function () {
   "use strict";
 
-  function countdown(ms) {
+  var ENGLISH = {
+    slaDays: "%(days)dd %(hours)dh",
+    slaHours: "%(hours)dh %(minutes)02dm",
+    slaMinutes: "%(minutes)dm",
+    slaOverdue: "overdue %(time)s",
+  };
+
+  // The few %-formats the countdown's words use: %(name)d, %(name)02d and %(name)s.
+  function format(template, values) {
+    return template.replace(/%\((\w+)\)(02d|d|s)/g, function (_match, name, kind) {
+      var value = values[name];
+      if (kind === "02d") return (value < 10 ? "0" : "") + value;
+      return String(value);
+    });
+  }
+
+  function words(holder, name) {
+    return (holder && holder.dataset[name]) || ENGLISH[name];
+  }
+
+  function countdown(ms, holder) {
     var minutes = Math.floor(Math.abs(ms) / 60000);
-    var days = Math.floor(minutes / 1440);
-    var hours = Math.floor((minutes % 1440) / 60);
-    var rest = minutes % 60;
-    if (days) return days + "d " + hours + "h";
-    if (hours) return hours + "h " + (rest < 10 ? "0" : "") + rest + "m";
-    return rest + "m";
+    var values = {
+      days: Math.floor(minutes / 1440),
+      hours: Math.floor((minutes % 1440) / 60),
+      minutes: minutes % 60,
+    };
+    var unit = values.days ? "slaDays" : values.hours ? "slaHours" : "slaMinutes";
+    return format(words(holder, unit), values);
   }
 
   function update() {
@@ -23,8 +46,8 @@
       var warn = badge.dataset.warn ? Date.parse(badge.dataset.warn) : null;
       var state = left <= 0 ? "breached" : warn !== null && now >= warn ? "warning" : "on-track";
       var holder = badge.closest("[data-sla-overdue]");
-      var overdue = holder ? holder.dataset.slaOverdue : "overdue %(time)s";
-      badge.textContent = left <= 0 ? overdue.replace("%(time)s", countdown(left)) : countdown(left);
+      var time = countdown(left, holder);
+      badge.textContent = left <= 0 ? format(words(holder, "slaOverdue"), { time: time }) : time;
       badge.classList.remove("sla-breached", "sla-warning", "sla-on-track");
       badge.classList.add("sla-" + state);
     });

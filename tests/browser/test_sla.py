@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from helpdesk.models import User
 from tests.browser.helpers import sign_in
 from tests.tickets.factories import make_ticket
 
@@ -39,6 +40,25 @@ def test_the_agents_badge_turns_from_green_to_red_as_time_passes(page, tenant_ur
     expect(badge).to_have_class(re.compile(r"\bsla-breached\b"))
     expect(badge).to_have_text(re.compile(r"^overdue \d+m$"))
     page.screenshot(path="test-results/sla-badge-breached.png")
+
+
+def test_the_live_countdown_keeps_the_readers_language_as_it_ticks(page, tenant_url, acme_live):
+    with acme_live.scope():
+        acme_live.org.plan = acme_live.pro_plus
+        acme_live.org.save()
+    make_ticket(acme_live, subject="Checkout is down")
+    User.objects.filter(pk=acme_live.agent.pk).update(preferred_language="zh-hans")
+
+    page.clock.install()
+    page.goto(tenant_url(acme_live, "/agent/"))
+    sign_in(page, acme_live.agent.email)
+    badge = page.get_by_role("row").filter(has_text="Checkout is down").locator(".sla")
+    expect(badge).to_have_text(re.compile(r"^1 小时 5\d 分$"))
+    page.clock.fast_forward("01:31:00")  # the script has written it again since
+    expect(badge).to_have_text(re.compile(r"^\d+ 分钟$"))
+    page.clock.fast_forward("00:30:00")
+    expect(badge).to_have_class(re.compile(r"\bsla-breached\b"))
+    expect(badge).not_to_have_text(re.compile(r"[a-z]"))  # no "overdue", no "m"
 
 
 def test_the_customer_reads_the_promise_and_compares_plans(page, tenant_url, acme_live):
