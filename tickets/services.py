@@ -496,7 +496,14 @@ def _save(ticket: Ticket, actor: User | None) -> None:
     sla_clocks.record(ticket, actor)
 
 
-def _set_status(ticket: Ticket, status: str, actor: User | None, *, record: bool = True) -> None:
+def _set_status(
+    ticket: Ticket,
+    status: str,
+    actor: User | None,
+    *,
+    record: bool = True,
+    assign_solver: bool = True,
+) -> None:
     old = ticket.status
     if old == status:
         return
@@ -513,10 +520,22 @@ def _set_status(ticket: Ticket, status: str, actor: User | None, *, record: bool
     if record:
         _record(ticket, actor, TicketEvent.Kind.STATUS, old, status)
     if status == Status.SOLVED:
+        if assign_solver:
+            _assign_the_solver(ticket, actor)
         notifications.ticket_solved(ticket)
         feedback.csat_ticket_solved(ticket, actor=actor, now=now)
     elif old == Status.SOLVED and status != Status.CLOSED:
         feedback.csat_ticket_reopened(ticket)
+
+
+def _assign_the_solver(ticket: Ticket, actor: User | None) -> None:
+    """An unassigned ticket that an agent solves becomes theirs, as in the widely used
+    helpdesks: its CSAT answer, the reports by agent and a reopening then find who
+    solved it. A customer marking their own request solved assigns nobody."""
+    if ticket.assignee_id is not None or actor is None or not _is_staff(actor):
+        return
+    _record(ticket, actor, TicketEvent.Kind.ASSIGNEE, "", actor.display_name)
+    ticket.assignee = actor
 
 
 @transaction.atomic
@@ -535,10 +554,13 @@ def ticket_update(
     `category` and `assignee` use `...` for "leave alone", so None can clear them.
     """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    # Forms send the assignee unchanged with every change; a changed one (another agent,
+    # or nobody) wins over the solver becoming the assignee.
+    reassigned = assignee is not ... and assignee != ticket.assignee
     if status is not None and status != ticket.status:
         if ticket.status == Status.CLOSED:
             raise ValidationError(_("A closed ticket cannot change status."))
-        _set_status(ticket, status, actor)
+        _set_status(ticket, status, actor, assign_solver=not reassigned)
     if priority is not None and priority != ticket.priority:
         _record(
             ticket,
@@ -552,7 +574,7 @@ def ticket_update(
     if category is not ... and category != ticket.category:
         _record(ticket, actor, TicketEvent.Kind.CATEGORY, ticket.category or "", category or "")
         ticket.category = category
-    if assignee is not ... and assignee != ticket.assignee:
+    if reassigned:
         if assignee is not None and not _is_staff(assignee):
             raise ValidationError({"assignee": _("Tickets can only be assigned to agents.")})
         _record(
