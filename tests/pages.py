@@ -51,20 +51,23 @@ class Data:
         return self.texts[name]
 
 
-def _typed(word: str, text: str) -> str:
-    """What a person typed: `text`, with the long word in it when there is one."""
-    return f"{text} {word}" if word else text
+def _typed(word: str, text: str, limit: int = 200) -> str:
+    """What a person typed: `text`, with the long word in it when there is one (cut to
+    what its field holds)."""
+    return f"{text} {word}"[:limit] if word else text
 
 
 def populate(desk, *, word: str = "") -> Data:
     """One of everything the pages show, at `desk`, its texts carrying `word`."""
     from feedback.models import CsatSurvey, NpsSurvey, SurveyStatus
     from feedback.services import csat_links, nps_links
+    from knowledge.models import Category as KbCategory
+    from knowledge.models import Section
     from knowledge.services import search_log_miss
     from sla.models import Metric, SLABreach
     from success.models import HealthScore, Stage, TaskKind
     from success.services import note_add
-    from tests.knowledge.factories import make_article, section
+    from tests.knowledge.factories import make_article
     from tests.success.factories import make_task
     from tests.tickets.factories import make_ticket, refresh, upload
     from tickets.models import Category, Macro
@@ -76,25 +79,25 @@ def populate(desk, *, word: str = "") -> Data:
         "organization": _typed(word, "Acme Customer Co"),
         "other_organization": _typed(word, "Brightside Bakery"),
         "subject": _typed(word, "Invoice export stops at row 500"),
-        "body": _typed(word, "The export of March invoices stops halfway."),
+        "body": _typed(word, "The export of March invoices stops halfway.", 10_000),
         "solved_subject": _typed(word, "Password reset mail never arrives"),
-        "note": _typed(word, "Checked the export worker logs"),
+        "note": _typed(word, "Checked the export worker logs", 10_000),
         "attachment": f"export-log{word}.txt",
         "tag": (word or "export")[:50],
-        "category": _typed(word, "Billing questions"),
+        "category": _typed(word, "Billing questions", 100),
         "article": _typed(word, "Exporting invoices to Excel"),
-        "article_body": _typed(word, "Choose Export on the invoices page."),
-        "section": _typed(word, "Invoices and payments"),
-        "kb_category": _typed(word, "Billing"),
-        "macro": _typed(word, "Ask for the export file"),
-        "macro_body": "Hi {{ customer.first_name }}, " + _typed(word, "please send the file."),
-        "csat_comment": _typed(word, "Quick and friendly help"),
-        "nps_comment": _typed(word, "The exports save us hours"),
+        "article_body": _typed(word, "Choose Export on the invoices page.", 10_000),
+        "section": _typed(word, "Invoices and payments", 100),
+        "kb_category": _typed(word, "Billing", 100),
+        "macro": _typed(word, "Ask for the export file", 100),
+        "csat_comment": _typed(word, "Quick and friendly help", 2000),
+        "nps_comment": _typed(word, "The exports save us hours", 2000),
         "missed_search": _typed(word, "pivot tables"),
-        "task_notes": _typed(word, "Call about the renewal"),
-        "success_note": _typed(word, "They plan to add ten seats"),
-        "token": _typed(word, "Nightly sync"),
+        "task_notes": _typed(word, "Call about the renewal", 2000),
+        "success_note": _typed(word, "They plan to add ten seats", 2000),
+        "token": _typed(word, "Nightly sync", 100),
     }
+    macro_body = "Hi {{ customer.first_name }}, " + _typed(word, "please send the file.", 2000)
     now = timezone.now()
     with desk.scope():
         User.objects.filter(pk=desk.customer.pk).update(full_name=texts["customer"])
@@ -107,8 +110,12 @@ def populate(desk, *, word: str = "") -> Data:
         desk.customer.refresh_from_db()
         desk.other_customer.refresh_from_db()
         billing = Category.objects.create(tenant=desk.tenant, name=texts["category"], position=9)
-        macro = Macro.objects.create(
-            tenant=desk.tenant, name=texts["macro"], body=texts["macro_body"]
+        macro = Macro.objects.create(tenant=desk.tenant, name=texts["macro"], body=macro_body)
+        kb_category = KbCategory.objects.create(
+            tenant=desk.tenant, name=texts["kb_category"], slug="billing"
+        )
+        kb_section = Section.objects.create(
+            tenant=desk.tenant, category=kb_category, name=texts["section"], slug="invoices"
         )
     ticket = make_ticket(
         desk,
@@ -168,12 +175,12 @@ def populate(desk, *, word: str = "") -> Data:
         token, _key = api_token_create(tenant=desk.tenant, user=desk.customer, name=texts["token"])
         csat = csat_links(survey)
         nps_page = nps_links(nps, desk.tenant)
-    kb_section = section(desk, category=texts["kb_category"], name=texts["section"])
     article = make_article(
         desk,
         texts["article"],
         f"## Steps\n\n{texts['article_body']}",
         section=kb_section,
+        slug="exporting-invoices",
         promoted=True,
         labels=["export"],
     )
@@ -228,6 +235,7 @@ class Page:
     personas: tuple[str, ...]
     shows: tuple[str, ...]
     query: dict = field(default_factory=dict)
+    fragment_of: str = ""  # a piece htmx puts into that page, not a page of its own
 
 
 CUSTOMER, AGENT, ADMIN, ANYONE = ("customer",), ("agent", "admin"), ("admin",), PERSONAS
@@ -243,7 +251,9 @@ PAGES: dict[str, Page] = {
     "kb_section": Page(ANYONE, ("section", "article")),
     "kb_article": Page(ANYONE, ("article", "article_body", "section")),
     "kb_search": Page(ANYONE, ("article",), {"q": "exporting invoices"}),
-    "kb_suggest": Page(CUSTOMER, ("article",), {"subject": "exporting invoices"}),
+    "kb_suggest": Page(
+        CUSTOMER, ("article",), {"subject": "exporting invoices"}, fragment_of="hc_ticket_new"
+    ),
     "service_levels": Page(ANYONE, ()),
     "feedback_form": Page(CUSTOMER, ()),
     "account_api_tokens": Page(CUSTOMER, ("token",)),
@@ -258,7 +268,7 @@ PAGES: dict[str, Page] = {
         AGENT,
         ("subject", "body", "note", "attachment", "customer", "organization", "csat_comment"),
     ),
-    "agent_presence": Page(AGENT, ()),
+    "agent_presence": Page(AGENT, (), fragment_of="agent_ticket"),
     "kb_insights": Page(ADMIN, ("missed_search",)),
     "insights_dashboard": Page(ADMIN, ("csat_comment",)),
     "sla_report": Page(ADMIN, ("subject",)),
