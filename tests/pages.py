@@ -43,6 +43,7 @@ class Data:
     article: object
     section: object
     task: object
+    renewal: object  # a renewal conversation's task
     macro: object
     texts: dict[str, str] = field(default_factory=dict)
     samples: dict[str, str] = field(default_factory=dict)
@@ -104,6 +105,7 @@ def populate(desk, *, word: str = "") -> Data:
         User.objects.filter(pk=desk.other_customer.pk).update(full_name=texts["other_customer"])
         desk.org.name = texts["organization"]
         desk.org.success_manager = desk.agent
+        desk.org.renewal_date = timezone.localdate() + timedelta(days=60)
         desk.org.save()
         desk.other_org.name = texts["other_organization"]
         desk.other_org.save()
@@ -187,6 +189,7 @@ def populate(desk, *, word: str = "") -> Data:
     task = make_task(
         desk, desk.org, TaskKind.CHECK_IN_30, owner=desk.agent, notes=texts["task_notes"]
     )
+    renewal = make_task(desk, desk.org, TaskKind.RENEWAL, owner=desk.agent)
     samples = {
         "number": str(ticket.number),
         "macro_id": str(macro.pk),
@@ -214,6 +217,7 @@ def populate(desk, *, word: str = "") -> Data:
         article=article,
         section=kb_section,
         task=task,
+        renewal=renewal,
         macro=macro,
         texts=texts,
         samples=samples,
@@ -289,8 +293,11 @@ NO_DATA = {
 
 
 # Pages seen a second time about another object: the agent's page of the solved request
-# (its survey still to go out), the customer's page of a request that waits on the desk.
-SECOND_LOOKS = {"agent_ticket": ("solved", Page(AGENT, ("solved_subject", "other_customer")))}
+# (its survey still to go out); a renewal conversation (its outcome form, dates prefilled).
+SECOND_LOOKS = [
+    ("agent_ticket", lambda data: [data.solved.number], Page(AGENT, ("solved_subject",))),
+    ("success_task", lambda data: [data.renewal.pk], Page(AGENT, ("organization",))),
+]
 
 
 @dataclass(frozen=True)
@@ -306,9 +313,9 @@ def page_views(data: Data) -> list[PageView]:
 
     by_name = {route.name: route for route in page_routes(data)}
     views = [PageView(name, by_name[name].path, page) for name, page in PAGES.items()]
-    for name, (ticket, page) in SECOND_LOOKS.items():
-        number = getattr(data, ticket).number
-        views.append(PageView(f"{name} #{number}", reverse(name, args=[number]), page))
+    for name, args, page in SECOND_LOOKS:
+        path = reverse(name, args=args(data))
+        views.append(PageView(f"{name} {path}", path, page))
     return views
 
 

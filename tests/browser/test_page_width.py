@@ -3,6 +3,8 @@ of tests/pages.py, with a 200-character word in every field a person fills in (s
 messages, notes, names, tags, file names, comments, articles, macros...), in a desktop
 window and a phone's, for the persona that reads it."""
 
+import re
+
 import pytest
 
 from tests.browser.helpers import sign_in
@@ -65,6 +67,7 @@ def test_no_page_is_wider_than_the_window_with_long_words(
             if width > window["width"]:
                 culprits = ", ".join(page.evaluate(OVERFLOWING))
                 too_wide.append(f"{view.label} ({persona}): {width}px ({culprits})")
-                page.screenshot(path=f"test-results/too-wide-{view.label}-{window['width']}.png")
+                name = re.sub(r"\W+", "-", view.label)
+                page.screenshot(path=f"test-results/too-wide-{name}-{window['width']}.png")
         context.close()
     assert too_wide == []
