@@ -292,11 +292,14 @@ NO_DATA = {
 }
 
 
-# Pages seen a second time about another object: the agent's page of the solved request
-# (its survey still to go out); a renewal conversation (its outcome form, dates prefilled).
+# Pages seen a second time, about another object or by another reader: the agent's page of
+# the solved request (its survey still to go out); a renewal conversation (its outcome
+# form, dates prefilled); the success workspace as an admin.
 SECOND_LOOKS = [
     ("agent_ticket", lambda data: [data.solved.number], Page(AGENT, ("solved_subject",))),
     ("success_task", lambda data: [data.renewal.pk], Page(AGENT, ("organization",))),
+    # An admin oversees every organization, managed by anyone or by nobody.
+    ("success_workspace", lambda data: [], Page(ADMIN, ("organization", "other_organization"))),
 ]
 
 
