@@ -325,7 +325,7 @@ def page_views(data: Data) -> list[PageView]:
 def page_routes(data: Data) -> list[Route]:
     """Every route of our apps on the desk's host with no API, admin or allauth in it,
     its arguments filled from `data` (tests/routes.py)."""
-    world = World(desk=data.desk, samples=_samples(data), admin_rows={})
+    world = World(desk=data.desk, samples=route_samples(data), admin_rows={})
     return [
         route
         for route in routes(world)
@@ -336,7 +336,7 @@ def page_routes(data: Data) -> list[Route]:
     ]
 
 
-def _samples(data: Data) -> dict[str, str]:
+def route_samples(data: Data) -> dict[str, str]:
     samples = {
         "attachments:key": "00000000-0000-4000-8000-000000000000",
         "images:key": "00000000-0000-4000-8000-000000000000",
