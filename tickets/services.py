@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from feedback import services as feedback
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.queries import unique_match
+from helpdesk.uploads import check_upload
 from sla import timers as sla_clocks
 from sla.selectors import policy_book
 from tickets import notifications
-from tickets.attachments import validate_upload
 from tickets.email_threads import message_id_known, received_message_id_record
 from tickets.models import (
     SUSPENDED_FROM_STRANGERS_KEPT,
@@ -148,7 +148,12 @@ def _attach(ticket: Ticket, message: Message, uploads: Sequence[Upload]) -> list
         )
     attachments = []
     for upload in uploads:
-        content_type = validate_upload(upload.name, upload.size, upload.content_type)
+        content_type = check_upload(
+            name=upload.name,
+            size=upload.size,
+            declared_type=upload.content_type,
+            content=upload.content,
+        )
         attachment = Attachment(
             tenant_id=ticket.tenant_id,
             ticket=ticket,
