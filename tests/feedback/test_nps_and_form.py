@@ -288,6 +288,12 @@ def test_the_admin_opens_the_form_to_visitors_in_the_survey_settings(acme):
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert acme.client().get("/feedback/").status_code == 200
+    with acme.scope():
+        row = FeedbackSettings.objects.get()
+    change = admin.get(
+        f"/admin/feedback/feedbacksettings/{row.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert "向访客开放反馈表单" in change.content.decode()
 
 
 def test_admins_browse_and_export_only_their_desks_feedback(acme, globex):

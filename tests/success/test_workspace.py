@@ -765,6 +765,8 @@ def test_admins_see_every_organizations_health_those_at_most_risk_first(acme):
     agent_page = acme.client(acme.agent).get("/agent/success/")
     assert [o.name for o in agent_page.context["organizations"]] == [acme.org.name]
     assert "My organizations" in _text(agent_page)
+    chinese = acme.client(acme.admin).get("/agent/success/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "全部组织" in _text(chinese) and "风险最高的在前" in _text(chinese)
 
 
 def test_an_admins_workspace_query_count_does_not_grow_either(acme, django_assert_num_queries):

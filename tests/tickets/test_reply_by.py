@@ -86,3 +86,10 @@ def test_nothing_when_no_service_level_applies(acme):
     ticket = refresh(acme, make_ticket(acme))
     assert ticket.first_response_due_at is None
     assert _promise(acme, ticket) == ""
+
+
+def test_the_apology_in_chinese(acme):
+    ticket = refresh(acme, make_ticket(acme))
+    with time_machine.travel(ticket.first_response_due_at + timedelta(hours=1), tick=False):
+        promise = _promise(acme, ticket, "zh-hans")
+    assert "抱歉让你久等，我们会尽快回复。" in promise

@@ -330,3 +330,13 @@ def test_the_content_is_read_from_the_start_whatever_was_read_before(acme):
 def test_what_the_bytes_say(content, program, page):
     found = sniff(content)
     assert (found.is_program, found.is_page) == (program, page)
+
+
+def test_the_sender_is_told_in_their_language(acme):
+    ticket = _ticket(acme)
+    response = acme.client(acme.customer).post(
+        f"/tickets/{ticket.number}/",
+        {"body": "附件", "attachments": [SimpleUploadedFile("scan.pdf", b"text", "text/plain")]},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert "“scan.pdf”的内容并不是其名称所示的 PDF 文件。" in response.content.decode()
