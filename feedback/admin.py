@@ -27,6 +27,7 @@ class FeedbackSettingsAdmin(TenantModelAdmin):
             {"fields": ("csat_enabled", "csat_delay_minutes", "csat_excluded_categories")},
         ),
         (_("Net Promoter Score (NPS)"), {"fields": ("nps_enabled", "nps_interval_days")}),
+        (_("Help center feedback form"), {"fields": ("form_open_to_visitors",)}),
     )
     filter_horizontal = ("csat_excluded_categories",)
 

@@ -18,7 +18,8 @@ from helpdesk.models import TenantOwned
 
 
 class FeedbackSettings(TenantOwned):
-    """A desk's survey settings (one row per tenant, created on first use)."""
+    """A desk's survey and feedback-form settings (one row per tenant, created on first
+    use)."""
 
     csat_enabled = models.BooleanField(
         _("send satisfaction surveys"),
@@ -47,6 +48,14 @@ class FeedbackSettings(TenantOwned):
         default=90,
         validators=[MinValueValidator(30), MaxValueValidator(730)],
         help_text=_("A contact is never asked more often than this."),
+    )
+    form_open_to_visitors = models.BooleanField(
+        _("open the feedback form to visitors"),
+        default=False,
+        help_text=_(
+            "Off: only people signed in to the help center can send feedback, like every "
+            "other support channel. On: visitors who are not signed in can send it too."
+        ),
     )
 
     class Meta:

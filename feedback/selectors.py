@@ -12,9 +12,16 @@ from feedback.models import (
     PROMOTER_MIN,
     SATISFIED_RATING,
     CsatSurvey,
+    FeedbackSettings,
     NpsSurvey,
     SurveyStatus,
 )
+
+
+def feedback_form_open_to_visitors() -> bool:
+    """Does the desk in scope take feedback from visitors who are not signed in? (Off
+    until an admin says so: support, feedback included, is for signed-in people.)"""
+    return bool(FeedbackSettings.objects.values_list("form_open_to_visitors", flat=True).first())
 
 
 def ticket_satisfaction(ticket, limit: int = 3) -> list[CsatSurvey]:

@@ -378,6 +378,9 @@ STORAGES = {
 # edits without collectstatic, as runserver did; otherwise collectstatic's output.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# Files browsers ask for at the root of every host (/favicon.ico), served by WhiteNoise
+# before the host is resolved to a desk.
+WHITENOISE_ROOT = BASE_DIR / "helpdesk" / "site_root"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 MEDIA_URL = "/media/"
 # Uploads (ticket attachments) are served only through views that check access.

@@ -5,9 +5,10 @@ from django.urls import include, path
 
 from helpdesk import views, views_account, views_devmail
 from sla import views as sla_views
+from tickets.views import helpcenter
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", helpcenter.home, name="home"),
     path("", include("tickets.urls")),
     path("", include("knowledge.urls")),
     path("", include("feedback.urls")),

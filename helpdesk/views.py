@@ -2,32 +2,11 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
-
-from helpdesk.access import has_role, role_required
-from helpdesk.models import Role
-from plans.selectors import plan_for_membership, plans_above
-
-
-@role_required(Role.CUSTOMER)
-def home(request):
-    """The help center's front page: the customer's plan, its promise and their channels."""
-    if has_role(request, Role.AGENT):
-        return redirect("agent_queue")
-    plan = plan_for_membership(request.membership)
-    return render(
-        request,
-        "helpdesk/home.html",
-        {
-            "plan": plan,
-            "organization": request.membership.organization,
-            "upgrades": plans_above(plan) if plan else [],
-        },
-    )
 
 
 def platform_home(request):

@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline
+from helpdesk.uploads import check_upload, name_content_type
 from knowledge.models import Article, ArticleImage, Category, Section
 from knowledge.services import article_save
 
@@ -133,16 +134,23 @@ class ArticleImageForm(forms.ModelForm):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        content_type = getattr(upload, "content_type", None)
-        if content_type not in IMAGE_TYPES:
-            raise ValidationError(_("Upload a PNG, JPEG, GIF or WebP picture."))
-        if upload.size > IMAGE_MAX_BYTES:
-            raise ValidationError(_("Pictures can be at most 5 MB."))
-        head = upload.read(12)
-        upload.seek(0)
-        signatures = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF")
-        if not head.startswith(signatures):
-            raise ValidationError(_("This file is not the picture its name says."))
+        try:
+            upload.content_type = check_upload(
+                name=upload.name,
+                size=upload.size,
+                declared_type=getattr(upload, "content_type", None),
+                content=upload,
+                max_bytes=IMAGE_MAX_BYTES,
+                accept=IMAGE_TYPES,
+            )
+        except ValidationError as error:
+            if error.code == "too_large":
+                message = _("Pictures can be at most 5 MB.")
+            elif name_content_type(upload.name, None) in IMAGE_TYPES:
+                message = _("This file is not the picture its name says.")
+            else:
+                message = _("Upload a PNG, JPEG, GIF or WebP picture.")
+            raise ValidationError(message, code=error.code) from None
         return upload
 
 

@@ -25,10 +25,10 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, QuerySet
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from rapidfuzz import fuzz, process
 
+from helpdesk import highlight
 from knowledge.models import Article
 from knowledge.rendering import plain_text
 
@@ -254,7 +254,8 @@ def search(articles: QuerySet[Article], text: str, *, tenant_id: int, limit: int
             ][: limit - len(found)]
             finer = fixed
     found = _one_version_each(found, _language_of(text))
-    return [Hit(article, rank, snippet(article.body_text, finer)) for article, rank in found]
+    marked = snippets([article.body_text for article, _rank in found], finer)
+    return [Hit(article, rank, mark) for (article, rank), mark in zip(found, marked, strict=True)]
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -279,20 +280,32 @@ def _one_version_each(found: list[tuple[Article, float]], language: str):
     return result
 
 
-def snippet(text: str, words: list[str], width: int = 160) -> SafeString:
+SNIPPET_WIDTH = 160
+
+
+def snippets(texts: list[str], words: list[str], width: int = SNIPPET_WIDTH) -> list[SafeString]:
+    """For each text, a window around its first match, the matches marked as whole words
+    and Chinese terms (helpdesk/highlight.py); stop words never count."""
+    words = [w for w in words if w not in STOP_WORDS]
+    return [
+        _window(text, found, width)
+        for text, found in zip(texts, highlight.matches(texts, words), strict=True)
+    ]
+
+
+def snippet(text: str, words: list[str], width: int = SNIPPET_WIDTH) -> SafeString:
     """A window of `text` around the first query word in it, words marked."""
-    lowered = text.lower()
-    positions = [lowered.find(w) for w in words if w and lowered.find(w) >= 0]
-    start = max(0, min(positions) - width // 3) if positions else 0
+    return snippets([text], words, width)[0]
+
+
+def _window(text: str, found: list[highlight.Term], width: int) -> SafeString:
+    start = max(0, found[0].start - width // 3) if found else 0
     window = text[start : start + width].replace("\n", " ")
-    marked = escape(window)
-    for word in sorted({w for w in words if w}, key=len, reverse=True):
-        marked = re.sub(
-            re.escape(escape(word)), lambda m: f"<mark>{m.group(0)}</mark>", marked, flags=re.I
-        )
     prefix = "…" if start else ""
     suffix = "…" if start + width < len(text) else ""
-    return mark_safe(f"{prefix}{marked}{suffix}")  # noqa: S308 - escaped above, <mark> added
+    return mark_safe(  # noqa: S308 - marked() escapes the text
+        f"{prefix}{highlight.marked(window, found, offset=start)}{suffix}"
+    )
 
 
-__all__ = ["Hit", "index_article", "query_words", "search", "segment", "snippet"]
+__all__ = ["Hit", "index_article", "query_words", "search", "segment", "snippet", "snippets"]

@@ -89,6 +89,20 @@ def running_metrics(ticket: Ticket) -> list[str]:
     return [metric for metric in METRICS if is_running(ticket, metric)]
 
 
+def reply_due(ticket: Ticket) -> datetime | None:
+    """When the desk owes the customer its next reply: the earlier due time of a running
+    first- or next-response clock, or None while none runs (no reply owed, or the clocks
+    paused: waiting on the customer, solved, closed)."""
+    if ticket.sla_paused_at is not None:
+        return None
+    dues = [
+        due_of(ticket, metric)
+        for metric in (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE)
+        if is_running(ticket, metric)
+    ]
+    return min(dues, default=None)
+
+
 # -- what services call ----------------------------------------------------------------
 
 

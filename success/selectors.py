@@ -283,6 +283,16 @@ def open_tasks_of(user) -> list[SuccessTask]:
     )
 
 
+def open_owned_tasks() -> list[SuccessTask]:
+    """Every open task someone owns, soonest due first, with its owner: what the desk's
+    success managers owe (an admin's view; the pool is apart)."""
+    return list(
+        SuccessTask.objects.filter(owner__isnull=False, status=TaskStatus.OPEN)
+        .select_related("organization", "owner")
+        .order_by("due_date", "pk")
+    )
+
+
 def pool_tasks(limit: int = POOL_SHOWN) -> tuple[list[SuccessTask], int]:
     """The first `limit` open tasks nobody owns (soonest due first), and how many there are."""
     pool = SuccessTask.objects.filter(owner__isnull=True, status=TaskStatus.OPEN)
@@ -305,13 +315,27 @@ def score_lines(organization_ids, *, first: date, last: date) -> dict[int, list]
 
 
 def managed_organizations(user, today: date) -> list[Organization]:
-    """Current customers whose success manager is `user`, with their latest health
-    (`health_score`, `health_band`), `open_tasks` and `score_line` (the last 30 days'
-    [(day, score)]); those in the worst shape first. Two queries."""
-    organizations = list(
-        with_latest_health(
-            Organization.objects.filter(success_manager=user, churned_on__isnull=True)
-        )
+    """Current customers whose success manager is `user`, those at most risk first (see
+    `organizations_by_risk`)."""
+    return organizations_by_risk(
+        Organization.objects.filter(success_manager=user, churned_on__isnull=True), today
+    )
+
+
+def all_organizations(today: date) -> list[Organization]:
+    """Every current customer of the desk, those at most risk first: an admin's view."""
+    return organizations_by_risk(
+        Organization.objects.filter(churned_on__isnull=True).select_related("success_manager"),
+        today,
+    )
+
+
+def organizations_by_risk(organizations: QuerySet[Organization], today: date):
+    """`organizations` with their latest health (`health_score`, `health_band`),
+    `open_tasks` and `score_line` (the last 30 days' [(day, score)]); the lowest score
+    first, the unscored last. Two queries."""
+    rows = list(
+        with_latest_health(organizations)
         .select_related("plan")
         .annotate(
             open_tasks=Count(
@@ -320,15 +344,14 @@ def managed_organizations(user, today: date) -> list[Organization]:
         )
     )
     lines = score_lines(
-        [o.pk for o in organizations],
+        [o.pk for o in rows],
         first=today - timedelta(days=SPARKLINE_DAYS - 1),
         last=today,
     )
-    for organization in organizations:
+    for organization in rows:
         organization.score_line = lines[organization.pk]
-    # Unscored ones last; among the scored, the lowest score first.
-    organizations.sort(key=lambda o: (o.health_score is None, o.health_score or 0, o.name.lower()))
-    return organizations
+    rows.sort(key=lambda o: (o.health_score is None, o.health_score or 0, o.name.lower()))
+    return rows
 
 
 def latest_score(organization_id: int | None) -> HealthScore | None:

@@ -22,7 +22,7 @@ from django.utils.html import escape, linebreaks
 from django.utils.translation import gettext as _
 
 from helpdesk.input_guard import storable
-from tickets.attachments import validate_upload
+from helpdesk.uploads import check_upload
 from tickets.rendering import sanitize_html
 from tickets.services import Upload
 
@@ -200,7 +200,12 @@ def _attachments(message: EmailMessage) -> tuple[list[Upload], list[str]]:
         name = storable(part.get_filename() or "attachment")
         payload = part.get_payload(decode=True) or b""
         try:
-            content_type = validate_upload(name, len(payload), part.get_content_type())
+            content_type = check_upload(
+                name=name,
+                size=len(payload),
+                declared_type=part.get_content_type(),
+                content=payload,
+            )
         except ValidationError as error:
             refused.append(" ".join(error.messages))
             continue

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import tenant_staff_queryset
 from helpdesk.input_values import IntegerField, parse_int
+from helpdesk.uploads import check_upload
 from plans.models import Organization, Plan
-from tickets.attachments import validate_upload
 from tickets.models import Category, Macro, Priority, Status
 from tickets.selectors import QUEUE_VIEWS, QueueFilters
 from tickets.services import Upload, clean_tag
@@ -29,7 +29,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class AttachmentsField(forms.FileField):
-    """Several files in one input, each checked for size and type."""
+    """Several files in one input, each checked by name and content (check_upload)."""
 
     widget = MultipleFileInput
 
@@ -47,7 +47,12 @@ class AttachmentsField(forms.FileField):
         errors = []
         for uploaded in files:
             try:
-                validate_upload(uploaded.name, uploaded.size, uploaded.content_type)
+                check_upload(
+                    name=uploaded.name,
+                    size=uploaded.size,
+                    declared_type=uploaded.content_type,
+                    content=uploaded,
+                )
             except ValidationError as error:
                 errors.extend(error.messages)
         if errors:

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from feedback import services as feedback
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.queries import unique_match
+from helpdesk.uploads import check_upload
 from sla import timers as sla_clocks
 from sla.selectors import policy_book
 from tickets import notifications
-from tickets.attachments import validate_upload
 from tickets.email_threads import message_id_known, received_message_id_record
 from tickets.models import (
     SUSPENDED_FROM_STRANGERS_KEPT,
@@ -157,7 +157,12 @@ def _attach(ticket: Ticket, message: Message, uploads: Sequence[Upload]) -> list
         )
     attachments = []
     for upload in uploads:
-        content_type = validate_upload(upload.name, upload.size, upload.content_type)
+        content_type = check_upload(
+            name=upload.name,
+            size=upload.size,
+            declared_type=upload.content_type,
+            content=upload.content,
+        )
         attachment = Attachment(
             tenant_id=ticket.tenant_id,
             ticket=ticket,
@@ -505,7 +510,14 @@ def _save(ticket: Ticket, actor: User | None) -> None:
     sla_clocks.record(ticket, actor)
 
 
-def _set_status(ticket: Ticket, status: str, actor: User | None, *, record: bool = True) -> None:
+def _set_status(
+    ticket: Ticket,
+    status: str,
+    actor: User | None,
+    *,
+    record: bool = True,
+    assign_solver: bool = True,
+) -> None:
     old = ticket.status
     if old == status:
         return
@@ -522,10 +534,22 @@ def _set_status(ticket: Ticket, status: str, actor: User | None, *, record: bool
     if record:
         _record(ticket, actor, TicketEvent.Kind.STATUS, old, status)
     if status == Status.SOLVED:
+        if assign_solver:
+            _assign_the_solver(ticket, actor)
         notifications.ticket_solved(ticket)
         feedback.csat_ticket_solved(ticket, actor=actor, now=now)
     elif old == Status.SOLVED and status != Status.CLOSED:
         feedback.csat_ticket_reopened(ticket)
+
+
+def _assign_the_solver(ticket: Ticket, actor: User | None) -> None:
+    """An unassigned ticket that an agent solves becomes theirs, as in the widely used
+    helpdesks: its CSAT answer, the reports by agent and a reopening then find who
+    solved it. A customer marking their own request solved assigns nobody."""
+    if ticket.assignee_id is not None or actor is None or not _is_staff(actor):
+        return
+    _record(ticket, actor, TicketEvent.Kind.ASSIGNEE, "", actor.display_name)
+    ticket.assignee = actor
 
 
 @transaction.atomic
@@ -544,10 +568,13 @@ def ticket_update(
     `category` and `assignee` use `...` for "leave alone", so None can clear them.
     """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    # Forms send the assignee unchanged with every change; a changed one (another agent,
+    # or nobody) wins over the solver becoming the assignee.
+    reassigned = assignee is not ... and assignee != ticket.assignee
     if status is not None and status != ticket.status:
         if ticket.status == Status.CLOSED:
             raise ValidationError(_("A closed ticket cannot change status."))
-        _set_status(ticket, status, actor)
+        _set_status(ticket, status, actor, assign_solver=not reassigned)
     if priority is not None and priority != ticket.priority:
         _record(
             ticket,
@@ -561,7 +588,7 @@ def ticket_update(
     if category is not ... and category != ticket.category:
         _record(ticket, actor, TicketEvent.Kind.CATEGORY, ticket.category or "", category or "")
         ticket.category = category
-    if assignee is not ... and assignee != ticket.assignee:
+    if reassigned:
         if assignee is not None and not _is_staff(assignee):
             raise ValidationError({"assignee": _("Tickets can only be assigned to agents.")})
         _record(

@@ -1,4 +1,5 @@
-"""The help center's feedback form: open to every visitor, signed in or not."""
+"""The help center's feedback form: for people signed in to the help center, like every
+support channel (seeds/001), unless the desk's admin opens it to visitors."""
 
 from django.core.cache import cache
 from django.shortcuts import redirect, render
@@ -6,7 +7,10 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 
 from feedback.forms import FeedbackForm, safe_page
+from feedback.selectors import feedback_form_open_to_visitors
 from feedback.services import FeedbackInput, feedback_submit
+from helpdesk.access import denial
+from helpdesk.models import Role
 
 # Submissions per visitor (signed-in person, or IP address) and hour.
 HOURLY_LIMIT = 10
@@ -23,8 +27,19 @@ def _over_limit(request) -> bool:
     return cache.incr(key) > HOURLY_LIMIT
 
 
+def _refusal(request):
+    """Sign in first, unless the desk takes feedback from visitors (a signed-in person
+    needs an active membership here, whatever their role)."""
+    if request.user.is_authenticated or not feedback_form_open_to_visitors():
+        return denial(request, Role.CUSTOMER)
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 def feedback_form(request):
+    refused = _refusal(request)
+    if refused is not None:
+        return refused
     if request.method == "POST":
         form = FeedbackForm(request.POST)
         if form.is_valid():

@@ -56,6 +56,18 @@ def _clock_state(ticket, metric: str, now) -> tuple[str, str]:
     return "on-track", _("due %(time)s") % {"time": _when(due)}
 
 
+@register.inclusion_tag("sla/_reply_by.html", takes_context=True)
+def reply_by(context, ticket) -> dict:
+    """The customer's ticket page: when they can expect our reply, while a first- or
+    next-response clock runs for them (in the desk's time zone); nothing otherwise."""
+    due = timers.reply_due(ticket)
+    return {
+        "due": due,
+        "late": due is not None and due <= timezone.now(),
+        "zone": context["tenant"].time_zone,
+    }
+
+
 @register.simple_tag
 def sla_countdown_words() -> SafeString:
     """Attributes for an element holding SLA badges: the countdown's words in the

@@ -19,8 +19,10 @@ from success import display
 from success.forms import COMPLETE, RECORD_RENEWAL, SAVE, NoteForm, TaskForm
 from success.selectors import (
     HISTORY_DAYS,
+    all_organizations,
     dedicated_without_manager,
     managed_organizations,
+    open_owned_tasks,
     open_tasks_of,
     organization_for_agent,
     organization_page,
@@ -57,26 +59,30 @@ def _apply_errors(form, error: ValidationError) -> None:
 @require_GET
 @role_required(Role.AGENT)
 def workspace(request):
+    """An agent's own tasks and organizations; an admin oversees the desk: every owned
+    task with its owner, and every organization's health, those at most risk first."""
     today = timezone.localdate()
     pool, pool_total = pool_tasks()
     upsell = upsell_signals(request.tenant, today)
     referral = referral_signals(request.tenant, today)
+    is_admin = has_role(request, Role.ADMIN)
     return render(
         request,
         "success/workspace.html",
         {
             "today": today,
-            "my_tasks": open_tasks_of(request.user),
+            "whole_desk": is_admin,
+            "my_tasks": open_owned_tasks() if is_admin else open_tasks_of(request.user),
             "pool": pool,
             "pool_total": pool_total,
-            "organizations": managed_organizations(request.user, today),
+            "organizations": (
+                all_organizations(today) if is_admin else managed_organizations(request.user, today)
+            ),
             "upsell": upsell[:SIGNALS_SHOWN],
             "upsell_total": len(upsell),
             "referral": referral[:SIGNALS_SHOWN],
             "referral_total": len(referral),
-            "unmanaged": (
-                dedicated_without_manager(request.tenant) if has_role(request, Role.ADMIN) else None
-            ),
+            "unmanaged": dedicated_without_manager(request.tenant) if is_admin else None,
         },
     )
 

@@ -16,7 +16,9 @@ from tickets.services import ticket_add_note
 def files(acme):
     """Carol's ticket with a public file and an internal note's file, and a file on a
     ticket of another organization's customer."""
-    ticket = make_ticket(acme, uploads=[upload("screenshot.png", b"\x89PNG fake", "image/png")])
+    ticket = make_ticket(
+        acme, uploads=[upload("screenshot.png", b"\x89PNG\r\n\x1a\n fake", "image/png")]
+    )
     with acme.scope():
         ticket_add_note(
             ticket=ticket,
@@ -105,7 +107,7 @@ def test_the_messages_json_lists_a_url_that_works_with_a_token(acme, files):
 
     response = client.get(listed["api_url"])
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == b"\x89PNG fake"
+    assert b"".join(response.streaming_content) == b"\x89PNG\r\n\x1a\n fake"
     # Served as the help center serves it: inline if harmless, never as a page of ours.
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"].startswith("inline")

@@ -198,7 +198,7 @@ def test_the_footer_links_every_help_center_page_to_the_form(acme):
 
 
 def test_the_form_shows_errors_in_place_and_keeps_the_text(acme):
-    client = acme.client()  # visitors who are not signed in may send feedback too
+    client = acme.client(acme.customer)
     response = client.post("/feedback/", {"ease": "", "text": "Keep this text"})
     assert response.status_code == 400
     body = response.content.decode()
@@ -211,18 +211,89 @@ def test_the_form_shows_errors_in_place_and_keeps_the_text(acme):
 
 
 def test_an_off_site_page_is_not_kept(acme):
-    acme.client().post("/feedback/", {"ease": "4", "page": "https://evil.example/phish"})
-    acme.client().post("/feedback/", {"ease": "4", "page": "//evil.example/phish"})
+    client = acme.client(acme.customer)
+    client.post("/feedback/", {"ease": "4", "page": "https://evil.example/phish"})
+    client.post("/feedback/", {"ease": "4", "page": "//evil.example/phish"})
     with acme.scope():
         assert list(FeedbackSubmission.objects.values_list("page", flat=True)) == ["", ""]
 
 
-def test_a_flood_of_submissions_is_refused(acme):
-    client = acme.client()
+@pytest.mark.parametrize("who", ["customer", "visitor"])
+def test_a_flood_of_submissions_is_refused(acme, who):
+    _open_to_visitors(acme)
+    client = acme.client(acme.customer if who == "customer" else None)
     statuses = [client.post("/feedback/", {"ease": "5"}).status_code for _ in range(11)]
     assert statuses == [302] * 10 + [429]
     with acme.scope():
         assert FeedbackSubmission.objects.count() == 10
+
+
+def _open_to_visitors(desk, is_open=True):
+    with desk.scope():
+        FeedbackSettings.objects.update_or_create(
+            tenant=desk.tenant, defaults={"form_open_to_visitors": is_open}
+        )
+
+
+def test_the_form_is_for_signed_in_people_unless_the_desk_opens_it_to_visitors(acme):
+    """Support channels are for signed-in customers (seeds/001); the form too, by default."""
+    visitor = acme.client()
+    response = visitor.get("/feedback/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert visitor.post("/feedback/", {"ease": "1"}).status_code == 302
+    with acme.scope():
+        assert not FeedbackSubmission.objects.exists()
+    # The footer does not offer it to visitors; it does to customers.
+    assert "/feedback/" not in visitor.get("/kb/").content.decode()
+    assert 'href="/feedback/?from=/kb/"' in acme.client(acme.customer).get("/kb/").content.decode()
+
+    _open_to_visitors(acme)
+    assert visitor.get("/feedback/").status_code == 200
+    assert 'href="/feedback/?from=/kb/"' in visitor.get("/kb/").content.decode()
+    assert visitor.post("/feedback/", {"ease": "4", "text": "Nice docs"}).status_code == 302
+    with acme.scope():
+        entry = FeedbackSubmission.objects.get()
+    assert (entry.text, entry.user) == ("Nice docs", None)
+
+    _open_to_visitors(acme, False)
+    assert visitor.get("/feedback/").status_code == 302
+
+
+def test_one_desk_opening_its_form_opens_no_other(acme, globex):
+    _open_to_visitors(acme)
+    response = globex.client().get("/feedback/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert acme.client().get("/feedback/").status_code == 200
+
+
+def test_a_member_who_left_gets_no_form(acme):
+    with acme.scope():
+        Membership.objects.filter(user=acme.customer).update(is_active=False)
+    assert acme.client(acme.customer).get("/feedback/").status_code == 403
+
+
+def test_the_admin_opens_the_form_to_visitors_in_the_survey_settings(acme):
+    admin = acme.client(acme.admin)
+    page = admin.get("/admin/feedback/feedbacksettings/add/").content.decode()
+    assert "Open the feedback form to visitors" in page
+    response = admin.post(
+        "/admin/feedback/feedbacksettings/add/",
+        {
+            "csat_enabled": "on",
+            "csat_delay_minutes": "60",
+            "nps_enabled": "on",
+            "nps_interval_days": "90",
+            "form_open_to_visitors": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert acme.client().get("/feedback/").status_code == 200
+    with acme.scope():
+        row = FeedbackSettings.objects.get()
+    change = admin.get(
+        f"/admin/feedback/feedbacksettings/{row.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert "向访客开放反馈表单" in change.content.decode()
 
 
 def test_admins_browse_and_export_only_their_desks_feedback(acme, globex):
@@ -280,8 +351,10 @@ def test_the_hourly_beat_task_asks_each_desks_due_contacts(acme, globex):
 
 
 def test_feedback_lands_in_the_desk_it_was_sent_to(acme, globex):
-    globex.client().post("/feedback/", {"ease": "1", "text": "Globex search is broken"})
-    acme.client().post("/feedback/", {"ease": "5", "text": "Acme is great"})
+    globex.client(globex.customer).post(
+        "/feedback/", {"ease": "1", "text": "Globex search is broken"}
+    )
+    acme.client(acme.customer).post("/feedback/", {"ease": "5", "text": "Acme is great"})
     with acme.scope():
         assert list(FeedbackSubmission.objects.values_list("text", flat=True)) == ["Acme is great"]
     with globex.scope():

@@ -734,3 +734,49 @@ def test_admins_see_the_dedicated_accounts_without_a_success_manager(acme, globe
     assert "Every dedicated account has its success manager." in page
     agent_page = _text(acme.client(acme.agent).get("/agent/success/"))
     assert "Dedicated accounts without a success manager" not in agent_page
+
+
+def test_admins_see_every_organizations_health_those_at_most_risk_first(acme):
+    """An admin who manages no organization oversees them all (an at-risk one managed by
+    nobody included), the lowest score first and the unscored last, with their success
+    manager; and every owned task with its owner. An agent still sees their own."""
+    today = _today()
+    _manage(acme, acme.org, acme.agent)
+    health_row(acme, acme.org, today, 82)
+    health_row(acme, acme.other_org, today, 69)  # at risk, managed by nobody
+    unscored = _org(acme, "Newcomer Ltd")
+    _org(acme, "Gone Inc", churned_on=today - timedelta(days=3))
+    task = make_task(acme, acme.org, TaskKind.CHECK_IN_30, owner=acme.agent)
+    make_task(acme, acme.other_org, TaskKind.ONBOARDING)  # the pool's, not an owned task
+
+    response = acme.client(acme.admin).get("/agent/success/")
+
+    rows = response.context["organizations"]
+    assert [o.name for o in rows] == [acme.other_org.name, acme.org.name, unscored.name]
+    page = _text(response)
+    organizations = page[page.index("All organizations") : page.index("Signals")]
+    assert "69 · At risk" in organizations and "82 · Healthy" in organizations
+    assert "Acme Analytics Agent" in organizations  # the success manager column
+    assert "Gone Inc" not in organizations
+    assert [t.pk for t in response.context["my_tasks"]] == [task.pk]
+    tasks = page[page.index("Open tasks") : page.index("Shared pool")]
+    assert "30-day check-in" in tasks and "Acme Analytics Agent" in tasks
+
+    agent_page = acme.client(acme.agent).get("/agent/success/")
+    assert [o.name for o in agent_page.context["organizations"]] == [acme.org.name]
+    assert "My organizations" in _text(agent_page)
+    chinese = acme.client(acme.admin).get("/agent/success/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "全部组织" in _text(chinese) and "风险最高的在前" in _text(chinese)
+
+
+def test_an_admins_workspace_query_count_does_not_grow_either(acme, django_assert_num_queries):
+    _grow_workspace(acme, 0, 2)
+    client = acme.client(acme.admin)
+    client.get("/agent/success/")
+    with CaptureQueriesContext(connection) as small:
+        client.get("/agent/success/")
+    _grow_workspace(acme, 2, 8)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get("/agent/success/")
+    assert len(response.context["organizations"]) == 12  # the ten, and the desk's two
+    assert len(response.context["my_tasks"]) == 10

@@ -375,7 +375,7 @@ def test_detail_shows_the_public_thread_but_not_internal_notes(acme):
         acme,
         subject="Dashboard is blank",
         body="It shows **nothing**.",
-        uploads=[upload("screenshot.png", b"\x89PNG fake", "image/png")],
+        uploads=[upload("screenshot.png", b"\x89PNG\r\n\x1a\n fake", "image/png")],
     )
     with acme.scope():
         note = ticket_add_note(

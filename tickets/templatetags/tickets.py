@@ -34,6 +34,7 @@ def queue_rows(context) -> SafeString:
     labels = context["labels"]
     selected = context["selected"]
     path = context["ticket_path"]
+    marked_subjects = context.get("marked_subjects") or {}
     select = _("Select")
     none = "—"
     now = timezone.now()
@@ -62,7 +63,7 @@ def queue_rows(context) -> SafeString:
                 select=select,
                 checked=SafeString(" checked") if ticket.number in selected else "",
                 path=path,
-                subject=ticket.subject,
+                subject=marked_subjects.get(ticket.pk, ticket.subject),
                 tags=tags,
                 requester=ticket.requester.display_name,
                 organization=organization.name if organization else "",

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from feedback.selectors import ticket_satisfaction
+from helpdesk import highlight
 from helpdesk.access import role_required
 from helpdesk.input_values import is_whole_number
 from helpdesk.models import Role
@@ -82,6 +83,7 @@ def ticket_queue(request):
     query.pop("selected", None)
     context = {
         "tickets": tickets,
+        "marked_subjects": _marked_subjects(tickets, filters.q),
         "has_next": has_next,
         "page": page_number,
         "filters": filters,
@@ -110,6 +112,19 @@ def ticket_queue(request):
     if request.htmx:
         return render(request, "tickets/agent_queue_rows.html", context)
     return render(request, "tickets/agent_queue.html", context)
+
+
+def _marked_subjects(tickets, query: str) -> dict:
+    """The subjects with what the search matched marked in whole words, by ticket id
+    (one query for the page's rows at most); none for a "#number" search."""
+    query = (query or "").strip()
+    if not query or query.startswith("#"):
+        return {}
+    found = highlight.matches([ticket.subject for ticket in tickets], highlight.words_of(query))
+    return {
+        ticket.pk: highlight.marked(ticket.subject, terms)
+        for ticket, terms in zip(tickets, found, strict=True)
+    }
 
 
 @require_POST

@@ -7,12 +7,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from helpdesk.access import role_required
+from helpdesk.access import has_role, role_required
 from helpdesk.input_values import InvalidValue, parse_int
 from helpdesk.models import Role
 from knowledge.selectors import article_for_context
 from knowledge.services import deflection_filed
-from plans.selectors import plan_for_membership
+from plans.selectors import plan_for_membership, plans_above
 from tickets.external_images import shows_external_images_on_request
 from tickets.forms import MAX_PAGE, ReplyForm, TicketCreateForm
 from tickets.models import UNSOLVED, Channel, Status
@@ -25,6 +25,7 @@ from tickets.selectors import (
 from tickets.services import ticket_create, ticket_reopen, ticket_reply, ticket_solve
 
 PAGE_SIZE = 25
+HOME_OPEN_SHOWN = 5  # open requests on the help center's front page
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -34,6 +35,31 @@ def _apply_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+@require_GET
+@role_required(Role.CUSTOMER)
+def home(request):
+    """The help center's front page: the open requests, the customer's plan, its promise
+    and their channels."""
+    if has_role(request, Role.AGENT):
+        return redirect("agent_queue")
+    membership = request.membership
+    plan = plan_for_membership(membership)
+    # The same requests as My requests' open tab, most recently updated first.
+    open_tickets = (
+        tickets_visible_to_customer(membership).filter(status__in=UNSOLVED).order_by("-updated_at")
+    )
+    return render(
+        request,
+        "helpdesk/home.html",
+        {
+            "plan": plan,
+            "organization": membership.organization,
+            "upgrades": plans_above(plan) if plan else [],
+            "open_tickets": open_tickets[:HOME_OPEN_SHOWN],
+        },
+    )
 
 
 @require_GET
