@@ -121,6 +121,7 @@ def build_world(desk) -> World:
         "category_slug": kb_section.category.slug,
         "kb/articles/<int:pk>/<str:slug>/:slug": article.slug,
         "macro_id": str(macro.pk),
+        "rank": "2",  # a plan, by rank: Pro+, above the walk's customer's Pro
         "token": "not-a-token",
         "rating": "5",
         "score": "9",

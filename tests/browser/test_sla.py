@@ -56,4 +56,4 @@ def test_the_customer_reads_the_promise_and_compares_plans(page, tenant_url, acm
     expect(page.get_by_role("row", name=re.compile("First reply within"))).to_contain_text(
         "2 hours, around the clock"
     )
-    expect(page.get_by_text("Talk to your account owner")).to_be_visible()
+    expect(page.get_by_role("button", name="Ask us about Pro+")).to_be_visible()

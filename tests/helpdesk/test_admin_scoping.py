@@ -21,6 +21,7 @@ from helpdesk.models import (
 )
 from helpdesk.tenancy import tenant_scope
 from plans.models import Organization, OrganizationDomain, Plan
+from plans.services import plan_settings
 
 # Text that only Globex's rows contain; none of it may appear on any Acme admin page.
 GLOBEX_SENTINELS = [
@@ -101,6 +102,7 @@ def desks(acme, globex):
             _feedback_rows(desk, ticket)
             _success_rows(desk)
             _suspended_mail(desk)
+            plan_settings(tenant=desk.tenant)
     return acme, globex
 
 
