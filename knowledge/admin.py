@@ -9,7 +9,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline
-from knowledge.models import Article, ArticleImage, Category, Section
+from knowledge.models import Article, ArticleImage, Category, SearchSynonym, Section
 from knowledge.services import article_save
 
 STALE_AFTER = timedelta(days=180)
@@ -144,6 +144,15 @@ class ArticleImageForm(forms.ModelForm):
         if not head.startswith(signatures):
             raise ValidationError(_("This file is not the picture its name says."))
         return upload
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(TenantModelAdmin):
+    """Words customers use for the same thing, for search and suggestions."""
+
+    list_display = ("terms",)
+    search_fields = ("terms",)
+    fields = ("terms",)
 
 
 @admin.register(ArticleImage)

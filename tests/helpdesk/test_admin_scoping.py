@@ -57,7 +57,7 @@ def _values(tenant, model):
 
 @pytest.fixture
 def desks(acme, globex):
-    from knowledge.models import ArticleImage
+    from knowledge.models import ArticleImage, SearchSynonym
     from sla.models import SLAOutcome
     from tests.knowledge.factories import make_article
     from tests.tickets.factories import make_ticket
@@ -103,6 +103,9 @@ def desks(acme, globex):
             _success_rows(desk)
             _suspended_mail(desk)
             plan_settings(tenant=desk.tenant)
+            SearchSynonym.objects.create(
+                tenant=desk.tenant, terms=f"{desk.tenant.name} secret macro, {desk.tenant.slug}"
+            )
     return acme, globex
 
 
