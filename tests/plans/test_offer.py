@@ -301,3 +301,42 @@ def test_asking_and_clicking_are_upsell_signals_on_the_workspace(acme):
     page = acme.client(acme.agent).get("/agent/success/").content.decode()
     assert "Opened the upgrade page 2 times in 30 days" in page
     assert f'asked about upgrading 1 time (<a href="/agent/tickets/{number}/">' in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_once_file_one_request(acme):
+    import threading
+
+    from django.db import connection
+
+    from helpdesk.models import Membership
+    from success.upgrades import upgrade_enquiry_file
+
+    results, errors = [], []
+    barrier = threading.Barrier(3)
+
+    def ask():
+        try:
+            with acme.scope():
+                membership = Membership.objects.select_related("tenant", "user").get(
+                    user=acme.other_customer
+                )
+                barrier.wait()
+                ticket, filed = upgrade_enquiry_file(membership=membership, plan=acme.pro_plus)
+                results.append((ticket.pk, filed))
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({pk for pk, _filed in results}) == 1
+    assert sorted(filed for _pk, filed in results) == [False, False, True]
+    with acme.scope():
+        assert Ticket.objects.filter(requester=acme.other_customer).count() == 1
+        assert UpgradeInterest.objects.count() == 1
