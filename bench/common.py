@@ -19,6 +19,7 @@ BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "8"))
 HOST_NAME = "bench.localhost"
 API_PATH = "/api/v1/tickets/"
 BARE_PATH = "/bench/bare-json/"
+BARE_INSERT_PATH = "/bench/bare-insert/"
 QUEUE_PATH = "/agent/"
 FILTERED_PATH = "/agent/?priority=1&status=open"
 WORKERS = 2

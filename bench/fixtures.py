@@ -106,7 +106,9 @@ def make_fixtures(tenant) -> Fixtures:
         Session.objects.all().delete()  # the bench database's own sessions only
         session = import_module(settings.SESSION_ENGINE).SessionStore()
         session[SESSION_KEY] = str(agent.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        # The desk's own backend (people belong to one desk): a session naming another
+        # is nobody, and every page would answer with the sign-in page.
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         session[HASH_SESSION_KEY] = agent.get_session_auth_hash()
         session.create()
 

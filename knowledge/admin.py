@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline
 from helpdesk.uploads import check_upload, name_content_type
-from knowledge.models import Article, ArticleImage, Category, Section
+from knowledge.models import Article, ArticleImage, Category, SearchSynonym, Section
 from knowledge.services import article_save
 
 STALE_AFTER = timedelta(days=180)
@@ -152,6 +152,15 @@ class ArticleImageForm(forms.ModelForm):
                 message = _("Upload a PNG, JPEG, GIF or WebP picture.")
             raise ValidationError(message, code=error.code) from None
         return upload
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(TenantModelAdmin):
+    """Words customers use for the same thing, for search and suggestions."""
+
+    list_display = ("terms",)
+    search_fields = ("terms",)
+    fields = ("terms",)
 
 
 @admin.register(ArticleImage)

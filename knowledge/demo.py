@@ -15,7 +15,7 @@ from pathlib import Path
 from django.utils.text import slugify
 
 from helpdesk.models import Tenant
-from knowledge.models import Article, Category, Section
+from knowledge.models import Article, Category, SearchSynonym, Section
 from knowledge.services import article_save
 from plans.models import Plan
 
@@ -112,7 +112,14 @@ def load_articles(tenant: Tenant, *, demo_only: bool = False) -> dict[str, Artic
         if linked != article.body:
             article.body = linked
             article_save(article, touch=False)
+    load_synonyms(tenant)
     return by_key
+
+
+def load_synonyms(tenant: Tenant) -> None:
+    """The corpus's synonym groups (content/synonyms.json), each once."""
+    for terms in content("synonyms.json"):
+        SearchSynonym.objects.get_or_create(tenant=tenant, terms=terms)
 
 
 def _address(by_key: dict[str, Article], match: re.Match) -> str:

@@ -2,12 +2,14 @@
 shelves (seeds/000), in English and Simplified Chinese, each article visible to
 everyone, to signed-in customers, or to chosen plans only."""
 
+import re
 import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -252,3 +254,51 @@ class Deflection(TenantOwned):
             models.Index(fields=["tenant", "user", "opened_at"], name="kbdeflection_user"),
             models.Index(fields=["tenant", "opened_at"], name="kbdeflection_recent"),
         ]
+
+
+class SearchSynonym(TenantOwned):
+    """Words and phrases customers use for the same thing ("专票" for "增值税专用发票",
+    "2FA" for "two-factor authentication"): a search for any of them also finds the
+    articles that use another (knowledge/search.py)."""
+
+    terms = models.CharField(
+        _("words that mean the same"),
+        max_length=500,
+        help_text=_(
+            "Two or more words or phrases, separated by commas, e.g. 专票, 增值税专用发票. "
+            "A search for any of them also finds articles with the others."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("search synonym")
+        verbose_name_plural = _("search synonyms")
+        ordering = ["terms"]
+
+    def __str__(self) -> str:
+        return self.terms
+
+    @property
+    def term_list(self) -> list[str]:
+        return split_terms(self.terms)
+
+    def clean(self) -> None:
+        terms = split_terms(self.terms)
+        if len(terms) < 2:
+            raise ValidationError(
+                {"terms": _("Give at least two words or phrases, separated by commas.")}
+            )
+        if any(len(term) > 60 for term in terms):
+            raise ValidationError({"terms": _("Each word or phrase may have 60 characters.")})
+        self.terms = ", ".join(terms)
+
+
+def split_terms(text: str) -> list[str]:
+    """'专票，增值税专用发票, 2FA ' -> ['专票', '增值税专用发票', '2FA'] (commas of either
+    width, spaces tidied, each once whatever its case)."""
+    parts = (" ".join(part.split()) for part in re.split(r"[,，、;；\n]", text or ""))
+    seen: dict[str, str] = {}
+    for part in parts:
+        if part:
+            seen.setdefault(part.lower(), part)
+    return list(seen.values())

@@ -7,6 +7,11 @@ pass through the segmenter unchanged and are stemmed by the `english`
 configuration, so one configuration serves both languages and mixed queries
 ("SSO 登录失败"). The vector weighs the title (A) over labels (B) over the body (D).
 
+Synonyms an admin defines per desk (*Search synonyms*: "专票, 增值税专用发票") widen a
+query: a term of a group in the query matches any term of the group ("专票" also finds
+"增值税专用发票"), as one alternative in the "all words" pass and as more words in
+the "any word" passes.
+
 A query is tried as "all words" first, then "any word". When that finds little,
 each word the knowledge base does not contain is replaced by the closest word of
 its titles and labels (edit distance, rapidfuzz) and the search runs again, so
@@ -29,7 +34,7 @@ from django.utils.safestring import SafeString, mark_safe
 from rapidfuzz import fuzz, process
 
 from helpdesk import highlight
-from knowledge.models import Article
+from knowledge.models import Article, SearchSynonym, split_terms
 from knowledge.rendering import plain_text
 
 CONFIG = "english"
@@ -116,19 +121,45 @@ def index_article(article: Article) -> None:
         article.search_vector = cursor.fetchone()[0]
 
 
-def _tsquery(words: list[str], *, match_all: bool, weights: str = "") -> SearchQuery | None:
-    """`words` joined by AND or OR; with `weights` ("AB"), matching those parts only."""
-    query = None
-    for word in words:
-        if weights:
-            word = re.sub(r"\W", "", word)
-            if not word:
-                continue
-            term = SearchQuery(f"{word}:{weights}", config=CONFIG, search_type="raw")
+# A term of a query: a word, or alternatives (a synonym group), each a run of words
+# that must all match.
+Term = str | tuple[tuple[str, ...], ...]
+
+
+def _word_query(word: str, weights: str) -> SearchQuery | None:
+    if weights:
+        word = re.sub(r"\W", "", word)
+        if not word:
+            return None
+        return SearchQuery(f"{word}:{weights}", config=CONFIG, search_type="raw")
+    return SearchQuery(word, config=CONFIG, search_type="plain")
+
+
+def _combine(queries, *, match_all: bool) -> SearchQuery | None:
+    combined = None
+    for query in queries:
+        if query is None:
+            continue
+        if combined is None:
+            combined = query
         else:
-            term = SearchQuery(word, config=CONFIG, search_type="plain")
-        query = term if query is None else (query & term if match_all else query | term)
-    return query
+            combined = combined & query if match_all else combined | query
+    return combined
+
+
+def _tsquery(terms: list[Term], *, match_all: bool, weights: str = "") -> SearchQuery | None:
+    """`terms` joined by AND or OR; with `weights` ("AB"), matching those parts only.
+    A synonym group matches when any of its alternatives does (all of its words)."""
+    queries = []
+    for term in terms:
+        if isinstance(term, str):
+            queries.append(_word_query(term, weights))
+        else:
+            alternatives = (
+                _combine((_word_query(w, weights) for w in words), match_all=True) for words in term
+            )
+            queries.append(_combine(alternatives, match_all=False))
+    return _combine(queries, match_all=match_all)
 
 
 @dataclass
@@ -150,7 +181,7 @@ def _ranked(articles: QuerySet[Article], query: SearchQuery | None, limit: int):
     return [(article, article.rank) for article in ranked]
 
 
-def _full_text(articles: QuerySet[Article], words: list[str], finer: list[str], limit: int):
+def _full_text(articles: QuerySet[Article], words: list[Term], finer: list[str], limit: int):
     """All words first; then any word in titles and labels; then any word anywhere.
 
     Ranking is the costly part (each matching row's vector is read), and "any word"
@@ -224,6 +255,73 @@ def forget_vocabulary(tenant_id: int) -> None:
     cache.set(_version_key(tenant_id), time.time_ns(), None)
 
 
+@dataclass(frozen=True)
+class Synonyms:
+    """A desk's synonym groups, lowercased."""
+
+    groups: tuple[tuple[str, ...], ...]
+
+    def found_in(self, text: str) -> list[tuple[str, list[str]]]:
+        """(the term the query uses, the other terms of its group) for each group one of
+        whose terms is in `text` (the longest such term; English terms as whole words)."""
+        lowered = " ".join((text or "").lower().split())
+        found = []
+        for group in self.groups:
+            for term in sorted(group, key=len, reverse=True):
+                if _contains(lowered, term):
+                    found.append((term, [other for other in group if other != term]))
+                    break
+        return found
+
+
+def _contains(text: str, term: str) -> bool:
+    if _CJK.search(term):
+        return term in text
+    return re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text) is not None
+
+
+_synonyms: dict[int, tuple[int, Synonyms]] = {}
+
+
+def _synonyms_key(tenant_id: int) -> str:
+    return f"kb:synonyms-version:{tenant_id}"
+
+
+def synonyms(tenant_id: int) -> Synonyms:
+    """The desk's synonym groups (reloaded when an admin changes one)."""
+    version = cache.get_or_set(_synonyms_key(tenant_id), time.time_ns, None)
+    held = _synonyms.get(tenant_id)
+    if held is not None and held[0] == version:
+        return held[1]
+    rows = SearchSynonym.objects.filter(tenant_id=tenant_id).values_list("terms", flat=True)
+    groups = tuple(
+        tuple(term.lower() for term in split_terms(terms)) for terms in rows.order_by("pk")
+    )
+    loaded = Synonyms(tuple(group for group in groups if len(group) > 1))
+    _synonyms[tenant_id] = (version, loaded)
+    return loaded
+
+
+def forget_synonyms(tenant_id: int) -> None:
+    cache.set(_synonyms_key(tenant_id), time.time_ns(), None)
+
+
+def _with_synonyms(
+    words: list[str], finer: list[str], found: list[tuple[str, list[str]]]
+) -> tuple[list[Term], list[str]]:
+    """The query's words with each synonym term replaced by its group's alternatives,
+    and the "any word" list with the other terms' words added."""
+    terms: list[Term] = list(words)
+    finer = list(finer)
+    for term, others in found:
+        own = query_words(term)
+        terms = [t for t in terms if t not in own]
+        alternatives = [tuple(own), *(tuple(query_words(other)) for other in others)]
+        terms.append(tuple(alt for alt in alternatives if alt))
+        finer += [w for other in others for w in query_words(other, finer=True)]
+    return terms, list(dict.fromkeys(finer))
+
+
 def corrected(words: list[str], known: Vocabulary) -> list[str]:
     """Each unknown word replaced by the closest known one, if one is close enough."""
     result = []
@@ -242,7 +340,8 @@ def search(articles: QuerySet[Article], text: str, *, tenant_id: int, limit: int
     if not words:
         return []
     finer = query_words(text, finer=True)
-    found = _full_text(articles, words, finer, limit)
+    terms, finer = _with_synonyms(words, finer, synonyms(tenant_id).found_in(text))
+    found = _full_text(articles, terms, finer, limit)
     if len(found) < MIN_FULL_TEXT:
         fixed = corrected(finer, vocabulary(tenant_id))
         if fixed != finer:
@@ -308,4 +407,13 @@ def _window(text: str, found: list[highlight.Term], width: int) -> SafeString:
     )
 
 
-__all__ = ["Hit", "index_article", "query_words", "search", "segment", "snippet", "snippets"]
+__all__ = [
+    "Hit",
+    "index_article",
+    "query_words",
+    "search",
+    "segment",
+    "snippet",
+    "snippets",
+    "synonyms",
+]

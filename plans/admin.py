@@ -1,9 +1,10 @@
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline
-from plans.models import Organization, OrganizationDomain, Plan
+from plans.models import Organization, OrganizationDomain, Plan, PlanSettings
 from sla.admin import SLAPolicyInline
 
 
@@ -19,6 +20,7 @@ class PlanAdmin(TenantModelAdmin):
     ordering = ("rank",)
     search_fields = ("name",)
     inlines = [SLAPolicyInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (
             None,
@@ -30,6 +32,8 @@ class PlanAdmin(TenantModelAdmin):
                     "currency",
                     "allows_urgent",
                     "help_center_blurb",
+                    "help_center_blurb_zh_hans",
+                    "upgrade_url",
                 )
             },
         ),
@@ -54,6 +58,19 @@ class PlanAdmin(TenantModelAdmin):
         return ", ".join(
             str(Plan._meta.get_field(f"offers_{channel}").verbose_name) for channel in plan.channels
         )
+
+
+@admin.register(PlanSettings)
+class PlanSettingsAdmin(TenantModelAdmin):
+    """One row per desk (created with the defaults when a help-center page first needs
+    it; deleting it resets them)."""
+
+    list_display = ("__str__", "support_email", "upgrade_url")
+    fields = ("support_email", "upgrade_url")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def has_add_permission(self, request, *args):
+        return super().has_add_permission(request, *args) and not PlanSettings.objects.exists()
 
 
 class OrganizationDomainInline(TenantTabularInline):

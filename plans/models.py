@@ -4,6 +4,7 @@ The plan decides the service: response targets (its SLA policies, in sla/), the
 channels offered, and what the help center shows. Service follows the plan (seeds/001).
 """
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -15,6 +16,22 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import TenantOwned
+
+# A number with a unit of hours or minutes (or working days), in English or Chinese:
+# "within 24 hours", "2h", "30-minute", "2 小时内", "两个工作日".
+_RESPONSE_TIME = re.compile(
+    r"(?:\d+(?:[.,]\d+)?|[一二两三四五六七八九十百半]+)\s*-?\s*"
+    r"(?:个\s*)?(?:"
+    r"(?:business|working|office)\s+(?:hours?|days?)|hours?|hrs?|h\b|minutes?|mins?\b"
+    r"|小时|分钟|工作日|个工作日)",
+    re.IGNORECASE,
+)
+
+
+def response_time_in(text: str) -> str:
+    """The first phrase of `text` that names a duration in hours or minutes, or ''."""
+    found = _RESPONSE_TIME.search(text or "")
+    return found.group(0).strip() if found else ""
 
 
 class Plan(TenantOwned):
@@ -46,10 +63,33 @@ class Plan(TenantOwned):
         blank=True,
         help_text=_("How customers reach their 1:1 chat, e.g. a WeChat group or Slack channel."),
     )
+    # The response times a plan promises are written from its SLA targets wherever
+    # they are shown (sla.display); this text is for what targets cannot say, so it
+    # may not name a response time (see `clean`), which would go stale when they change.
     help_center_blurb = models.TextField(
-        _("help center blurb"),
+        _("what else the plan gives"),
         blank=True,
-        help_text=_("Shown to customers on this plan, and to lower plans as what upgrading gives."),
+        help_text=_(
+            "Shown to customers on this plan, and to lower plans as what upgrading gives, "
+            "under the response times written from the plan's service levels. Describe "
+            "what targets cannot say (a named engineer, onboarding help); leave response "
+            "times out."
+        ),
+    )
+    help_center_blurb_zh_hans = models.TextField(
+        _("what else the plan gives, in Chinese"),
+        blank=True,
+        help_text=_("Shown to readers of the help center in Chinese; blank: the text above."),
+    )
+    upgrade_url = models.URLField(
+        _("upgrade page"),
+        blank=True,
+        max_length=500,
+        help_text=_(
+            "Where customers on lower plans buy this plan (your billing page). Blank: the "
+            'upgrade page of the plan settings, or else an "Ask us about this plan" button '
+            "that files a request for you."
+        ),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
@@ -80,8 +120,25 @@ class Plan(TenantOwned):
             errors["phone_number"] = _("A plan that offers phone support needs a phone number.")
         if self.offers_chat and not self.chat_details.strip():
             errors["chat_details"] = _("A plan that offers 1:1 chat needs the chat details.")
+        for name in ("help_center_blurb", "help_center_blurb_zh_hans"):
+            found = response_time_in(getattr(self, name))
+            if found:
+                errors[name] = _(
+                    "“%(found)s” reads like a response time. The plan's response times are "
+                    "shown from its service levels, so they stay true when the targets "
+                    "change: leave them out of this text."
+                ) % {"found": found}
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def blurb(self) -> str:
+        """The free text in the reader's language (Chinese when there is a version)."""
+        from django.utils.translation import get_language
+
+        if self.help_center_blurb_zh_hans and (get_language() or "").startswith("zh"):
+            return self.help_center_blurb_zh_hans
+        return self.help_center_blurb
 
     @property
     def channels(self) -> list[str]:
@@ -172,3 +229,35 @@ class OrganizationDomain(TenantOwned):
     def save(self, *args, **kwargs):
         self.domain = self.domain.strip().lower().lstrip("@")
         super().save(*args, **kwargs)
+
+
+class PlanSettings(TenantOwned):
+    """What every plan of a desk shares (one row per desk, created on first use): the
+    address customers email for support, and the page where they upgrade."""
+
+    support_email = models.EmailField(
+        _("support email address"),
+        help_text=_(
+            "The address your mail gateway receives for this desk; shown wherever a plan "
+            "offers email support."
+        ),
+    )
+    upgrade_url = models.URLField(
+        _("upgrade page"),
+        blank=True,
+        max_length=500,
+        help_text=_(
+            "Your pricing or billing page, for plans without an upgrade page of their own. "
+            'Blank: customers get an "Ask us about this plan" button that files a request.'
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("plan settings")
+        verbose_name_plural = _("plan settings")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="plansettings_one_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Plan settings"))

@@ -1,24 +1,29 @@
 from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 
 from helpdesk.models import Tenant
-from plans.models import Organization, OrganizationDomain, Plan
+from plans.models import Organization, OrganizationDomain, Plan, PlanSettings
 
-# The tiers a new tenant starts with (seeds/001): service follows the plan.
+# The tiers a new tenant starts with (seeds/001): service follows the plan. Their texts
+# name no response time: those are written from each plan's SLA targets (sla.display).
 DEFAULT_PLANS = [
     {
         "name": "Free",
         "rank": 0,
         "monthly_price": Decimal("0"),
         "help_center_blurb": "Self-service first: the knowledge base answers most questions, "
-        "and our team replies to tickets within 48 hours.",
+        "and our team answers every request.",
+        "help_center_blurb_zh_hans": "自助优先：知识库能解答大多数问题，"
+        "我们的团队会回复每一个工单。",
     },
     {
         "name": "Pro",
         "rank": 1,
         "monthly_price": Decimal("49"),
-        "help_center_blurb": "Priority email and web support: a first reply within 24 hours.",
+        "help_center_blurb": "Priority email and web support.",
+        "help_center_blurb_zh_hans": "优先处理的邮件和网页支持。",
     },
     {
         "name": "Pro+",
@@ -29,8 +34,9 @@ DEFAULT_PLANS = [
         "offers_phone": True,
         "phone_number": "+1 800 555 0100",
         "chat_details": "1:1 chat with your support engineer from the help center",
-        "help_center_blurb": "A first reply within 2 hours, phone support and a 1:1 chat "
-        "with an engineer who knows your account.",
+        "help_center_blurb": "Phone support, urgent requests, and a 1:1 chat with an engineer "
+        "who knows your account.",
+        "help_center_blurb_zh_hans": "电话支持、紧急工单，以及与熟悉您账户的工程师一对一沟通。",
     },
 ]
 
@@ -60,3 +66,28 @@ def organization_create(
     for domain in email_domains:
         OrganizationDomain.objects.create(tenant=tenant, organization=organization, domain=domain)
     return organization
+
+
+def default_support_email(tenant: Tenant) -> str:
+    """support@<slug>.<INBOUND_EMAIL_DOMAIN>: the desk's own host name, as a mail
+    gateway for it would receive it, until an admin sets the real address."""
+    return f"support@{tenant.slug}.{settings.INBOUND_EMAIL_DOMAIN}"
+
+
+def plan_settings(*, tenant: Tenant) -> PlanSettings:
+    """The desk's plan settings, created with the defaults on first use."""
+    found = PlanSettings.objects.filter(tenant=tenant).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return PlanSettings.objects.create(
+                tenant=tenant, support_email=default_support_email(tenant)
+            )
+    except IntegrityError:  # created meanwhile by a request of the same desk
+        return PlanSettings.objects.get(tenant=tenant)
+
+
+def upgrade_url(plan: Plan, settings_row: PlanSettings) -> str:
+    """Where a customer buys `plan`: its own page, else the desk's; '' for neither."""
+    return plan.upgrade_url or settings_row.upgrade_url

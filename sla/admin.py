@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline
 from helpdesk.input_values import IntegerField
 from plans.templatetags.plans import duration_minutes
+from sla.countries import country_choices, country_for_zone
 from sla.models import BusinessCalendar, CalendarDate, SLABreach, SLAPolicy, WorkingHours
 from sla.services import calendar_import_holidays, working_hours_check
 
@@ -43,11 +44,11 @@ class CalendarDateInline(TenantTabularInline):
 
 
 def _country_choices():
-    names = holidays.list_supported_countries()
-    return sorted(((code, code) for code in names), key=lambda choice: choice[0])
+    return [("", "---------"), *country_choices()]
 
 
 class HolidayImportForm(forms.Form):
+    # One entry per country, named in the admin's language (sla.countries).
     country = forms.ChoiceField(label=_("Country"), choices=_country_choices)
     subdivision = forms.CharField(
         label=_("Region (optional)"),
@@ -116,7 +117,11 @@ class BusinessCalendarAdmin(TenantModelAdmin):
         calendar = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_change_permission(request, calendar):
             return redirect("admin:index")
-        form = HolidayImportForm(request.POST or None, initial={"year": date.today().year})
+        # The desk's country, as its time zones tell it: the calendar's, else the desk's.
+        country = country_for_zone(calendar.time_zone) or country_for_zone(request.tenant.time_zone)
+        form = HolidayImportForm(
+            request.POST or None, initial={"year": date.today().year, "country": country or ""}
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 added, kept = calendar_import_holidays(

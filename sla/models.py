@@ -21,9 +21,11 @@ from django_scopes import ScopedManager
 from helpdesk.localized import LocalizedName
 from helpdesk.models import TIME_ZONE_CHOICES, TenantOwned
 from sla.business_time import Schedule
+from sla.fields import MinutesField
 from tickets.models import Priority
 
 MIDNIGHT_MINUTES = 24 * 60
+_TARGET_HELP = _("Hours and minutes, counted in the policy's business hours.")
 
 
 class Weekday(models.IntegerChoices):
@@ -197,14 +199,15 @@ class SLAPolicy(TenantOwned):
         choices=Priority.choices,
         help_text=_("Blank: every priority without a policy of its own."),
     )
-    first_response_minutes = models.PositiveIntegerField(
-        _("first response target (minutes)"), validators=[MinValueValidator(1)]
+    # Whole minutes in the database, hours and minutes in every form (sla.fields).
+    first_response_minutes = MinutesField(
+        _("first response target"), validators=[MinValueValidator(1)], help_text=_TARGET_HELP
     )
-    next_response_minutes = models.PositiveIntegerField(
-        _("next response target (minutes)"), validators=[MinValueValidator(1)]
+    next_response_minutes = MinutesField(
+        _("next response target"), validators=[MinValueValidator(1)], help_text=_TARGET_HELP
     )
-    resolution_minutes = models.PositiveIntegerField(
-        _("resolution target (minutes)"), validators=[MinValueValidator(1)]
+    resolution_minutes = MinutesField(
+        _("resolution target"), validators=[MinValueValidator(1)], help_text=_TARGET_HELP
     )
     calendar = models.ForeignKey(
         BusinessCalendar,
@@ -220,8 +223,8 @@ class SLAPolicy(TenantOwned):
         default=25,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
-    warning_max_minutes = models.PositiveIntegerField(
-        _("warn at most (minutes before due)"), default=60, validators=[MinValueValidator(1)]
+    warning_max_minutes = MinutesField(
+        _("warn at most this long before due"), default=60, validators=[MinValueValidator(1)]
     )
     escalate_priority = models.BooleanField(
         _("raise priority on breach"),

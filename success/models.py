@@ -606,3 +606,61 @@ class Renewal(TenantOwned):
     @property
     def is_downgrade(self) -> bool:
         return self.outcome == RenewalOutcome.RENEWED and self.arr_after < self.arr_before
+
+
+class UpgradeInterest(TenantOwned):
+    """A customer's step towards a higher plan from the help center: a click on the
+    plan's upgrade link, or an enquiry filed with "Ask us about <plan>" (and its
+    ticket). Customer success reads them as an upsell signal (success/signals.py)."""
+
+    class Kind(models.TextChoices):
+        CLICK = "click", _("Opened the upgrade page")
+        ENQUIRY = "enquiry", _("Asked about the plan")
+
+    organization = models.ForeignKey(
+        "plans.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organization"),
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("person"),
+    )
+    plan = models.ForeignKey(
+        "plans.Plan", on_delete=models.CASCADE, related_name="+", verbose_name=_("plan wanted")
+    )
+    from_plan = models.ForeignKey(
+        "plans.Plan",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("plan then"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("request"),
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("upgrade interest")
+        verbose_name_plural = _("upgrade interest")
+        ordering = ["-created_at"]
+        indexes = [
+            # The upsell signal counts an organization's steps of the last 30 days.
+            models.Index(fields=["tenant", "created_at"], name="upgradeinterest_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.plan}"

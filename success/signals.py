@@ -7,6 +7,8 @@ organizations.
   of: many high or urgent tickets lately (it leans on support the higher tiers
   promise faster), seats growing, or heavy use (latest usage frequency and feature
   depth component scores both very high).
+  Or it asked: someone clicked an "Upgrade to" link or "Ask us about" button of the
+  help center (success/upgrades.py) in the window.
 - Referral: a healthy organization (latest band) with a promoter (an NPS answer of 9
   or 10) in the last 180 days.
 
@@ -23,7 +25,7 @@ from django.db.models import Count, Max, OuterRef, Q, Subquery
 from feedback.models import PROMOTER_MIN, NpsSurvey
 from helpdesk.models import Membership, Role, Tenant
 from plans.models import Organization, Plan
-from success.models import Band, Component, HealthScore
+from success.models import Band, Component, HealthScore, UpgradeInterest
 from success.services import day_end
 from tickets.models import Priority, Ticket
 
@@ -72,6 +74,9 @@ class UpsellSignal:
     seats: SeatGrowth | None = None
     usage_score: float | None = None  # set, with depth_score, for heavy use
     depth_score: float | None = None
+    upgrade_clicks: int | None = None  # set, with enquiries, when someone asked
+    upgrade_enquiries: int = 0
+    enquiry_number: int | None = None  # the latest enquiry's ticket
 
     @property
     def reasons(self) -> list[str]:
@@ -82,6 +87,8 @@ class UpsellSignal:
             found.append("seat_growth")
         if self.usage_score is not None:
             found.append("heavy_use")
+        if self.upgrade_clicks is not None:
+            found.append("asked_to_upgrade")
         return found
 
 
@@ -94,7 +101,7 @@ def _grows(seats: SeatGrowth) -> bool:
 
 def upsell_signals(tenant: Tenant, today: date) -> list[UpsellSignal]:
     """Organizations not on the highest-rank plan with at least one upsell reason, most
-    reasons first, then by ARR (largest first) and name. Five queries."""
+    reasons first, then by ARR (largest first) and name. Six queries."""
     end = day_end(tenant, today)
     start = end - UPSELL_WINDOW
     top_rank = Plan.objects.aggregate(top=Max("rank"))["top"]
@@ -149,13 +156,29 @@ def upsell_signals(tenant: Tenant, today: date) -> list[UpsellSignal]:
         and depth >= UPSELL_HEAVY_USE_SCORE
     }
 
-    ids = set(urgent) | set(seats) | set(heavy)
+    # Asked from the help center: clicks on an upgrade link, enquiries filed.
+    asked = {
+        row["organization_id"]: row
+        for row in UpgradeInterest.objects.filter(
+            below_top, created_at__gte=start, created_at__lt=end
+        )
+        .values("organization_id")
+        .annotate(
+            clicks=Count("pk", filter=Q(kind=UpgradeInterest.Kind.CLICK)),
+            enquiries=Count("pk", filter=Q(kind=UpgradeInterest.Kind.ENQUIRY)),
+            latest_ticket=Max("ticket__number"),
+        )
+        .order_by()
+    }
+
+    ids = set(urgent) | set(seats) | set(heavy) | set(asked)
     organizations = Organization.objects.filter(pk__in=ids, churned_on__isnull=True).select_related(
         "plan", "success_manager"
     )
     signals = []
     for organization in organizations:
         usage, depth = heavy.get(organization.pk, (None, None))
+        interest = asked.get(organization.pk)
         signals.append(
             UpsellSignal(
                 organization=organization,
@@ -163,6 +186,9 @@ def upsell_signals(tenant: Tenant, today: date) -> list[UpsellSignal]:
                 seats=seats.get(organization.pk),
                 usage_score=usage,
                 depth_score=depth,
+                upgrade_clicks=interest["clicks"] if interest else None,
+                upgrade_enquiries=interest["enquiries"] if interest else 0,
+                enquiry_number=interest["latest_ticket"] if interest else None,
             )
         )
     signals.sort(key=lambda s: (-len(s.reasons), -s.organization.arr, s.organization.name))

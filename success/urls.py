@@ -1,6 +1,6 @@
 from django.urls import path
 
-from success.views import reports, workspace
+from success.views import reports, upgrade, workspace
 
 urlpatterns = [
     path("agent/success/", workspace.workspace, name="success_workspace"),
@@ -17,4 +17,7 @@ urlpatterns = [
     path("agent/success/tasks/<int:pk>/", workspace.task_detail, name="success_task"),
     path("agent/success/tasks/<int:pk>/claim/", workspace.task_take, name="success_task_claim"),
     path("agent/success/reports/", reports.success_reports, name="success_reports"),
+    # The help center's call to action for a higher plan.
+    path("upgrade/<int:rank>/", upgrade.upgrade_go, name="upgrade_go"),
+    path("upgrade/<int:rank>/ask/", upgrade.upgrade_ask, name="upgrade_ask"),
 ]

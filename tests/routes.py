@@ -124,6 +124,7 @@ def build_world(desk) -> World:
         # must do about their second factor; tests/helpdesk/test_mfa_enforcement.py).
         "keys:pk": "1",
         "macro_id": str(macro.pk),
+        "rank": "2",  # a plan, by rank: Pro+, above the walk's customer's Pro
         "token": "not-a-token",
         "rating": "5",
         "score": "9",

@@ -3,6 +3,12 @@
 Demo history lies in the past, so it is written directly (with past
 timestamps, audit rows and rendered bodies, as the services would have left
 them) instead of through the services, which would email everyone now.
+
+Everything is dated from the moment `seed_demo` runs. Solved and closed tickets
+spread over the last 60 days (the dashboards' history); the unsolved ones are the
+desk's current work, and the desk mostly keeps its promises: each is placed so its
+soonest running clock is overdue for about one in ten, inside its warning window for
+about one in eight, and on track for the rest (`_start_for_pace`).
 """
 
 import random
@@ -12,9 +18,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.models import Membership, Role, Tenant
+from sla.business_time import add_business_time, subtract_business_time
 from sla.models import SLAOutcome
 from sla.selectors import policy_book
 from tickets.models import (
+    UNSOLVED,
     Category,
     Channel,
     Macro,
@@ -231,11 +239,40 @@ def _replay_clocks(ticket: Ticket, book, now, *, reply_at) -> None:
     ticket._sla_notes = []
 
 
+# How the unsolved demo tickets stand in the queue (the rest are on track).
+OVERDUE_SHARE = 0.10
+WARNING_SHARE = 0.12
+
+
+def _start_for_pace(book, plan, priority: int, status: str, now, pace: random.Random):
+    """When an unsolved ticket was filed, so that its soonest running clock (first
+    response while unanswered, else resolution) is overdue by minutes to hours, inside
+    its warning window, or on track with a quarter to nine tenths of its target left,
+    in the policy's business hours."""
+    policy = book.policy(plan.pk if plan else None, priority)
+    if policy is None:
+        return now - timedelta(minutes=pace.randint(30, 60 * 24))
+    schedule = book.schedule(policy)
+    metric = "first_response" if status == Status.NEW else "resolution"
+    target = policy.target(metric)
+    roll = pace.random()
+    if roll < OVERDUE_SHARE:
+        due = now - timedelta(minutes=pace.randint(10, 6 * 60))
+    elif roll < OVERDUE_SHARE + WARNING_SHARE:
+        left = policy.warning_window(metric) * pace.uniform(0.2, 0.9)
+        due = add_business_time(now, left, schedule)
+    else:
+        due = add_business_time(now, target * pace.uniform(0.25, 0.9), schedule)
+    return subtract_business_time(due, target, schedule)
+
+
 def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
-    """Create `count` tickets spread over the last 60 days; nothing if the tenant has some."""
+    """Create `count` tickets over the last 60 days; nothing if the tenant has some."""
     if Ticket.objects.exists():
         return 0
     rng = random.Random(seed)  # noqa: S311 - demo content, not secrets
+    # Its own sequence, so the content drawn from `rng` stays that of earlier demos.
+    pace = random.Random(seed + 1)  # noqa: S311
     customers = list(
         Membership.objects.filter(role=Role.CUSTOMER)
         .select_related("user", "organization__plan")
@@ -273,14 +310,15 @@ def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
             priority = Priority.URGENT
         created = now - timedelta(minutes=rng.randint(10, 60 * 24 * 60))
         if status == Status.NEW:
-            # New requests are recent, so the queue shows clocks on track, near due and late.
-            created = now - timedelta(minutes=rng.randint(10, 60 * 30))
+            created = now - timedelta(minutes=rng.randint(10, 60 * 30))  # drawn as before
+        if status in UNSOLVED:
+            created = _start_for_pace(book, plan, priority, status, now, pace)
         answered = status != Status.NEW
         agent = rng.choice(agents)
         reply_at = created + timedelta(minutes=rng.randint(5, 60 * 20))
         solved_at = reply_at + timedelta(hours=rng.randint(1, 48))
         if answered and reply_at > now:
-            reply_at = now - timedelta(minutes=1)
+            reply_at = max(created + timedelta(minutes=1), now - timedelta(minutes=1))
         done = status in (Status.SOLVED, Status.CLOSED)
         ticket = Ticket(
             tenant=tenant,

@@ -56,7 +56,7 @@ class Dashboard(Section):
             admin = Membership.objects.filter(role=Role.ADMIN).select_related("user")[0].user
         session = import_module(settings.SESSION_ENGINE).SessionStore()
         session[SESSION_KEY] = str(admin.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # the desk's
         session[HASH_SESSION_KEY] = admin.get_session_auth_hash()
         session.create()
         return session.session_key

@@ -76,4 +76,7 @@ def test_the_customer_reads_the_promise_and_compares_plans(page, tenant_url, acm
     expect(page.get_by_role("row", name=re.compile("First reply within"))).to_contain_text(
         "2 hours, around the clock"
     )
-    expect(page.get_by_text("Talk to your account owner")).to_be_visible()
+    # The way up: no upgrade page set, so a request is filed for her.
+    page.get_by_role("button", name="Ask us about Pro+").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Upgrade enquiry: Pro+")
+    expect(page.get_by_text("we have your question about Pro+")).to_be_visible()

@@ -20,6 +20,7 @@ from helpdesk.models import (
 )
 from helpdesk.tenancy import tenant_scope
 from plans.models import Organization, OrganizationDomain, Plan
+from plans.services import plan_settings
 
 # Text that only Globex's rows contain; none of it may appear on any Acme admin page.
 GLOBEX_SENTINELS = [
@@ -55,7 +56,7 @@ def _values(tenant, model):
 
 @pytest.fixture
 def desks(acme, globex):
-    from knowledge.models import ArticleImage
+    from knowledge.models import ArticleImage, SearchSynonym
     from sla.models import SLAOutcome
     from tests.knowledge.factories import make_article
     from tests.tickets.factories import make_ticket
@@ -100,6 +101,10 @@ def desks(acme, globex):
             _feedback_rows(desk, ticket)
             _success_rows(desk)
             _suspended_mail(desk)
+            plan_settings(tenant=desk.tenant)
+            SearchSynonym.objects.create(
+                tenant=desk.tenant, terms=f"{desk.tenant.name} secret macro, {desk.tenant.slug}"
+            )
     return acme, globex
 
 

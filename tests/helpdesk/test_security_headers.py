@@ -63,6 +63,8 @@ NOT_A_PAGE = {
     "account_confirm_login_code": "only inside allauth's login-by-code flow",
     "account_set_password": "only for people without a password",
     "kb_article_short": "redirects to the article's full address",
+    "upgrade_go": "redirects to the plan's upgrade page (tests/plans/test_offer.py)",
+    "upgrade_ask": "POST only",
     "dev_mail_list": "DEBUG only (tests/helpdesk/test_dev_outbox.py)",
     "dev_mail_detail": "DEBUG only",
     "dev_mail_html": "DEBUG only",
@@ -176,6 +178,7 @@ def walk_data(acme, tmp_path):
     values = {
         "number": ticket.number,
         "macro_id": macro.pk,
+        "rank": 2,  # a plan by rank: Pro+, above the customer's Pro
         "token": "not-a-token",
         "rating": 5,
         "score": 9,

@@ -154,3 +154,55 @@ def test_demo_customer_can_log_in(db):
     )
     assert response.status_code == 302
     assert "Globex Corporation is on the Pro+ plan" in client.get("/").content.decode()
+
+
+def test_the_demos_queue_is_a_desk_mostly_keeping_its_promises_dated_from_today(db):
+    """Issue 16: the default queue was 53 tickets 40-56 days overdue. Seeded on any day,
+    the unsolved tickets are the current work: a few overdue, most on track."""
+    import re
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from helpdesk.tenancy import tenant_scope
+    from tickets.selectors import PAGE_SIZE, QueueFilters, queue
+
+    # A Wednesday morning in Shanghai, years from the demo's usual dates.
+    with time_machine.travel(datetime(2031, 3, 12, 2, 30, tzinfo=UTC)):
+        call_command("seed_demo")
+        now = timezone.now()
+        with scopes_disabled():
+            acme = Tenant.objects.get(slug="acme")
+            admin = User.objects.get(email="admin@acme.example")
+        with tenant_scope(acme):
+            first_page = list(queue(QueueFilters(), agent=admin)[:PAGE_SIZE])
+            unsolved = list(Ticket.objects.filter(status__in=UNSOLVED))
+            created = sorted(Ticket.objects.values_list("created_at", flat=True))
+        from django.test import Client
+
+        client = Client(HTTP_HOST="acme.localhost")
+        client.force_login(admin)
+        page = client.get("/agent/").content.decode()
+
+    # Dated from the moment it ran: the last 60 days, nothing in the future.
+    assert now - timedelta(days=61) < created[0] and created[-1] <= now
+    # Free's 120 business hours to resolve are about three weeks of office hours.
+    assert all(ticket.created_at > now - timedelta(days=30) for ticket in unsolved)
+
+    states = [sla_badge(ticket, now).state for ticket in unsolved]
+    running = [state for state in states if state in ("breached", "warning", "on-track")]
+    overdue, on_track = running.count("breached"), running.count("on-track")
+    warning, paused = running.count("warning"), states.count("paused")
+    print(f"\n{len(unsolved)} unsolved: {overdue} overdue, {warning} warning, {paused} paused")
+    assert len(running) >= 50
+    assert 1 <= overdue <= 0.2 * len(running), states
+    assert on_track >= 0.6 * len(running), states
+    # Overdue by hours, not weeks.
+    assert all(t.sla_due_at > now - timedelta(days=1) for t in unsolved if t.sla_due_at)
+
+    # The default queue (soonest due first) opens on those few, then the work on track.
+    first_states = [sla_badge(ticket, now).state for ticket in first_page]
+    assert first_states[:overdue] == ["breached"] * overdue
+    assert first_states.count("on-track") >= PAGE_SIZE // 2
+    shown = re.findall(r'class="sla sla-(breached|warning|on-track|paused)"', page)
+    assert shown.count("breached") == overdue and shown.count("on-track") >= PAGE_SIZE // 2

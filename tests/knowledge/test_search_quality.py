@@ -21,7 +21,7 @@ def test_the_corpus_is_big_enough_to_mean_something():
     assert len(articles) >= 100 and len(queries) >= 40
     assert {a["language"] for a in articles} == {"en", "zh-hans"}
     kinds = {q["kind"] for q in queries}
-    assert {"typo", "chinese", "mixed", "paraphrase"} <= kinds
+    assert {"typo", "chinese", "mixed", "paraphrase", "synonym"} <= kinds
 
 
 def test_mrr_at_5_holds_the_line(acme, corpus):
@@ -45,3 +45,24 @@ def test_plan_only_answers_stay_hidden_from_a_free_customer(acme, corpus):
         for case in restricted:
             hits = search(visible_articles(membership), case["query"], tenant_id=acme.tenant.pk)
             assert corpus[case["expected"][0]].pk not in [h.article.pk for h in hits]
+
+
+def test_the_synonym_queries_need_the_desks_synonyms(acme, corpus):
+    """Each graded "synonym" query (专票 for 增值税专用发票, 电票 for 电子发票, ...) ranks its
+    article first with the desk's synonyms, and not without them."""
+    from knowledge.models import SearchSynonym
+    from knowledge.search import forget_synonyms
+
+    cases = [q for q in content("queries.json") if q["kind"] == "synonym"]
+    assert len(cases) >= 4
+
+    def first(case):
+        with acme.scope():
+            hits = search(visible_articles(None), case["query"], tenant_id=acme.tenant.pk)
+        return hits[0].article.pk if hits else None
+
+    assert all(first(case) == corpus[case["expected"][0]].pk for case in cases)
+    with acme.scope():
+        SearchSynonym.objects.all().delete()
+    forget_synonyms(acme.tenant.pk)
+    assert all(first(case) != corpus[case["expected"][0]].pk for case in cases)

@@ -104,7 +104,16 @@ def _posted(value) -> str | list[str] | None:
 
 
 def _add_form(data: dict, form) -> None:
+    from django.forms import MultiWidget
+
     for bound in form:
+        widget = bound.field.widget
+        if isinstance(widget, MultiWidget):  # hours and minutes (sla.fields): one input each
+            value = bound.value()
+            parts = value if isinstance(value, list) else widget.decompress(value)
+            for suffix, part in zip(widget.widgets_names, parts, strict=True):
+                data[bound.html_name + suffix] = _posted(part) or ""
+            continue
         value = _posted(bound.value())
         if value is not None:
             data[bound.html_name] = value

@@ -22,11 +22,16 @@ POLICY_FORM = {
     "plan": "",
     "priority": str(Priority.URGENT),
     "calendar": "",
-    "first_response_minutes": "30",
-    "next_response_minutes": "60",
-    "resolution_minutes": "600",
+    # Targets are typed as hours and minutes (sla.fields): 30 min, 1 h, 10 h.
+    "first_response_minutes_0": "0",
+    "first_response_minutes_1": "30",
+    "next_response_minutes_0": "1",
+    "next_response_minutes_1": "0",
+    "resolution_minutes_0": "10",
+    "resolution_minutes_1": "0",
     "warning_percent": "25",
-    "warning_max_minutes": "60",
+    "warning_max_minutes_0": "1",
+    "warning_max_minutes_1": "0",
     "escalate_priority": "on",
     "escalation_agent": "",
 }
@@ -271,12 +276,18 @@ def test_a_target_of_zero_minutes_is_a_form_error(acme):
     before = _policy_count(acme)
 
     response = client.post(
-        POLICY_ADD, {**POLICY_FORM, "plan": str(acme.free.pk), "first_response_minutes": "0"}
+        POLICY_ADD,
+        {
+            **POLICY_FORM,
+            "plan": str(acme.free.pk),
+            "first_response_minutes_0": "0",
+            "first_response_minutes_1": "0",
+        },
     )
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {
-        "first_response_minutes": ["Ensure this value is greater than or equal to 1."]
+        "first_response_minutes": ["Enter at least 1 minute."]
     }
     assert _policy_count(acme) == before
 

@@ -35,7 +35,7 @@ def test_anyone_can_compare_every_plans_promises_and_channels(acme):
 def test_a_customer_sees_their_plan_marked_and_what_upgrading_gives(acme):
     page = acme.client(acme.customer).get("/service-levels/").content.decode()
     assert '<th scope="col" class="current">Pro<div class="small">your plan</div></th>' in page
-    assert "Talk to your account owner" in page
+    assert "Ask us about Pro+" in page
 
 
 def test_the_top_plan_gets_no_upgrade_pitch(acme):
@@ -43,7 +43,7 @@ def test_the_top_plan_gets_no_upgrade_pitch(acme):
         acme.org.plan = acme.pro_plus
         acme.org.save()
     page = acme.client(acme.customer).get("/service-levels/").content.decode()
-    assert "Talk to your account owner" not in page
+    assert "Ask us about" not in page and "Upgrade to" not in page
 
 
 def test_the_page_shows_only_this_desks_plans(acme, globex):

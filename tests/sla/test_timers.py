@@ -470,7 +470,7 @@ def test_a_policy_edited_in_admin_applies_to_the_next_ticket_at_once(acme):
         client = acme.client(acme.admin)
         url = reverse("admin:sla_slapolicy_change", args=[policy(acme, acme.pro).pk])
         data = admin_form_data(client.get(url))
-        data["first_response_minutes"] = "60"
+        data["first_response_minutes_0"], data["first_response_minutes_1"] = "1", "0"
         response = client.post(url, data)
         assert response.status_code == 302, response.context["adminform"].form.errors
 
