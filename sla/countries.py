@@ -36,13 +36,15 @@ def _sort_key(name: str) -> str:
 
 
 def country_choices() -> list[tuple[str, str]]:
-    """(ISO code, name) of every country, in the active language. English names are
-    in alphabetical order; Chinese ones read "中国 (China)" and keep the English order
-    (there is no pinyin collation here to sort Chinese names by)."""
-    chinese = (get_language() or "").startswith("zh")
+    """(ISO code, name) of every country, in the active language: English names in
+    alphabetical order; Chinese ones as "中国 (CN)" in the order of their characters'
+    code points, which follow the dictionaries' radical-and-stroke order (there is no
+    pinyin collation here). Chinese pages carry no English names (the code tells apart
+    the few a reader might confuse)."""
+    if (get_language() or "").startswith("zh"):
+        countries = sorted(_countries(), key=lambda c: c["zh_hans"])
+        return [(c["code"], f"{c['zh_hans']} ({c['code']})") for c in countries]
     countries = sorted(_countries(), key=lambda c: _sort_key(c["en"]))
-    if chinese:
-        return [(c["code"], f"{c['zh_hans']} ({c['en']})") for c in countries]
     return [(c["code"], c["en"]) for c in countries]
 
 

@@ -203,6 +203,7 @@ def populate(desk, *, word: str = "") -> Data:
         "kb/<str:category_slug>/<str:slug>/:slug": kb_section.slug,
         "organizations:pk": str(desk.org.pk),
         "tasks:pk": str(task.pk),
+        "rank": str(desk.pro_plus.rank),  # a plan above the customer's own, by rank
         # The survey pages behind the emails' links (their real, signed tokens).
         "feedback/satisfaction/<int:number>/<str:token>/:number": str(solved.number),
         "feedback/satisfaction/<int:number>/<str:token>/:token": _token_of(csat["survey_url"]),
