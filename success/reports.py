@@ -7,7 +7,7 @@ FILTER clauses for the columns), so a report costs the same few queries whatever
 number of organizations, renewals, scores or tasks; the page's view and charts are in
 success/views/reports.py and success/report_charts.py.
 
-Definitions (the README's "Customer success" says the same for readers):
+Definitions (docs/customer-success.md, "Reports", says the same for readers):
 
 - Renewals are counted in the quarter of their renewal date. *Recorded*: a `Renewal`
   row (renewed or churned). *Awaiting outcome*: an organization whose renewal date in

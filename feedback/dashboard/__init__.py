@@ -13,7 +13,7 @@ the period's end; Scope.slot), so one GROUP BY gives the buckets, the previous
 period and what came after. Speed takes both clocks, grouped every way (GROUPING
 SETS), and the previous period's overall figures in one statement.
 
-Definitions (the README's "Dashboards" says the same for readers):
+Definitions (docs/feedback-and-dashboards.md says the same for readers):
 
 - Buckets are days, or weeks starting on Monday, in the desk's time zone
   (`timezone.get_current_timezone()`, the tenant's during a request).
