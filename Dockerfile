@@ -1,5 +1,5 @@
-# Production image: gunicorn (threaded workers) serving helpdesk.wsgi; the same image runs the
-# Celery worker and beat (see docker-compose.yml).
+# Production image: gunicorn (uvicorn workers) serving helpdesk.asgi, pages and websockets;
+# the same image runs the Celery worker and beat (see docker-compose.yml).
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONUNBUFFERED=1 \
@@ -50,4 +50,4 @@ EXPOSE 8000
 
 # Processes, threads and the database pool come from the settings (WEB_PROCESSES,
 # WEB_THREADS, DB_POOL_*), read by helpdesk/gunicorn_conf.py; see docs/operations.md.
-CMD ["gunicorn", "helpdesk.wsgi:application", "--config", "python:helpdesk.gunicorn_conf", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "helpdesk.asgi:application", "--config", "python:helpdesk.gunicorn_conf", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -1,7 +1,8 @@
 """How many PostgreSQL connections the app's processes hold at most (docs/operations.md).
 
-- web: each gunicorn process has WEB_THREADS request threads and SIDE_BY_SIDE_THREADS
-  dashboard threads, each holding at most one connection at a time. With the pool
+- web: each gunicorn process has WEB_THREADS request threads, SIDE_BY_SIDE_THREADS
+  dashboard threads and SOCKET_THREADS (1) for websocket consumers, each holding at most
+  one connection at a time. With the pool
   (DB_POOL) they borrow from the process's pool of at most DB_POOL_MAX_SIZE
   (at least those threads together); without it each thread keeps its own.
 - worker: each Celery process (WORKER_CONCURRENCY, prefork) runs one task at a time
@@ -47,7 +48,7 @@ class ConnectionBudget:
 
 
 def connection_budget(settings) -> ConnectionBudget:
-    threads = settings.WEB_THREADS + settings.SIDE_BY_SIDE_THREADS
+    threads = settings.WEB_THREADS + settings.SIDE_BY_SIDE_THREADS + settings.SOCKET_THREADS
     return ConnectionBudget(
         web_processes=settings.WEB_PROCESSES,
         per_web_process=settings.DB_POOL_MAX_SIZE if settings.DB_POOL else threads,

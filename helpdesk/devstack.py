@@ -180,12 +180,13 @@ ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 
 
 def web_command(port: str | int, host: str = ALL_INTERFACES) -> list[str]:
-    """gunicorn as `make run` starts it; its settings come from helpdesk/gunicorn_conf.py."""
+    """gunicorn serving pages and websockets (helpdesk/asgi.py) as `make run` starts it;
+    its settings come from helpdesk/gunicorn_conf.py."""
     return [
         PYTHON,
         "-m",
         "gunicorn",
-        "helpdesk.wsgi:application",
+        "helpdesk.asgi:application",
         "--config",
         "python:helpdesk.gunicorn_conf",
         "--bind",
@@ -261,9 +262,9 @@ def what_runs(env: dict[str, str]) -> str:
         else f"no pool (each thread keeps a connection {kept} s)"
     )
     return (
-        f"  web     gunicorn, {settings.WEB_PROCESSES} processes x {settings.WEB_THREADS} "
-        f"threads (+ {settings.SIDE_BY_SIDE_THREADS} dashboard threads), each process "
-        f"with {pool}\n"
+        f"  web     gunicorn with uvicorn, {settings.WEB_PROCESSES} processes x "
+        f"{settings.WEB_THREADS} page threads (+ {settings.SIDE_BY_SIDE_THREADS} dashboard "
+        f"threads, 1 for websockets), each process with {pool}\n"
         f"  worker  Celery, {settings.CELERY_WORKER_CONCURRENCY} processes "
         f"(one connection per task, no pool)\n"
         f"  beat    Celery beat\n"

@@ -1,11 +1,13 @@
 """gunicorn's configuration, taken from the app's settings so one module reads the environment.
 
-    gunicorn helpdesk.wsgi:application --config python:helpdesk.gunicorn_conf --bind HOST:PORT
+    gunicorn helpdesk.asgi:application --config python:helpdesk.gunicorn_conf --bind HOST:PORT
 
 `make run` (helpdesk/devstack.py), the Dockerfile and docker-compose.yml start it so.
-Threaded workers (gthread): a request mostly waits for PostgreSQL, so a few processes
-with several threads each serve many clients; each thread borrows a database
-connection from its process's pool only while it handles a request.
+Each worker process runs uvicorn (helpdesk/web_worker.py): websockets on its event loop,
+pages on a pool of WEB_THREADS threads (helpdesk/asgi.py). A request mostly waits for
+PostgreSQL, so a few processes with several threads each serve many clients; each
+thread borrows a database connection from its process's pool only while it handles a
+request.
 """
 
 import os
@@ -14,9 +16,8 @@ from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 
-worker_class = "gthread"
+worker_class = "helpdesk.web_worker.WebWorker"
 workers = settings.WEB_PROCESSES
-threads = settings.WEB_THREADS
 # Idle keep-alive connections wait in each process's poller, not on a thread.
 keepalive = 5
 # Stopping waits this long for requests in flight (devstack's stop waits longer).

@@ -60,8 +60,7 @@ class MembershipMiddleware:
         return self.get_response(request)
 
 
-def _accept_language(request) -> str | None:
-    header = request.headers.get("Accept-Language", "")
+def _accept_language(header: str) -> str | None:
     for part in header.split(","):
         tag = part.split(";")[0].strip()
         if not tag or tag == "*":
@@ -82,22 +81,30 @@ def _supported(code: str | None) -> str | None:
         return None
 
 
+def language_for(*, cookie: str | None, user, accept_language: str, tenant) -> str:
+    """The UI language: the switcher's cookie, the user's preference, the browser's
+    languages, and finally the tenant's default language (pages and sockets alike)."""
+    return (
+        _supported(cookie)
+        or _supported(user.preferred_language if user.is_authenticated else None)
+        or _accept_language(accept_language)
+        or _supported(tenant.default_language if tenant else None)
+        or settings.LANGUAGE_CODE
+    )
+
+
 class TenantLocaleMiddleware:
-    """Pick the UI language: the switcher's cookie, the user's preference, the
-    browser's languages, and finally the tenant's default language."""
+    """Activate the UI language of `language_for` for the request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        user = request.user
-        tenant = request.tenant
-        language = (
-            _supported(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
-            or _supported(user.preferred_language if user.is_authenticated else None)
-            or _accept_language(request)
-            or _supported(tenant.default_language if tenant else None)
-            or settings.LANGUAGE_CODE
+        language = language_for(
+            cookie=request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME),
+            user=request.user,
+            accept_language=request.headers.get("Accept-Language", ""),
+            tenant=request.tenant,
         )
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()

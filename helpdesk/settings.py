@@ -7,6 +7,7 @@ for DEBUG explicitly. See the configuration table in README.md.
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
     "knowledge",
     "feedback",
     "success",
+    "channels",
+    "chat",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +110,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "helpdesk.urls"
 PLATFORM_URLCONF = "helpdesk.urls_platform"
 WSGI_APPLICATION = "helpdesk.wsgi.application"
+ASGI_APPLICATION = "helpdesk.asgi.application"
 
 TEMPLATES = [
     {
@@ -139,6 +143,9 @@ WEB_RELOAD = env_bool("WEB_RELOAD", default=False)
 # its own connection (helpdesk/side_by_side.py; the insights dashboard's panels).
 # 0 turns it off.
 SIDE_BY_SIDE_THREADS = env_int("SIDE_BY_SIDE_THREADS", 3)
+# Websocket consumers reach the database from one thread per process (Channels'
+# database_sync_to_async, thread-sensitive), one connection at a time.
+SOCKET_THREADS = 1
 # Celery worker processes (prefork): each runs one task at a time.
 CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2)
 for _name, _value, _least in (
@@ -165,9 +172,10 @@ if DB_POOL:
             "DB_CONN_MAX_AGE applies only with DB_POOL=0: the pool keeps the connections."
         )
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # a request gives its connection back
-    # Every request thread and every side-by-side thread may hold one at once: with
-    # fewer, requests waiting for their panels could take the connections the panels need.
-    _pool_needs = WEB_THREADS + SIDE_BY_SIDE_THREADS
+    # Every request thread, every side-by-side thread and the websockets' thread
+    # (SOCKET_THREADS) may hold one at once: with fewer, requests waiting for their
+    # panels could take the connections the panels need.
+    _pool_needs = WEB_THREADS + SIDE_BY_SIDE_THREADS + SOCKET_THREADS
     DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)
     DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", _pool_needs)
     # Seconds a request waits for a connection before it gets the 503 page: connections
@@ -181,7 +189,8 @@ if DB_POOL:
     if _pool_needs > DB_POOL_MAX_SIZE:
         raise ImproperlyConfigured(
             f"DB_POOL_MAX_SIZE={DB_POOL_MAX_SIZE} is less than WEB_THREADS + "
-            f"SIDE_BY_SIDE_THREADS = {_pool_needs}: each of those threads may hold a connection."
+            f"SIDE_BY_SIDE_THREADS + 1 (websockets) = {_pool_needs}: each of those threads "
+            f"may hold a connection."
         )
     if DB_POOL_TIMEOUT <= 0:
         raise ImproperlyConfigured(f"DB_POOL_TIMEOUT={DB_POOL_TIMEOUT} must be positive.")
@@ -220,6 +229,21 @@ CACHES = {
 # made while Redis was unreachable, and reading one costs a primary-key lookup.
 # (Django's db store, reporting a database outage while saving as one: helpdesk/sessions.py.)
 SESSION_ENGINE = "helpdesk.sessions"
+
+# Websockets meet through Redis publish/subscribe (channels-redis): a message is stored
+# in PostgreSQL first, and the layer only tells the other side's process to send it, so a
+# lost publication costs a reconnecting client one catch-up (chat/consumers.py), never
+# the message. Pub/sub ignores Redis's database number, so the prefix carries it: the
+# suite's sockets (Redis database 1) and `make run`'s (0) never hear each other.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": f"helpdesk-{urlsplit(REDIS_URL).path.strip('/') or '0'}",
+        },
+    }
+}
 
 # -- Celery -------------------------------------------------------------------------------
 
@@ -273,6 +297,9 @@ CELERY_BEAT_SCHEDULE = {
     "send-nps-surveys": {"task": "feedback.tasks.send_nps_surveys", "schedule": 3600.0},
     # Hourly, so each desk scores yesterday soon after its own midnight (once a day).
     "compute-health-scores": {"task": "success.tasks.compute_health", "schedule": 3600.0},
+    # Chat offers not answered in time go to the next agent; chats of agents who went
+    # quiet go back to the queue (chat/tasks.py).
+    "chat-sweep": {"task": "chat.tasks.sweep", "schedule": 5.0},
 }
 
 # -- accounts -----------------------------------------------------------------------------

@@ -61,7 +61,10 @@ class Plan(TenantOwned):
         _("chat details"),
         max_length=200,
         blank=True,
-        help_text=_("How customers reach their 1:1 chat, e.g. a WeChat group or Slack channel."),
+        help_text=_(
+            "Anything customers should know about chat besides the live chat in the help "
+            "center, e.g. a shared Slack channel."
+        ),
     )
     # The response times a plan promises are written from its SLA targets wherever
     # they are shown (sla.display); this text is for what targets cannot say, so it
@@ -118,8 +121,6 @@ class Plan(TenantOwned):
         errors = {}
         if self.offers_phone and not self.phone_number.strip():
             errors["phone_number"] = _("A plan that offers phone support needs a phone number.")
-        if self.offers_chat and not self.chat_details.strip():
-            errors["chat_details"] = _("A plan that offers 1:1 chat needs the chat details.")
         for name in ("help_center_blurb", "help_center_blurb_zh_hans"):
             found = response_time_in(getattr(self, name))
             if found:

@@ -33,7 +33,6 @@ DEFAULT_PLANS = [
         "offers_chat": True,
         "offers_phone": True,
         "phone_number": "+1 800 555 0100",
-        "chat_details": "1:1 chat with your support engineer from the help center",
         "help_center_blurb": "Phone support, urgent requests, and a 1:1 chat with an engineer "
         "who knows your account.",
         "help_center_blurb_zh_hans": "电话支持、紧急工单，以及与熟悉您账户的工程师一对一沟通。",

@@ -308,6 +308,9 @@ class Message(TenantOwned):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Chat only: the sender's own id for the message, so a client that sends it again
+    # (it never heard the acknowledgement) stores it once (chat/services.py).
+    client_key = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -317,6 +320,11 @@ class Message(TenantOwned):
         indexes = [
             models.Index(fields=["tenant", "ticket", "created_at"], name="message_thread"),
             models.Index(fields=["tenant", "email_message_id"], name="message_email_id"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant", "ticket", "client_key", name="message_client_key_once"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -152,6 +152,11 @@ def unverified_mail(ticket: Ticket, message: Message) -> None:
     _later(ticket, "unverified_mail", message)
 
 
+def chat_transcript(ticket: Ticket) -> None:
+    """The customer asked for their chat's transcript by email."""
+    _later(ticket, "chat_transcript")
+
+
 # -- SLA warnings and breaches: rendered by the sweep, in its transaction -----------------
 
 
@@ -289,10 +294,23 @@ def deliver_ticket_event(
         "unverified_mail": [
             ([ticket.assignee] if ticket.assignee else _staff(), "unverified_mail")
         ],
+        "chat_transcript": [([ticket.requester], "chat_transcript")],
     }[event]
+    extra = {}
+    if event == "chat_transcript":
+        # What the customer saw: the public lines, never the agents' notes.
+        extra["transcript"] = list(
+            ticket.messages.filter(is_internal=False).select_related("author").order_by("pk")
+        )
     sent = 0
     for recipients, template in plans:
         sent += _send(
-            ticket, recipients, template, occurrence=occurrence, plan=plan, message=message
+            ticket,
+            recipients,
+            template,
+            occurrence=occurrence,
+            plan=plan,
+            message=message,
+            **extra,
         )
     return sent

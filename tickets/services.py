@@ -188,6 +188,7 @@ def _add_message(
     body_html: str | None = None,
     email_message_id: str = "",
     mail_origin: MailOrigin | None = None,
+    client_key: uuid.UUID | None = None,
 ) -> Message:
     if not body.strip() and not uploads:
         raise ValidationError({"body": _("Write a message or attach a file.")})
@@ -215,6 +216,7 @@ def _add_message(
         review_key=uuid.uuid4()
         if mail_origin is not None and mail_origin.check == SenderCheck.UNVERIFIED
         else None,
+        client_key=client_key,
         **origin,
     )
     # In the message's transaction: a reply naming this mail threads here, and a
@@ -254,13 +256,15 @@ def ticket_create(
     tags: Iterable[str] = (),
     requester_membership: Membership | None = None,
     mail_origin: MailOrigin | None = None,
+    notify: bool = True,
 ) -> Ticket:
     """Open a ticket for `requester` (filed by them, or by `actor` on their behalf).
 
     A caller that already holds the requester's active membership here (the API has
     the caller's) passes it as `requester_membership` and saves looking it up. Mail
     passes what it knows of its sender as `mail_origin` (never an unverified one:
-    that is a note on a ticket, see ticket_add_unverified_mail).
+    that is a note on a ticket, see ticket_add_unverified_mail). A live chat opens its
+    ticket without emails (`notify=False`): the customer is on the line.
     """
     if mail_origin is not None and mail_origin.check == SenderCheck.UNVERIFIED:
         raise ValueError("Unverified mail opens no ticket.")
@@ -313,7 +317,8 @@ def ticket_create(
             *clock_events,
         ]
     )
-    notifications.ticket_created(ticket)
+    if notify:
+        notifications.ticket_created(ticket)
     return ticket
 
 
@@ -342,9 +347,12 @@ def ticket_reply(
     body_html: str | None = None,
     email_message_id: str = "",
     mail_origin: MailOrigin | None = None,
+    client_key: uuid.UUID | None = None,
+    notify: bool = True,
 ) -> Message:
     """A public reply. An agent's reply answers the customer (and may set the status
-    it is submitted as); a customer's reply reopens a solved ticket.
+    it is submitted as); a customer's reply reopens a solved ticket. A line of a live
+    chat (`notify=False`) sends no email: both sides are reading.
 
     A reply by mail (`mail_origin`) is public only once its sender is verified, and
     an agent's only by their own reply token: a DMARC pass proves the domain, and
@@ -368,6 +376,7 @@ def ticket_reply(
         body_html=body_html,
         email_message_id=email_message_id,
         mail_origin=mail_origin,
+        client_key=client_key,
     )
     now = timezone.now()
     if by_staff:
@@ -375,15 +384,18 @@ def ticket_reply(
         new_status = status or (Status.OPEN if ticket.status == Status.NEW else ticket.status)
         if new_status != ticket.status:
             _set_status(ticket, new_status, author)
-        notifications.agent_replied(ticket, message)
+        if notify:
+            notifications.agent_replied(ticket, message)
     else:
-        _customer_replied(ticket, author, message, now)
+        _customer_replied(ticket, author, message, now, notify=notify)
     ticket.updated_at = now
     _save(ticket, author)
     return message
 
 
-def _customer_replied(ticket: Ticket, author: User, message: Message, now) -> None:
+def _customer_replied(
+    ticket: Ticket, author: User, message: Message, now, *, notify: bool = True
+) -> None:
     """A customer's public reply: a solved ticket reopens, a pending one opens, the
     next-response clock starts and the agents hear of it (ticket locked by the caller)."""
     if ticket.status == Status.SOLVED:
@@ -392,7 +404,8 @@ def _customer_replied(ticket: Ticket, author: User, message: Message, now) -> No
     elif ticket.status == Status.PENDING:
         _set_status(ticket, Status.OPEN, author)
     sla_clocks.customer_replied(ticket, policy_book(ticket.tenant), now)
-    notifications.customer_replied(ticket, message)
+    if notify:
+        notifications.customer_replied(ticket, message)
 
 
 @transaction.atomic

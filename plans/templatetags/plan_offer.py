@@ -25,7 +25,18 @@ def _settings(context):
 @register.inclusion_tag("plans/_channels.html", takes_context=True)
 def plan_channels(context, plan, compact=False):
     """The channels `plan` includes; `compact` for a table cell."""
-    return {"plan": plan, "compact": compact, "support_email": _settings(context).support_email}
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    return {
+        "plan": plan,
+        "compact": compact,
+        "support_email": _settings(context).support_email,
+        # A customer whose own plan this is can start the chat from here.
+        "chat_link": membership is not None
+        and not membership.is_staff_member
+        and membership.organization_id is not None
+        and membership.organization.plan_id == plan.pk,
+    }
 
 
 @register.inclusion_tag("plans/_upgrade_action.html", takes_context=True)

@@ -47,16 +47,17 @@ def test_by_default_each_process_has_a_pool_as_large_as_its_threads():
     result = _settings()
     assert result.returncode == 0, result.stderr
     serving = json.loads(result.stdout)
-    # 8 request threads + 3 side-by-side threads; a request waits 5 s at most.
+    # 8 request threads + 3 side-by-side threads + 1 for websockets; a request waits 5 s
+    # at most.
     assert serving["pool"] == {
         "min_size": 1,
-        "max_size": 11,
+        "max_size": 12,
         "timeout": 5.0,
         "reconnect_timeout": 5.0,
     }
     assert serving["conn_max_age"] == 0  # requests give their connection back
-    # 2 web processes x 11, 2 worker processes x 1: well under PostgreSQL's 100.
-    assert (serving["web"], serving["worker"], serving["total"]) == (22, 2, 24)
+    # 2 web processes x 12, 2 worker processes x 1: well under PostgreSQL's 100.
+    assert (serving["web"], serving["worker"], serving["total"]) == (24, 2, 26)
 
 
 def test_without_the_pool_connections_are_kept_per_thread_for_db_conn_max_age():
@@ -65,7 +66,7 @@ def test_without_the_pool_connections_are_kept_per_thread_for_db_conn_max_age():
     serving = json.loads(result.stdout)
     assert serving["pool"] is None
     assert serving["conn_max_age"] == 30
-    assert (serving["web"], serving["worker"]) == (2 * (4 + 3), 2)
+    assert (serving["web"], serving["worker"]) == (2 * (4 + 3 + 1), 2)
 
 
 @pytest.mark.parametrize(
