@@ -94,8 +94,25 @@ class Opening:
     reason: str = ""
 
 
+def chat_layer_answers() -> bool:
+    """Is the Redis the sockets meet through answering? (Asked of the cache, whose breaker
+    remembers a recent failure, so an outage costs no wait per page.)"""
+    from django.core.cache import cache
+
+    from helpdesk.cache import RedisUnavailable
+
+    try:
+        return bool(cache.run_on_redis(lambda client: client.ping()))
+    except RedisUnavailable:
+        return False
+
+
 def opening(membership: Membership, now=None) -> Opening:
+    """Can a chat start now? If not, the page says why before the customer types, and
+    their question becomes an ordinary request instead."""
     now = now or timezone.now()
+    if not chat_layer_answers():
+        return Opening(False, _("Chat is unavailable right now."))
     if not within_chat_hours(membership, now):
         return Opening(False, _("We are outside our chat hours right now."))
     if not agents_online(membership.tenant, now):

@@ -25,7 +25,6 @@ from success.selectors import latest_score
 from tickets.forms import AttachmentsField
 from tickets.models import Category, Macro
 from tickets.selectors import requester_context
-from tickets.services import Upload
 
 
 class ChatStartForm(forms.Form):
@@ -102,6 +101,9 @@ def chat_page(request):
 @role_required(Role.CUSTOMER)
 def chat_start(request):
     membership = request.membership
+    refusal = services.refusal(membership)
+    if refusal:
+        return _render(request, {"refusal": refusal}, status=403)
     form = ChatStartForm(request.POST)
     opening = services.opening(membership)
     if form.is_valid():
@@ -156,7 +158,7 @@ def chat_files(request, key):
             author=request.user,
             membership=request.membership,
             body="",
-            uploads=[Upload.from_uploaded(f) for f in form.cleaned_data["attachments"]],
+            uploads=form.cleaned_data["attachments"],  # checked, as Upload
         )
     except (ValidationError, PermissionDenied) as error:
         text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)

@@ -36,6 +36,8 @@ def csp_header_value(extra: dict[str, list[str]] | None = None) -> str:
     directives = {name: list(sources) for name, sources in settings.CONTENT_SECURITY_POLICY.items()}
     for name, sources in (extra or {}).items():
         kept = directives.setdefault(name, [])
+        if "'none'" in kept:  # 'none' means nothing only while it stands alone
+            kept.remove("'none'")
         kept.extend(source for source in sources if source not in kept)
     return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
 

@@ -26,9 +26,8 @@ from django.utils import timezone
 
 from helpdesk.api_tokens import api_token_create
 from helpdesk.models import User
-from tests.routes import Route, World, routes
+from tests.routes import OUR_APPS, Route, World, routes
 
-OUR_APPS = {"helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success"}
 PERSONAS = ("anonymous", "customer", "agent", "admin")
 
 
@@ -68,6 +67,7 @@ def populate(desk, *, word: str = "") -> Data:
     from sla.models import Metric, SLABreach
     from success.models import HealthScore, Stage, TaskKind
     from success.services import note_add
+    from tests.chat.factories import make_chat
     from tests.knowledge.factories import make_article
     from tests.success.factories import make_task
     from tests.tickets.factories import make_ticket, refresh, upload
@@ -128,6 +128,7 @@ def populate(desk, *, word: str = "") -> Data:
         uploads=[upload(texts["attachment"], b"row 499 ok\nrow 500 failed\n")],
     )
     solved = make_ticket(desk, desk.other_customer, subject=texts["solved_subject"])
+    chat = make_chat(desk, desk.customer, subject=texts["subject"])
     with desk.scope():
         ticket_add_note(ticket=ticket, author=desk.agent, body=texts["note"])
         # An earlier solve of Carol's request, rated with a comment; then it came back.
@@ -204,6 +205,7 @@ def populate(desk, *, word: str = "") -> Data:
         "organizations:pk": str(desk.org.pk),
         "tasks:pk": str(task.pk),
         "rank": str(desk.pro_plus.rank),  # a plan above the customer's own, by rank
+        "chat:key": str(chat.key),
         # The survey pages behind the emails' links (their real, signed tokens).
         "feedback/satisfaction/<int:number>/<str:token>/:number": str(solved.number),
         "feedback/satisfaction/<int:number>/<str:token>/:token": _token_of(csat["survey_url"]),
@@ -281,6 +283,13 @@ PAGES: dict[str, Page] = {
     "success_organization": Page(AGENT, ("organization", "success_note", "nps_comment")),
     "success_task": Page(AGENT, ("organization", "task_notes")),
     "success_reports": Page(ADMIN, ()),
+    # Live chat: the page a customer's launcher opens, the agents' console and the
+    # customer card beside each of its chats.
+    "chat_page": Page(CUSTOMER, ()),
+    "agent_chat_console": Page(AGENT, ()),
+    "agent_chat_context": Page(
+        AGENT, ("customer", "organization"), fragment_of="agent_chat_console"
+    ),
 }
 # Pages that show none of the desk's data, and why (their own tests cover what they say).
 NO_DATA = {
@@ -290,6 +299,8 @@ NO_DATA = {
     "survey_opt_out": "a question about the person's own surveys",
     "agent_presence": "who else is on the ticket: nobody, in a walk by one agent",
     "success_reports": "charts of counts; tests/success/test_reports.py reads their numbers",
+    "chat_page": "Carol's plan (Pro) has no chat: what Pro+ would give, the same for all",
+    "agent_chat_console": "filled by its websocket (tests/browser/test_chat.py)",
 }
 
 

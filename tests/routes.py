@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
@@ -25,6 +26,16 @@ from django.utils import timezone
 from helpdesk.api_tokens import api_token_create
 from plans.models import Organization
 from tickets.models import Macro, Ticket
+
+# The project's own apps (not Django's, nor a library's): the walks hold their routes,
+# templates and uploads to our rules, a new app included without anyone listing it.
+OUR_APPS = frozenset(
+    config.name.split(".")[0]
+    for config in apps.get_app_configs()
+    if Path(config.path).resolve().is_relative_to(settings.BASE_DIR)
+    and ".venv" not in Path(config.path).parts
+    and config.name.split(".")[0] != "tests"
+)
 
 _ARGUMENT = re.compile(
     r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>|\(\?P<(?P<group>\w+)>(?P<regex>[^)]*)\)"
@@ -80,10 +91,12 @@ class World:
 
 def build_world(desk) -> World:
     from success.models import SuccessTask
+    from tests.chat.factories import make_chat
     from tests.knowledge.factories import make_article, section
     from tests.tickets.factories import make_ticket, upload
 
     ticket = make_ticket(desk, uploads=[upload()])
+    chat = make_chat(desk)
     article = make_article(desk, "Exporting invoices")
     kb_section = section(desk)
     with desk.scope():
@@ -125,6 +138,7 @@ def build_world(desk) -> World:
         "keys:pk": "1",
         "macro_id": str(macro.pk),
         "rank": "2",  # a plan, by rank: Pro+, above the walk's customer's Pro
+        "chat:key": str(chat.key),
         "token": "not-a-token",
         "rating": "5",
         "score": "9",

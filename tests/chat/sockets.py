@@ -114,7 +114,5 @@ class Socket:
 
 def pro_plus_customer(desk, email: str = "pat@plus.example", name: str = "Pat Plus"):
     """A customer of an organization on Pro+ (the plan that offers chat)."""
-    organization = make_organization(
-        desk.tenant, name=f"{desk.tenant.name} Plus Co", plan=desk.pro_plus
-    )
+    organization = make_organization(desk.tenant, name=f"{name}'s company", plan=desk.pro_plus)
     return make_member(desk.tenant, email, Role.CUSTOMER, organization=organization, full_name=name)

@@ -27,13 +27,12 @@ from rest_framework import serializers
 
 from helpdesk.input_guard import MAX_JSON_DEPTH
 from tests.api.helpers import token_client
-from tests.routes import Route, build_world, routes
+from tests.routes import OUR_APPS, Route, build_world, routes
 
 PERSONAS = ("anonymous", "customer", "agent", "admin")
 # Examples per route and persona: (292 desk routes x 4 personas + 231 platform routes x 2)
 # x 2 = about 3,300 requests, about 45 s on the shared 2-CPU machine (the whole file 70 s).
 EXAMPLES_PER_ROUTE = 2
-OUR_APPS = {"helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success"}
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from django.urls.resolvers import RoutePattern
 from helpdesk.api_tokens import api_token_create
 from helpdesk.security import is_signed_in
 from knowledge.models import ArticleImage
+from tests.chat.factories import make_chat
 from tests.helpdesk.factories import PASSWORD
 from tests.helpdesk.mfa import enrol_totp, operator_client, pass_second_factor
 from tests.knowledge.factories import make_article
@@ -39,6 +40,8 @@ POLICY = (
 )
 # Responses that set a stricter policy of their own: served files run sandboxed.
 OWN_POLICY = {"attachment_download", "api-attachment-detail"}
+# Pages the help center shows in a frame of its own (the chat launcher's panel).
+FRAMED_BY_OUR_PAGES = {"chat_page"}
 # Routes that answer no persona's GET with a page (with these parameters), and why.
 NOT_A_PAGE = {
     "hc_ticket_solve": "POST only",
@@ -65,6 +68,9 @@ NOT_A_PAGE = {
     "kb_article_short": "redirects to the article's full address",
     "upgrade_go": "redirects to the plan's upgrade page (tests/plans/test_offer.py)",
     "upgrade_ask": "POST only",
+    "chat_start": "POST only",
+    "chat_files": "POST only",
+    "chat_transcript": "POST only",
     "dev_mail_list": "DEBUG only (tests/helpdesk/test_dev_outbox.py)",
     "dev_mail_detail": "DEBUG only",
     "dev_mail_html": "DEBUG only",
@@ -174,6 +180,7 @@ def walk_data(acme, tmp_path):
         )
         attachment = Attachment.objects.get(message__ticket=ticket)
     task = make_task(acme, acme.org, owner=acme.agent)
+    chat = make_chat(acme)
     section = article.section
     values = {
         "number": ticket.number,
@@ -196,6 +203,9 @@ def walk_data(acme, tmp_path):
         "success_note_create": {"pk": acme.org.pk},
         "success_task": {"pk": task.pk},
         "success_task_claim": {"pk": task.pk},
+        "agent_chat_context": {"key": chat.key},
+        "chat_files": {"key": chat.key},
+        "chat_transcript": {"key": chat.key},
         "account_confirm_email": {"key": "not-a-key"},
         "account_reset_password_from_key": {"key": "not-a-key"},
     }
@@ -221,6 +231,9 @@ def _client(acme, persona: str, api_key: str) -> Client:
 def assert_headers(response, *, signed_in: bool, route, name=None) -> None:
     if name in OWN_POLICY and response.status_code == 200:
         assert "sandbox" in response["Content-Security-Policy"], route
+    elif name in FRAMED_BY_OUR_PAGES and response.status_code == 200:
+        framed = POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
+        assert response["Content-Security-Policy"] == framed, route
     else:
         assert response["Content-Security-Policy"] == POLICY, route
     cache_control = response.get("Cache-Control", "")

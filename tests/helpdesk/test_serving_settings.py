@@ -74,7 +74,7 @@ def test_without_the_pool_connections_are_kept_per_thread_for_db_conn_max_age():
     [
         ({"DB_CONN_MAX_AGE": "60"}, "DB_CONN_MAX_AGE applies only with DB_POOL=0"),
         ({"DB_POOL_MAX_SIZE": "10"}, "DB_POOL_MAX_SIZE=10 is less than WEB_THREADS + "),
-        ({"DB_POOL_MIN_SIZE": "12"}, "DB_POOL_MIN_SIZE=12 must be between 0 and"),
+        ({"DB_POOL_MIN_SIZE": "13"}, "DB_POOL_MIN_SIZE=13 must be between 0 and"),
         ({"DB_POOL_TIMEOUT": "soon"}, "DB_POOL_TIMEOUT='soon' is not a number."),
         ({"DB_POOL_TIMEOUT": "nan"}, "DB_POOL_TIMEOUT='nan' is not a finite number."),
         ({"DB_POOL_TIMEOUT": "0"}, "DB_POOL_TIMEOUT=0.0 must be positive."),

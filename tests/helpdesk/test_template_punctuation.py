@@ -15,6 +15,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import formats, translation
 
+from tests.routes import OUR_APPS
+
 BLOCK = re.compile(
     r"{%\s*blocktranslate\b(?P<args>.*?)%}(?P<body>.*?){%\s*endblocktranslate\s*%}", re.S
 )
@@ -22,7 +24,6 @@ BOUND = re.compile(r"(\w+)=(\S+)")
 IN_PLACE = re.compile(r"{{[^}]*}}\.(?!\.)")
 FILTER = re.compile(r"\|(date|time)\b(?::\"([^\"]*)\")?")
 MOMENTS = [datetime(2026, 12, 6, 19, 59), datetime(2026, 9, 1, 7, 5), datetime(2026, 5, 4, 12)]
-OUR_APPS = ("helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success")
 
 
 def templates() -> list[Path]:

@@ -6,7 +6,8 @@ Each path is walked with a real PDF (taken), a Windows program named "invoice.pd
 text named "scan.pdf", and a program and a web page under harmless names (each refused,
 and the sender told why): the help center's new request and reply, the agent's reply
 and internal note, mail through the gateway and through `ingest_mail`, suspended mail an
-admin makes a ticket, and a knowledge-base picture. The REST API takes no files today;
+admin makes a ticket, a file sent in a live chat, and a knowledge-base picture. The
+REST API takes no files today;
 `test_every_file_input_is_walked` finds every file field of every form, serializer and
 admin of our apps (and every place that stores an attachment), so a new one fails until
 it is walked here.
@@ -18,6 +19,7 @@ import importlib
 import mailbox
 import pkgutil
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +35,12 @@ from rest_framework import serializers
 
 from helpdesk.uploads import check_upload, sniff
 from knowledge.models import ArticleImage
+from tests.chat.factories import make_chat
+from tests.chat.sockets import pro_plus_customer
+from tests.routes import OUR_APPS
 from tests.tickets.factories import make_ticket
 from tests.tickets.test_inbound import _post, raw_mail
 from tickets.models import Attachment, Category, SuspendedEmail, Ticket
-
-OUR_APPS = ("helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success")
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 PNG = (
@@ -164,6 +167,17 @@ def _via_suspended_mail(desk, name, content, content_type) -> Sent:
     return Sent(_ticket_body(desk, f"Invoice {name}"))
 
 
+def _via_chat(desk, name, content, content_type) -> Sent:
+    """A file sent in a live chat, by a customer whose plan has chat."""
+    customer = pro_plus_customer(desk, f"{uuid.uuid4().hex[:8]}@plus.example")
+    chat = make_chat(desk, customer)
+    response = desk.client(customer).post(
+        f"/chat/{chat.key}/files/",
+        {"attachments": [SimpleUploadedFile(name, content, content_type)]},
+    )
+    return Sent(response.json().get("error", ""))
+
+
 PATHS = [
     _via_help_center_new,
     _via_help_center_reply,
@@ -172,6 +186,7 @@ PATHS = [
     _via_mail_gateway,
     _via_ingest_mail,
     _via_suspended_mail,
+    _via_chat,
 ]
 IDS = [path.__name__.removeprefix("_via_") for path in PATHS]
 
@@ -234,6 +249,7 @@ WALKED = {
     "tickets.forms.TicketCreateForm.attachments": "help_center_new",
     "tickets.forms.ReplyForm.attachments": "help_center_reply",
     "tickets.forms.AgentReplyForm.attachments": "agent_reply, agent_note",
+    "chat.views.ChatFilesForm.attachments": "chat",
     "knowledge.admin.ArticleImageForm.file": "test_a_knowledge_base_picture_...",
     "knowledge.ArticleImage.file (admin)": "test_a_knowledge_base_picture_...",
     "tickets.Attachment.file (stored by tickets.services._attach)": "every path",
