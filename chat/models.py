@@ -16,7 +16,6 @@ from helpdesk.models import TenantOwned
 DEFAULT_CAPACITY = 3
 DEFAULT_OFFER_SECONDS = 30
 DEFAULT_GRACE_SECONDS = 60
-DEFAULT_FIRST_REPLY_SECONDS = 60
 
 
 class ChatSettings(TenantOwned):
@@ -39,11 +38,6 @@ class ChatSettings(TenantOwned):
             "An agent whose connection drops keeps their chats this long; then the chats "
             "are offered to others."
         ),
-    )
-    first_reply_seconds = models.PositiveIntegerField(
-        _("first reply target (seconds)"),
-        default=DEFAULT_FIRST_REPLY_SECONDS,
-        help_text=_("A chat should get an agent's first reply this soon after it is queued."),
     )
 
     class Meta:
@@ -115,6 +109,8 @@ class Chat(TenantOwned):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     queued_at = models.DateTimeField(_("queued"), default=timezone.now)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    # The plan's chat first-reply target from the queue (an SLA outcome when it ends).
+    first_reply_due_at = models.DateTimeField(_("first reply due"), null=True, blank=True)
     first_reply_at = models.DateTimeField(_("first agent reply"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     # The last message id each side has seen (delivered/read ticks).

@@ -23,8 +23,10 @@ from django.utils.translation import gettext as _
 
 from chat import events
 from chat.models import AgentPresence, Availability, Chat, ChatOffer, ChatSettings
+from feedback import services as feedback
 from helpdesk.models import Membership, Role, Tenant, User
 from plans.selectors import plan_for_membership
+from sla.models import Metric, SLAOutcome
 from sla.selectors import policy_book
 from tickets import services as tickets
 from tickets.models import Channel, Message, Status, Ticket
@@ -162,8 +164,13 @@ def chat_start(*, membership: Membership, question: str, category=None) -> Chat:
         requester_membership=membership,
         notify=False,
     )
+    plan = plan_for_membership(membership)
     chat = Chat.objects.create(
-        tenant=membership.tenant, ticket=ticket, customer=user, queued_at=ticket.created_at
+        tenant=membership.tenant,
+        ticket=ticket,
+        customer=user,
+        queued_at=ticket.created_at,
+        first_reply_due_at=ticket.created_at + timedelta(seconds=plan.chat_first_reply_seconds),
     )
     route_waiting_chats(membership.tenant)
     _publish_queue(membership.tenant)
@@ -261,6 +268,7 @@ def chat_post(
     by_agent = author.pk != chat.customer_id
     if by_agent and chat.first_reply_at is None:
         Chat.objects.filter(pk=chat.pk).update(first_reply_at=message.created_at)
+        _first_reply_outcome(chat, message.created_at, replied=True)
     payload = {"type": "message", "chat": chat.key.hex, "message": message_json(message, chat)}
     events.publish(events.chat_group(chat), payload)
     if chat.agent_id:
@@ -341,6 +349,7 @@ def chat_json(chat: Chat) -> dict:
         "agent": (agent.first_name or agent.display_name) if agent else "",
         "customer_read_id": chat.customer_read_id,
         "agent_read_id": chat.agent_read_id,
+        "can_rate": rating_open(chat) is not None,
     }
     if chat.state == Chat.State.QUEUED:
         wait = waiting_position(chat)
@@ -375,14 +384,58 @@ def chat_end(*, chat: Chat, actor: User) -> Chat:
     chat.save(update_fields=["state", "ended_at"])
     if agent_id:
         AgentPresence.objects.filter(agent_id=agent_id).update(idle_since=now)
-    if chat.first_reply_at is not None and chat.agent is not None:
+    if chat.first_reply_at is None:
+        # Left unanswered: a breach once past its target; before it, an abandoned chat.
+        _first_reply_outcome(chat, now, replied=False)
+    elif chat.agent is not None:
         ticket = Ticket.objects.get(pk=chat.ticket_id)
         if ticket.status not in (Status.SOLVED, Status.CLOSED):
-            tickets.ticket_update(ticket=ticket, actor=chat.agent, status=Status.SOLVED)
+            ticket = tickets.ticket_update(ticket=ticket, actor=chat.agent, status=Status.SOLVED)
+        # The satisfaction question is asked at the end of the chat, not by email later.
+        feedback.csat_asked_in_chat(ticket)
     _publish_state(chat)
     _publish_queue(chat.tenant)
     route_waiting_chats(chat.tenant)
     return chat
+
+
+def _first_reply_outcome(chat: Chat, at, *, replied: bool) -> None:
+    """The chat's first-reply clock as an SLA outcome, once (the outcome's unique
+    constraint): met by a reply in time; breached by a late reply, or by no reply once
+    its time passed (the sweep, or the chat's end). An unanswered chat ended before its
+    time is abandoned, and no outcome."""
+    due = chat.first_reply_due_at
+    if due is None or (not replied and at <= due):
+        return
+    SLAOutcome.objects.get_or_create(
+        tenant_id=chat.tenant_id,
+        ticket_id=chat.ticket_id,
+        metric=Metric.CHAT_FIRST_REPLY,
+        due_at=due,
+        defaults={
+            "result": SLAOutcome.Result.MET
+            if replied and at <= due
+            else SLAOutcome.Result.BREACHED,
+            "recorded_at": at,
+        },
+    )
+
+
+def record_missed_first_replies(tenant: Tenant, now=None) -> int:
+    """Chats still waiting for a first reply past their target: breached, now."""
+    now = now or timezone.now()
+    late = Chat.objects.filter(
+        state__in=[Chat.State.QUEUED, Chat.State.ACTIVE],
+        first_reply_at__isnull=True,
+        first_reply_due_at__lt=now,
+    ).exclude(
+        ticket__sla_outcomes__metric=Metric.CHAT_FIRST_REPLY,
+    )
+    found = 0
+    for chat in late:
+        _first_reply_outcome(chat, now, replied=False)
+        found += 1
+    return found
 
 
 # -- agents --------------------------------------------------------------------------------------
@@ -636,9 +689,10 @@ def requeue_chats_of_gone_agents(tenant: Tenant, now=None) -> list[Chat]:
 
 def sweep(tenant: Tenant) -> None:
     """What the clock does (chat.tasks.sweep, every few seconds): chats of vanished agents
-    back to the queue, unanswered offers to the next agent."""
+    back to the queue, unanswered offers to the next agent, first replies missed."""
     requeue_chats_of_gone_agents(tenant)
     route_waiting_chats(tenant)
+    record_missed_first_replies(tenant)
 
 
 # -- what consoles show ------------------------------------------------------------------------
@@ -687,6 +741,32 @@ def _publish_queue(tenant: Tenant) -> None:
 
 def _publish_team(tenant: Tenant) -> None:
     events.publish(events.desk_group(tenant.pk), {"type": "team_changed"})
+
+
+def rating_open(chat: Chat):
+    """The chat's satisfaction question, asked at its end and not answered yet (or None)."""
+    from feedback.models import CsatSurvey, SurveyStatus
+
+    if chat.state != Chat.State.ENDED:
+        return None
+    return (
+        CsatSurvey.objects.filter(
+            ticket_id=chat.ticket_id, status=SurveyStatus.SENT, rating__isnull=True
+        )
+        .order_by("-solved_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def chat_rate(*, chat: Chat, customer: User, rating: int):
+    """The one-click rating at the end of a chat, recorded like a ticket's CSAT answer."""
+    if chat.customer_id != customer.pk:
+        raise PermissionDenied
+    survey = rating_open(chat)
+    if survey is None:
+        raise ValidationError(_("This chat has no question to answer."))
+    return feedback.csat_answer(survey=survey, rating=rating)
 
 
 @transaction.atomic

@@ -178,6 +178,22 @@ def chat_transcript(request, key):
     return redirect(_chat_url(request))
 
 
+@require_POST
+@xframe_options_sameorigin
+@role_required(Role.CUSTOMER)
+def chat_rate(request, key):
+    """The one-click rating at the end of a chat."""
+    chat = _customer_chat(request, key)
+    try:
+        rating = int(request.POST.get("rating", ""))
+        services.chat_rate(chat=chat, customer=request.user, rating=rating)
+    except (ValueError, ValidationError):
+        messages.error(request, _("Choose a rating from 1 to 5."))
+    else:
+        messages.success(request, _("Thank you for rating this chat."))
+    return redirect(_chat_url(request))
+
+
 @require_GET
 @role_required(Role.AGENT)
 def agent_console(request):

@@ -145,6 +145,29 @@ def csat_ticket_solved(ticket, *, actor: User | None, now: datetime) -> CsatSurv
     return survey
 
 
+def csat_asked_in_chat(ticket, *, now: datetime | None = None) -> CsatSurvey | None:
+    """A chat that ended asks its question there and then (one click in the chat), so
+    the survey of this solve counts as sent now and no email follows. The checks of a
+    sent survey still apply: surveys off, the category excluded or the customer opted
+    out make it skipped, and the chat asks nothing."""
+    now = now or timezone.now()
+    survey = (
+        CsatSurvey.objects.select_for_update(of=("self",))
+        .filter(ticket=ticket, solved_at=ticket.solved_at, status=SurveyStatus.SCHEDULED)
+        .first()
+    )
+    if survey is None:
+        return None
+    settings = feedback_settings(ticket.tenant)
+    excluded = settings.csat_excluded_categories.filter(pk=ticket.category_id).exists()
+    if excluded or is_opted_out(survey.recipient):
+        survey.status = SurveyStatus.SKIPPED
+    else:
+        survey.status, survey.sent_at = SurveyStatus.SENT, now
+    survey.save(update_fields=["status", "sent_at"])
+    return survey if survey.status == SurveyStatus.SENT else None
+
+
 def csat_ticket_reopened(ticket) -> int:
     """A ticket reopened before its survey went out: that survey is not sent."""
     return CsatSurvey.objects.filter(ticket=ticket, status=SurveyStatus.SCHEDULED).update(

@@ -56,6 +56,13 @@ class Plan(TenantOwned):
     offers_email = models.BooleanField(_("email"), default=True)
     offers_chat = models.BooleanField(_("1:1 chat"), default=False)
     offers_phone = models.BooleanField(_("phone"), default=False)
+    chat_first_reply_seconds = models.PositiveIntegerField(
+        _("chat first reply target (seconds)"),
+        default=60,
+        help_text=_(
+            "A chat should get an agent's first reply this soon after it reaches the queue."
+        ),
+    )
     phone_number = models.CharField(_("phone number"), max_length=50, blank=True)
     chat_details = models.CharField(
         _("chat details"),

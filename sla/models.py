@@ -42,6 +42,9 @@ class Metric(models.TextChoices):
     FIRST_RESPONSE = "first_response", _("First response")
     NEXT_RESPONSE = "next_response", _("Next response")
     RESOLUTION = "resolution", _("Resolution")
+    # A live chat's first agent reply, in seconds from the queue (the plan's target;
+    # chat.services records it).
+    CHAT_FIRST_REPLY = "chat_first_reply", _("Chat first reply")
 
 
 class BusinessCalendar(LocalizedName, TenantOwned):

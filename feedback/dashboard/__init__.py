@@ -53,6 +53,7 @@ from feedback.dashboard.base import (
     Period,
     Scope,
 )
+from feedback.dashboard.chats import Chats, Waits, chats
 from feedback.dashboard.kb import Deflections, Knowledge, Votes, knowledge
 from feedback.dashboard.surveys import (
     AgentSatisfaction,
@@ -82,6 +83,7 @@ __all__ = [
     "SPEED_GROUPINGS",
     "WEEK",
     "AgentSatisfaction",
+    "Chats",
     "Compare",
     "Csat",
     "Deflections",
@@ -99,6 +101,8 @@ __all__ = [
     "SpeedRow",
     "Volume",
     "Votes",
+    "Waits",
+    "chats",
     "csat",
     "knowledge",
     "nps",

@@ -532,6 +532,62 @@ def knowledge_panel(scope: Scope) -> Panel:
     )
 
 
+def chat_panel(scope: Scope) -> Panel:
+    c = figures.chats(scope)
+    seconds = _("seconds")
+    return Panel(
+        id="chat",
+        title=_("Live chat"),
+        data=c,
+        headlines=[
+            Headline(_("Chats"), c.total, higher_is_better=None),
+            Headline(_("Median wait (s)"), c.median_wait, SCORE, higher_is_better=False),
+            Headline(_("90th percentile wait (s)"), c.p90_wait, SCORE, higher_is_better=False),
+            Headline(_("Abandoned"), c.percent_abandoned, PERCENT, higher_is_better=False),
+        ],
+        charts=[
+            _time_chart(
+                scope,
+                c.buckets,
+                id="chats",
+                title=_("Chats"),
+                description=_(
+                    "Chats started %(per)s %(range)s: %(chats)d in all, %(left)d left before "
+                    "an agent replied."
+                )
+                % {
+                    "per": _per(scope),
+                    "range": _range_text(scope),
+                    "chats": c.current.chats,
+                    "left": c.current.abandoned,
+                },
+                unit=_("chats"),
+                series=[
+                    Series(_("Chats"), [w.chats for w in c.by_bucket]),
+                    Series(_("Abandoned"), [w.abandoned for w in c.by_bucket]),
+                ],
+            ),
+            _time_chart(
+                scope,
+                c.buckets,
+                id="chat-waits",
+                title=_("Wait for an agent's first reply"),
+                description=_(
+                    "Seconds from a chat reaching the queue to an agent's first reply, median "
+                    "and 90th percentile, %(per)s %(range)s."
+                )
+                % {"per": _per(scope), "range": _range_text(scope)},
+                unit=seconds,
+                y_min=0,
+                series=[
+                    Series(_("Median"), [w.median for w in c.by_bucket]),
+                    Series(_("90th percentile"), [w.p90 for w in c.by_bucket]),
+                ],
+            ),
+        ],
+    )
+
+
 PANELS: dict[str, Callable[[Scope], Panel]] = {
     "volume": volume_panel,
     "speed": speed_panel,
@@ -539,6 +595,7 @@ PANELS: dict[str, Callable[[Scope], Panel]] = {
     "csat": csat_panel,
     "nps": nps_panel,
     "knowledge": knowledge_panel,
+    "chat": chat_panel,
 }
 
 # Which panel draws each chart: a CSV download computes that panel alone.
@@ -556,6 +613,8 @@ CHART_PANELS = {
     "nps-plans": "nps",
     "kb-views": "knowledge",
     "kb-rates": "knowledge",
+    "chats": "chat",
+    "chat-waits": "chat",
 }
 
 

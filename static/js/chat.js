@@ -135,6 +135,7 @@
     } else {
       status.textContent = data.tEnded;
       form.hidden = true;
+      root.querySelector(".chat-rate").hidden = !state.can_rate;
     }
     if (state.agent_read_id) {
       theirReadUpTo = Math.max(theirReadUpTo, state.agent_read_id);

@@ -365,3 +365,107 @@ def test_settings_are_per_desk(acme, globex):
         ChatSettings.objects.filter(tenant=acme.tenant).update(capacity=7)
     with tenant_scope(globex.tenant):
         assert services.chat_settings(globex.tenant).capacity == 3
+
+
+# -- the chat's own service level, and its rating --------------------------------------------
+
+
+def test_the_chat_first_reply_is_an_sla_outcome_met_late_or_missed(acme):
+    from sla.models import Metric, SLAOutcome
+
+    online(acme, acme.agent, capacity=10)
+    agent = membership_of(acme, acme.agent)
+    people = [pro_plus_customer(acme, f"p{n}@plus.example", f"P{n}") for n in range(4)]
+    in_time, late, missed, abandoned = (start(acme, person) for person in people)
+    with tenant_scope(acme.tenant):
+        assert in_time.first_reply_due_at == in_time.queued_at + timedelta(seconds=60)
+        for chat in (in_time, late):
+            services.chat_pick(chat=chat, membership=agent)
+        services.chat_post(chat=in_time, author=acme.agent, membership=agent, body="Hi!")
+        past = timezone.now() - timedelta(seconds=1)
+        Chat.objects.filter(pk__in=[late.pk, missed.pk]).update(first_reply_due_at=past)
+        late.refresh_from_db()
+        services.chat_post(chat=late, author=acme.agent, membership=agent, body="Sorry!")
+        services.sweep(acme.tenant)  # the missed one: still waiting, past its time
+        services.sweep(acme.tenant)  # recorded once
+        services.chat_end(chat=abandoned, actor=people[3])  # left before its time
+        outcomes = dict(
+            SLAOutcome.objects.filter(metric=Metric.CHAT_FIRST_REPLY).values_list(
+                "ticket_id", "result"
+            )
+        )
+    assert outcomes == {
+        in_time.ticket_id: SLAOutcome.Result.MET,
+        late.ticket_id: SLAOutcome.Result.BREACHED,
+        missed.ticket_id: SLAOutcome.Result.BREACHED,
+    }
+    report = acme.client(acme.admin).get("/agent/reports/sla/").content.decode()
+    assert "Chat first reply" in report
+
+
+def test_a_plans_chat_target_is_its_own(acme):
+    with tenant_scope(acme.tenant):
+        acme.pro_plus.chat_first_reply_seconds = 30
+        acme.pro_plus.save()
+    chat = start(acme, pro_plus_customer(acme))
+    assert chat.first_reply_due_at == chat.queued_at + timedelta(seconds=30)
+
+
+def test_an_answered_chat_asks_for_a_rating_at_its_end_recorded_like_ticket_csat(acme):
+    from feedback.models import CsatSurvey, SurveyStatus
+    from feedback.services import csat_send_due
+
+    online(acme, acme.agent)
+    pat = pro_plus_customer(acme)
+    chat = start(acme, pat)
+    agent = membership_of(acme, acme.agent)
+    with tenant_scope(acme.tenant):
+        services.offer_accept(chat=chat, membership=agent)
+        services.chat_post(chat=chat, author=acme.agent, membership=agent, body="Fixed!")
+        services.chat_end(chat=chat, actor=acme.agent)
+        chat.refresh_from_db()
+        assert services.chat_json(chat)["can_rate"] is True
+    mail.outbox.clear()
+    response = acme.client(pat).post(f"/chat/{chat.key}/rate/", {"rating": "2"})
+    assert response.status_code == 302
+    with tenant_scope(acme.tenant):
+        survey = CsatSurvey.objects.get(ticket=chat.ticket)
+        assert (survey.status, survey.rating, survey.agent) == (SurveyStatus.SENT, 2, acme.agent)
+        # Asked in the chat: no email survey follows, however late the sender runs.
+        assert csat_send_due(tenant=acme.tenant, now=timezone.now() + timedelta(days=2)) == 0
+        assert services.chat_json(chat)["can_rate"] is False
+    # A bad rating tells the agent, as a ticket's does.
+    assert any(acme.agent.email in m.to for m in mail.outbox)
+    # Nobody else rates it.
+    other = pro_plus_customer(acme, "ola@plus.example", "Ola")
+    assert acme.client(other).post(f"/chat/{chat.key}/rate/", {"rating": "5"}).status_code == 404
+
+
+def test_the_dashboard_counts_chats_their_waits_and_the_abandoned(acme, globex):
+    from feedback import dashboard
+    from feedback.dashboard import Period, Scope
+
+    start(globex, pro_plus_customer(globex, "ivan@globex-plus.example", "Ivan"))  # not Acme's
+    people = [pro_plus_customer(acme, f"w{n}@plus.example", f"W{n}") for n in range(5)]
+    chats = [start(acme, person) for person in people]
+    now = timezone.now()
+    # Waits of 10, 20, 30 and 100 seconds; the fifth left before anyone replied.
+    with tenant_scope(acme.tenant):
+        for chat, seconds in zip(chats, (10, 20, 30, 100), strict=False):
+            Chat.objects.filter(pk=chat.pk).update(
+                queued_at=now - timedelta(minutes=5),
+                first_reply_at=now - timedelta(minutes=5) + timedelta(seconds=seconds),
+                state=Chat.State.ENDED,
+            )
+        Chat.objects.filter(pk=chats[4].pk).update(state=Chat.State.ENDED)
+        today = timezone.localdate()
+        figures = dashboard.chats(Scope.make(Period(today - timedelta(days=6), today)))
+    assert figures.current.chats == 5 and figures.current.abandoned == 1
+    assert figures.current.median == 25.0  # between 20 and 30
+    assert figures.current.p90 == pytest.approx(79.0)  # at 0.9 x 3 = 2.7: 30 + 0.7 x 70
+    assert figures.percent_abandoned.current == 20.0
+    page = acme.client(acme.admin).get("/agent/reports/")
+    panel = page.context["panels"]["chat"]
+    assert [h.value for h in panel.headlines] == ["5", "25.0", "79.0", "20.0%"]
+    csv = acme.client(acme.admin).get("/agent/reports/", {"csv": "chat-waits"})
+    assert csv.status_code == 200 and "90th percentile" in csv.content.decode()

@@ -585,7 +585,7 @@ def test_the_page_shows_every_panel_with_its_comparison(acme, history):
     response = get(acme)
     assert response.status_code == 200
     panels = response.context["panels"]
-    assert list(panels) == ["volume", "speed", "sla", "csat", "nps", "knowledge"]
+    assert list(panels) == ["volume", "speed", "sla", "csat", "nps", "knowledge", "chat"]
     created = panels["volume"].headlines[0]
     assert (created.value, created.previous, created.change) == ("7", "2", "+5 (+250.0%)")
     attainment = panels["sla"].headlines[0]
