@@ -8,7 +8,9 @@ it saw (chat/consumers.py), so a lost publication costs nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -38,6 +40,19 @@ def publish(group: str, payload: dict) -> None:
 
 
 def _send(group: str, payload: dict) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _send_now(group, payload)
+    else:
+        # Synchronous code running under an event loop of its own thread (a test driving
+        # a browser): async_to_sync may not run here, so the publication takes a thread.
+        thread = threading.Thread(target=_send_now, args=(group, payload))
+        thread.start()
+        thread.join()
+
+
+def _send_now(group: str, payload: dict) -> None:
     layer = get_channel_layer()
     try:
         async_to_sync(layer.group_send)(group, {"type": "desk.event", "payload": payload})

@@ -300,7 +300,12 @@
     var message = JSON.parse(event.data);
     switch (message.type) {
       case "me":
-        availability.value = message.availability;
+        if (wantedAvailability && wantedAvailability !== message.availability) {
+          send({ type: "availability", availability: wantedAvailability });
+          wantedAvailability = null;
+        } else {
+          availability.value = message.availability;
+        }
         break;
       case "team":
         showTeam(message);
@@ -375,8 +380,14 @@
     };
   }
 
+  // Chosen before the socket opened (or while it reconnects): sent once it is open.
+  var wantedAvailability = null;
+
   availability.addEventListener("change", function () {
-    send({ type: "availability", availability: availability.value });
+    wantedAvailability = availability.value;
+    if (send({ type: "availability", availability: wantedAvailability })) {
+      wantedAvailability = null;
+    }
   });
 
   connect();

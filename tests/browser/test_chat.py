@@ -42,7 +42,8 @@ def agent_goes_online(browser, server, desk, agent):
     console = signed_in(browser, server, desk, agent)
     console.goto(server.url(desk, "/agent/chat/"))
     console.select_option("#availability", "online")
-    expect(console.locator(".console-team")).to_contain_text(agent.display_name)
+    mine = console.locator(".console-team .presence-online").filter(has_text=agent.display_name)
+    expect(mine).to_be_visible()
     return console
 
 
