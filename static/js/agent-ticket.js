@@ -5,13 +5,22 @@
 (function () {
   "use strict";
 
-  document.addEventListener("change", function (event) {
-    var picker = event.target;
-    if (!picker.matches || !picker.matches("select[data-preview-url]") || !picker.value) return;
+  function fillFrom(picker) {
     fetch(picker.dataset.previewUrl + picker.value + "/")
       .then(function (response) { return response.text(); })
       .then(function (text) { document.getElementById("id_body").value = text; });
+  }
+
+  document.addEventListener("change", function (event) {
+    var picker = event.target;
+    if (!picker.matches || !picker.matches("select[data-preview-url]") || !picker.value) return;
+    fillFrom(picker);
   });
+
+  // A macro picked before this script ran (it is deferred: a quick hand on a slow
+  // connection) fills the reply box now.
+  var early = document.querySelector("select[data-preview-url]");
+  if (early && early.value && !document.getElementById("id_body").value) fillFrom(early);
 
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.elt.id !== "presence") return;
