@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "knowledge",
     "feedback",
     "success",
+    "phone",
 ]
 
 MIDDLEWARE = [

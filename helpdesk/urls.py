@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("knowledge.urls")),
     path("", include("feedback.urls")),
     path("", include("success.urls")),
+    path("", include("phone.urls")),
     path("service-levels/", sla_views.service_levels_page, name="service_levels"),
     path("agent/reports/sla/", sla_views.sla_report, name="sla_report"),
     path("accounts/", include("allauth.urls")),

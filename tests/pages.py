@@ -28,7 +28,7 @@ from helpdesk.api_tokens import api_token_create
 from helpdesk.models import User
 from tests.routes import Route, World, routes
 
-OUR_APPS = {"helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success"}
+OUR_APPS = {"helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success", "phone"}
 PERSONAS = ("anonymous", "customer", "agent", "admin")
 
 
@@ -65,6 +65,7 @@ def populate(desk, *, word: str = "") -> Data:
     from knowledge.models import Category as KbCategory
     from knowledge.models import Section
     from knowledge.services import search_log_miss
+    from phone.services import call_log
     from sla.models import Metric, SLABreach
     from success.models import HealthScore, Stage, TaskKind
     from success.services import note_add
@@ -97,6 +98,7 @@ def populate(desk, *, word: str = "") -> Data:
         "task_notes": _typed(word, "Call about the renewal", 2000),
         "success_note": _typed(word, "They plan to add ten seats", 2000),
         "token": _typed(word, "Nightly sync", 100),
+        "call_notes": _typed(word, "Walked through the export settings on the phone", 10_000),
     }
     macro_body = "Hi {{ customer.first_name }}, " + _typed(word, "please send the file.", 2000)
     now = timezone.now()
@@ -130,6 +132,14 @@ def populate(desk, *, word: str = "") -> Data:
     solved = make_ticket(desk, desk.other_customer, subject=texts["solved_subject"])
     with desk.scope():
         ticket_add_note(ticket=ticket, author=desk.agent, body=texts["note"])
+        call_log(
+            ticket=ticket,
+            agent=desk.agent,
+            direction="outbound",
+            outcome="answered",
+            duration_seconds=200,
+            notes=texts["call_notes"],
+        )
         # An earlier solve of Carol's request, rated with a comment; then it came back.
         CsatSurvey.objects.create(
             tenant=desk.tenant,
@@ -260,6 +270,7 @@ PAGES: dict[str, Page] = {
     ),
     "service_levels": Page(ANYONE, ()),
     "feedback_form": Page(CUSTOMER, ()),
+    "callback_new": Page(CUSTOMER, ()),
     "account_api_tokens": Page(CUSTOMER, ("token",)),
     # What the survey emails link to (no sign-in: the signed token is the key).
     "csat_survey": Page(("anonymous",), ("solved_subject",)),
@@ -270,7 +281,20 @@ PAGES: dict[str, Page] = {
     "agent_customers": Page(AGENT, ("organization", "other_organization")),
     "agent_ticket": Page(
         AGENT,
-        ("subject", "body", "note", "attachment", "customer", "organization", "csat_comment"),
+        (
+            "subject",
+            "body",
+            "note",
+            "attachment",
+            "customer",
+            "organization",
+            "csat_comment",
+            "call_notes",
+        ),
+    ),
+    "agent_ticket_new": Page(AGENT, ("customer", "other_customer", "organization")),
+    "agent_customer_search": Page(
+        AGENT, ("customer", "organization"), {"q": "carol"}, fragment_of="agent_ticket_new"
     ),
     "agent_presence": Page(AGENT, (), fragment_of="agent_ticket"),
     "kb_insights": Page(ADMIN, ("missed_search",)),
@@ -285,6 +309,8 @@ PAGES: dict[str, Page] = {
 NO_DATA = {
     "service_levels": "the desk's plans and targets, the same for every visitor",
     "feedback_form": "a form: what it is about is what the visitor will write",
+    "callback_new": "a form, or on the walk's Pro plan what phone support would give "
+    "(tests/phone/test_callbacks.py reads both)",
     "nps_survey": "a question about the desk itself",
     "survey_opt_out": "a question about the person's own surveys",
     "agent_presence": "who else is on the ticket: nobody, in a walk by one agent",

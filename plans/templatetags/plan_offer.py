@@ -23,9 +23,15 @@ def _settings(context):
 
 
 @register.inclusion_tag("plans/_channels.html", takes_context=True)
-def plan_channels(context, plan, compact=False):
-    """The channels `plan` includes; `compact` for a table cell."""
-    return {"plan": plan, "compact": compact, "support_email": _settings(context).support_email}
+def plan_channels(context, plan, compact=False, offer_callback=False):
+    """The channels `plan` includes; `compact` for a table cell; `offer_callback` to
+    link phone to 'Request a callback' (the reader's own plan)."""
+    return {
+        "plan": plan,
+        "compact": compact,
+        "offer_callback": offer_callback,
+        "support_email": _settings(context).support_email,
+    }
 
 
 @register.inclusion_tag("plans/_upgrade_action.html", takes_context=True)

@@ -33,7 +33,7 @@ PERSONAS = ("anonymous", "customer", "agent", "admin")
 # Examples per route and persona: (292 desk routes x 4 personas + 231 platform routes x 2)
 # x 2 = about 3,300 requests, about 45 s on the shared 2-CPU machine (the whole file 70 s).
 EXAMPLES_PER_ROUTE = 2
-OUR_APPS = {"helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success"}
+OUR_APPS = {"helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success", "phone"}
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ BOUND = re.compile(r"(\w+)=(\S+)")
 IN_PLACE = re.compile(r"{{[^}]*}}\.(?!\.)")
 FILTER = re.compile(r"\|(date|time)\b(?::\"([^\"]*)\")?")
 MOMENTS = [datetime(2026, 12, 6, 19, 59), datetime(2026, 9, 1, 7, 5), datetime(2026, 5, 4, 12)]
-OUR_APPS = ("helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success")
+OUR_APPS = ("helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success", "phone")
 
 
 def templates() -> list[Path]:

@@ -37,7 +37,7 @@ from tests.tickets.factories import make_ticket
 from tests.tickets.test_inbound import _post, raw_mail
 from tickets.models import Attachment, Category, SuspendedEmail, Ticket
 
-OUR_APPS = ("helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success")
+OUR_APPS = ("helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success", "phone")
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 PNG = (
