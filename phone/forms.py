@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from helpdesk.input_values import IntegerField, date_field
 from phone.models import CallDirection, CallOutcome
@@ -32,8 +33,8 @@ class CallbackRequestForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     day = date_field(_("Day"))
-    start_time = time_field(_("From"))
-    end_time = time_field(_("Until"))
+    start_time = time_field(pgettext_lazy("callback window", "From"))
+    end_time = time_field(pgettext_lazy("callback window", "Until"))
     subject = forms.CharField(label=_("What is it about?"), max_length=200)
     details = forms.CharField(
         label=_("Details"),
