@@ -66,8 +66,8 @@ class CallbackRequest(TenantOwned):
 
 
 class CallDirection(models.TextChoices):
-    INBOUND = "inbound", _("Inbound")
-    OUTBOUND = "outbound", _("Outbound")
+    INBOUND = "inbound", _("Inbound call")
+    OUTBOUND = "outbound", _("Outbound call")
 
 
 class CallOutcome(models.TextChoices):

@@ -373,6 +373,7 @@ def route_samples(data: Data) -> dict[str, str]:
         "name": "not-a-mail",
         "key": "not-a-key",
         "pk": "0",
+        "rank": "2",  # a plan, by rank: Pro+, above the walk's customer's Pro
         # Routes of allauth and the admin, left out of the walks but filled all the same.
         "uidb36": "1",
         "content_type_id": "1",

@@ -1,8 +1,6 @@
 from django import template
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
-from django.utils.translation import gettext as _
 
+from phone.display import window_text
 from phone.numbers import phone_number_display
 
 register = template.Library()
@@ -15,15 +13,7 @@ def phone_number(e164: str) -> str:
 
 
 @register.simple_tag
-def callback_window(callback, zone=None) -> str:
-    """'12/07/2026 1 p.m. – 3 p.m.': the window the customer chose, in `zone` (a time
-    zone name) or the page's (the desk's)."""
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(zone) if zone else None
-    start = localtime(callback.window_start, tz)
-    end = localtime(callback.window_end, tz)
-    return _("%(start)s – %(end)s") % {
-        "start": date_format(start, "SHORT_DATETIME_FORMAT"),
-        "end": date_format(end, "TIME_FORMAT"),
-    }
+def callback_window(callback) -> str:
+    """'12/07/2026 1 p.m. – 3 p.m.': the window the customer chose, in the page's time
+    zone (the desk's)."""
+    return window_text(callback.window_start, callback.window_end)

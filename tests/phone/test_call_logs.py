@@ -59,11 +59,11 @@ def test_an_agent_logs_a_call_shown_to_agents_in_the_thread_and_the_trail(
         rf'<li class="message-item internal call" id="call{call.pk}">.*?</li>', page, re.S
     )
     assert entry is not None
-    for shown in ("Call log", "Outbound, Answered, 3:20", "+86 138 0013 8000", "Walked her"):
+    for shown in ("Call log", "Outbound call, Answered, 3:20", "+86 138 0013 8000", "Walked her"):
         assert shown in entry.group(0)
     assert "Call logged." in page
     # The trail names it, stored as codes and read as words.
-    assert "logged a call: Outbound, Answered, 3:20" in page
+    assert "logged a call: Outbound call, Answered, 3:20" in page
     # Never the customer's: not on their page, not in any email.
     customer_page = _text(acme.client(acme.customer).get(f"/tickets/{ticket.number}/"))
     assert "Walked her" not in customer_page and "Call log" not in customer_page

@@ -74,7 +74,7 @@ def test_a_customer_whose_plan_offers_phone_gets_a_phone_ticket_with_a_callback_
     to = sorted(m.to[0] for m in mail.outbox)
     assert to == sorted([acme.customer.email, acme.agent.email, acme.admin.email])
     ack = next(m for m in mail.outbox if m.to == [acme.customer.email])
-    assert "We will call you back between" in ack.body
+    assert "We will call you back in the window you chose:" in ack.body
     # The customer's page says when we will call, and on which number.
     page = _text(acme.client(acme.customer).get(response["Location"]))
     assert "We will call you at +86 138 0013 8000" in page

@@ -71,7 +71,7 @@ def test_an_agent_opens_a_ticket_for_a_customer(acme, django_capture_on_commit_c
     # of a new ticket; the agent who wrote it is told nothing.
     to_customer = [m for m in mail.outbox if m.to == [acme.customer.email]]
     assert len(to_customer) == 1
-    assert "Acme Analytics Agent of Acme Analytics opened request" in to_customer[0].body
+    assert "Acme Analytics: Acme Analytics Agent opened request" in to_customer[0].body
     assert "the **March** export stops halfway" in to_customer[0].body
     assert "We received your request" not in to_customer[0].subject
     assert [m.to for m in mail.outbox if m.to != [acme.customer.email]] == [[acme.admin.email]]
