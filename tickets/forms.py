@@ -127,7 +127,7 @@ class TicketOpenForm(forms.Form):
         label=_("Priority"), coerce=int, choices=Priority.choices, initial=Priority.MEDIUM
     )
     category = forms.ModelChoiceField(
-        label=_("Category"), queryset=Category.objects.none(), required=False
+        label=_("Category"), queryset=Category.objects.none(), required=False, empty_label="—"
     )
     assignee = StaffChoiceField(
         label=_("Assignee"), queryset=None, required=False, empty_label=_("Unassigned")
