@@ -51,6 +51,7 @@ NOT_A_PAGE = {
     "agent_change": "POST only",
     "agent_merge": "POST only",
     "agent_mail_review": "POST only",
+    "agent_call_log": "POST only",
     "kb_vote": "POST only",
     "success_note_create": "POST only",
     "success_task_claim": "POST only",
