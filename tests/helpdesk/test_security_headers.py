@@ -72,6 +72,7 @@ NOT_A_PAGE = {
     "chat_start": "POST only",
     "chat_files": "POST only",
     "chat_transcript": "POST only",
+    "chat_rate": "POST only",
     "dev_mail_list": "DEBUG only (tests/helpdesk/test_dev_outbox.py)",
     "dev_mail_detail": "DEBUG only",
     "dev_mail_html": "DEBUG only",
