@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "success",
     "channels",
     "chat",
+    "phone",
 ]
 
 MIDDLEWARE = [

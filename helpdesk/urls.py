@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("success.urls")),
     path("", include("chat.urls")),
+    path("", include("phone.urls")),
     path("service-levels/", sla_views.service_levels_page, name="service_levels"),
     path("agent/reports/sla/", sla_views.sla_report, name="sla_report"),
     path("accounts/", include("allauth.urls")),

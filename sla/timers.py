@@ -15,6 +15,12 @@ running clock by the difference between the old and the new target, which is
 the same as recomputing it from its start with the new target (paused time
 still excluded). Clocks already met or breached stay as they are.
 
+A callback the customer asked for (phone/) is one more due time: the end of their
+window, stored as `callback_due_at` until an answered outbound call makes it. It is
+not an SLA metric (no target, no breach record, no report), but the queue sorts on it
+like one: `sla_due_at` is the earliest of the running clocks and an owed callback,
+which counts, like the clocks, only while the ticket is not pending, solved or closed.
+
 These functions change the ticket in memory and note what they did on it; the
 caller (tickets.services) saves the ticket in its transaction, then calls
 `record` to write the outcomes and audit rows.
@@ -89,6 +95,18 @@ def running_metrics(ticket: Ticket) -> list[str]:
     return [metric for metric in METRICS if is_running(ticket, metric)]
 
 
+# What `refresh` calls the callback among the due times (not a Metric).
+CALLBACK = "callback"
+
+
+def callback_owed(ticket: Ticket) -> datetime | None:
+    """The callback's due time while it counts: not made yet, and the ticket neither
+    waits on the customer nor is done."""
+    if ticket.callback_due_at is None or ticket.status in PAUSING_STATUSES:
+        return None
+    return ticket.callback_due_at
+
+
 def reply_due(ticket: Ticket) -> datetime | None:
     """When the desk owes the customer its next reply: the earlier due time of a running
     first- or next-response clock, or None while none runs (no reply owed, or the clocks
@@ -111,14 +129,23 @@ def note(ticket: Ticket, entry: ClockNote) -> None:
     ticket._sla_notes = [*getattr(ticket, "_sla_notes", []), entry]
 
 
-def start(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
-    """A new ticket: first response and resolution clocks from now."""
+def start(ticket: Ticket, book: PolicyBook, now: datetime, *, answered: bool = False) -> None:
+    """A new ticket: first response and resolution clocks from now.
+
+    A ticket an agent opens for a customer with a public description (`answered`)
+    starts with the desk's word to the customer: no first reply is owed, so only
+    the resolution clock starts (as in Zendesk, where such a ticket activates no
+    first reply target). A reply of the customer's then starts the next-response clock.
+    """
     policy = book.policy_for_ticket(ticket)
     ticket.sla_policy = policy
+    if answered:
+        ticket.first_agent_reply_at = now
     if policy is None:
         return
     schedule = book.schedule(policy)
-    for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
+    metrics = (Metric.RESOLUTION,) if answered else (Metric.FIRST_RESPONSE, Metric.RESOLUTION)
+    for metric in metrics:
         due = add_business_time(now, policy.target(metric), schedule)
         _set_due(ticket, metric, due)
         note(ticket, ClockNote(metric, "due", due))
@@ -175,6 +202,19 @@ def status_changed(
             note(ticket, ClockNote("", "paused", now))
     elif new not in PAUSING_STATUSES and ticket.sla_paused_at is not None:
         _resume(ticket, book, now)
+    refresh(ticket, book)
+
+
+def callback_requested(ticket: Ticket, book: PolicyBook, *, window_start, due) -> None:
+    """The customer asked to be called between `window_start` and `due`."""
+    ticket.callback_window_start = window_start
+    ticket.callback_due_at = due
+    refresh(ticket, book)
+
+
+def callback_made(ticket: Ticket, book: PolicyBook) -> None:
+    """An agent reached the customer: the callback no longer orders the queue."""
+    ticket.callback_window_start = ticket.callback_due_at = None
     refresh(ticket, book)
 
 
@@ -309,24 +349,29 @@ def refresh(ticket: Ticket, book: PolicyBook) -> None:
     """Recompute the summary columns the queue sorts on and the sweep scans.
 
     `sla_due_at` is the earliest due time among running clocks, breached or not
-    (the queue puts overdue tickets first). `sla_check_at` is when the sweep next
-    has something to do: the next warning, or the next due time not yet breached.
-    Paused tickets have neither.
+    (the queue puts overdue tickets first), and an owed callback. `sla_warn_at` is
+    when that due time's warning window opens (a callback's: its window's start).
+    `sla_check_at` is when the sweep next has something to do: the next warning, or
+    the next due time not yet breached (callbacks give it nothing to do). Paused
+    tickets have none of them.
     """
     ticket.sla_due_at = ticket.sla_warn_at = ticket.sla_check_at = None
-    if ticket.sla_paused_at is not None:
-        return
-    running = running_metrics(ticket)
-    if not running:
+    running = running_metrics(ticket) if ticket.sla_paused_at is None else []
+    callback_due = callback_owed(ticket)
+    dues = [(due_of(ticket, metric), metric) for metric in running]
+    if callback_due is not None:
+        dues.append((callback_due, CALLBACK))
+    if not dues:
         return
     policy = book.policy_by_id(ticket.sla_policy_id)
-    first = min(running, key=lambda metric: due_of(ticket, metric))
-    ticket.sla_due_at = due_of(ticket, first)
-    if policy is not None:
+    ticket.sla_due_at, first = min(dues)
+    if first == CALLBACK:
+        ticket.sla_warn_at = ticket.callback_window_start
+    elif policy is not None:
         ticket.sla_warn_at = subtract_business_time(
             ticket.sla_due_at, policy.warning_window(first), book.schedule(policy)
         )
-    upcoming = next_unbreached(ticket)
+    upcoming = next_unbreached(ticket) if running else None
     if upcoming is None:
         return
     metric, next_due = upcoming

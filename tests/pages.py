@@ -64,6 +64,7 @@ def populate(desk, *, word: str = "") -> Data:
     from knowledge.models import Category as KbCategory
     from knowledge.models import Section
     from knowledge.services import search_log_miss
+    from phone.services import call_log
     from sla.models import Metric, SLABreach
     from success.models import HealthScore, Stage, TaskKind
     from success.services import note_add
@@ -97,6 +98,7 @@ def populate(desk, *, word: str = "") -> Data:
         "task_notes": _typed(word, "Call about the renewal", 2000),
         "success_note": _typed(word, "They plan to add ten seats", 2000),
         "token": _typed(word, "Nightly sync", 100),
+        "call_notes": _typed(word, "Walked through the export settings on the phone", 10_000),
     }
     macro_body = "Hi {{ customer.first_name }}, " + _typed(word, "please send the file.", 2000)
     now = timezone.now()
@@ -131,6 +133,14 @@ def populate(desk, *, word: str = "") -> Data:
     chat = make_chat(desk, desk.customer, subject=texts["subject"])
     with desk.scope():
         ticket_add_note(ticket=ticket, author=desk.agent, body=texts["note"])
+        call_log(
+            ticket=ticket,
+            agent=desk.agent,
+            direction="outbound",
+            outcome="answered",
+            duration_seconds=200,
+            notes=texts["call_notes"],
+        )
         # An earlier solve of Carol's request, rated with a comment; then it came back.
         CsatSurvey.objects.create(
             tenant=desk.tenant,
@@ -263,6 +273,7 @@ PAGES: dict[str, Page] = {
     ),
     "service_levels": Page(ANYONE, ()),
     "feedback_form": Page(CUSTOMER, ()),
+    "callback_new": Page(CUSTOMER, ()),
     "account_api_tokens": Page(CUSTOMER, ("token",)),
     # What the survey emails link to (no sign-in: the signed token is the key).
     "csat_survey": Page(("anonymous",), ("solved_subject",)),
@@ -273,7 +284,20 @@ PAGES: dict[str, Page] = {
     "agent_customers": Page(AGENT, ("organization", "other_organization")),
     "agent_ticket": Page(
         AGENT,
-        ("subject", "body", "note", "attachment", "customer", "organization", "csat_comment"),
+        (
+            "subject",
+            "body",
+            "note",
+            "attachment",
+            "customer",
+            "organization",
+            "csat_comment",
+            "call_notes",
+        ),
+    ),
+    "agent_ticket_new": Page(AGENT, ("customer", "other_customer", "organization")),
+    "agent_customer_search": Page(
+        AGENT, ("customer", "organization"), {"q": "carol"}, fragment_of="agent_ticket_new"
     ),
     "agent_presence": Page(AGENT, (), fragment_of="agent_ticket"),
     "kb_insights": Page(ADMIN, ("missed_search",)),
@@ -295,6 +319,8 @@ PAGES: dict[str, Page] = {
 NO_DATA = {
     "service_levels": "the desk's plans and targets, the same for every visitor",
     "feedback_form": "a form: what it is about is what the visitor will write",
+    "callback_new": "a form, or on the walk's Pro plan what phone support would give "
+    "(tests/phone/test_callbacks.py reads both)",
     "nps_survey": "a question about the desk itself",
     "survey_opt_out": "a question about the person's own surveys",
     "agent_presence": "who else is on the ticket: nobody, in a walk by one agent",
@@ -359,6 +385,7 @@ def route_samples(data: Data) -> dict[str, str]:
         "name": "not-a-mail",
         "key": "not-a-key",
         "pk": "0",
+        "rank": "2",  # a plan, by rank: Pro+, above the walk's customer's Pro
         # Routes of allauth and the admin, left out of the walks but filled all the same.
         "uidb36": "1",
         "content_type_id": "1",

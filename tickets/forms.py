@@ -7,11 +7,12 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_site import tenant_staff_queryset
 from helpdesk.input_values import IntegerField, parse_int
+from helpdesk.models import Role, User
 from helpdesk.uploads import check_upload
 from plans.models import Organization, Plan
-from tickets.models import Category, Macro, Priority, Status
+from tickets.models import Category, Channel, Macro, Priority, Status
 from tickets.selectors import QUEUE_VIEWS, QueueFilters
-from tickets.services import Upload, clean_tag
+from tickets.services import CHANNELS_AGENTS_OPEN, Upload, clean_tag
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -86,6 +87,80 @@ class TicketCreateForm(forms.Form):
         self.fields["priority"].choices = priority_choices(plan, staff=False)
         if plan is not None and not plan.allows_urgent:
             self.fields["priority"].help_text = _("Urgent priority comes with higher plans.")
+
+
+class TicketOpenForm(forms.Form):
+    """An agent opens a ticket for a customer: an existing customer of this desk (the
+    search's choices), or a new one added to an organization of this desk."""
+
+    requester = forms.ModelChoiceField(
+        label=_("Customer"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose a customer of this help desk.")},
+    )
+    new_email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    new_name = forms.CharField(label=_("Full name"), required=False, max_length=200)
+    new_organization = forms.ModelChoiceField(
+        label=_("Organization"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=_("— none (entry plan) —"),
+        error_messages={"invalid_choice": _("Choose an organization of this help desk.")},
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(
+        label=_("Description"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "Public: the customer sees it on their request and gets it by email, written "
+            "by you. Markdown is supported."
+        ),
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[(value, Channel(value).label) for value in CHANNELS_AGENTS_OPEN],
+        initial=Channel.PHONE,
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), coerce=int, choices=Priority.choices, initial=Priority.MEDIUM
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.none(), required=False, empty_label="—"
+    )
+    assignee = StaffChoiceField(
+        label=_("Assignee"), queryset=None, required=False, empty_label=_("Unassigned")
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Querysets of the desk in scope: another desk's person or organization is no
+        # choice, so a forged id is a form error like any unknown one.
+        self.fields["requester"].queryset = User.objects.filter(
+            memberships__role=Role.CUSTOMER, memberships__is_active=True
+        )
+        self.fields["new_organization"].queryset = Organization.objects.all()
+        self.fields["category"].queryset = Category.objects.filter(is_active=True)
+        self.fields["assignee"].queryset = tenant_staff_queryset(tenant).order_by("full_name")
+
+    def clean(self):
+        cleaned = super().clean()
+        if "requester" in self.errors or "new_email" in self.errors:
+            return cleaned
+        if cleaned.get("requester") is None and not cleaned.get("new_email"):
+            self.add_error(
+                "requester", _("Choose the customer, or give a new customer's email address.")
+            )
+        elif cleaned.get("requester") is not None and cleaned.get("new_email"):
+            self.add_error(
+                "new_email",
+                _(
+                    "Choose a customer or add a new one, not both: clear the email to keep "
+                    "your choice."
+                ),
+            )
+        return cleaned
 
 
 class ReplyForm(forms.Form):

@@ -182,6 +182,12 @@ class Ticket(TenantOwned):
     sla_warned_due_at = models.DateTimeField(null=True, blank=True)
     # When the SLA sweep next has something to do (a warning or a breach).
     sla_check_at = models.DateTimeField(null=True, blank=True)
+    # A callback the customer asked for (phone/): the end of their window while the
+    # call is still owed, one of the due times `sla_due_at` takes the earliest of
+    # (sla/timers.py), and the window's start, when the queue's badge turns amber.
+    # Both are cleared when an agent's answered outbound call makes the callback.
+    callback_due_at = models.DateTimeField(_("callback due"), null=True, blank=True)
+    callback_window_start = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("ticket")
@@ -379,6 +385,9 @@ class TicketEvent(TenantOwned):
         UNVERIFIED_MAIL = "unverified_mail", _("received mail from an unconfirmed sender")
         MAIL_PUBLISHED = "mail_published", _("published unverified mail as the customer's reply")
         MAIL_KEPT = "mail_kept", _("kept unverified mail as an internal note")
+        # The phone channel (phone/): a callback asked for or made, a call logged.
+        CALLBACK = "callback", _("callback")
+        CALL = "call", _("logged a call")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -414,6 +423,15 @@ class TicketEvent(TenantOwned):
         from sla.display import describe_clock_note
 
         return describe_clock_note(self.old_value, self.new_value)
+
+    @property
+    def phone_label(self) -> str:
+        """'requested for +86 138 0013 8000, by 7 Dec 15:00', 'outbound, answered, 3:20':
+        a callback or call row of the trail, stored as codes and read in the viewer's
+        language."""
+        from phone.display import describe_phone_event
+
+        return describe_phone_event(self.kind, self.old_value, self.new_value)
 
     @property
     def old_label(self) -> str:

@@ -132,6 +132,12 @@ def ticket_created(ticket: Ticket) -> None:
     _later(ticket, "created")
 
 
+def ticket_opened_for_customer(ticket: Ticket, message: Message) -> None:
+    """An agent opened the ticket for its requester: she gets the agent's description
+    (not "we received your request"), and the other agents hear of a new ticket."""
+    _later(ticket, "opened_for_customer", message)
+
+
 def agent_replied(ticket: Ticket, message: Message) -> None:
     _later(ticket, "agent_replied", message)
 
@@ -274,6 +280,10 @@ def deliver_ticket_event(
         "created": [
             ([ticket.requester], "acknowledgement"),
             (_staff(exclude=ticket.requester), "new_ticket"),
+        ],
+        "opened_for_customer": [
+            ([ticket.requester], "opened_for_you"),
+            (_staff(exclude=message.author if message else None), "new_ticket"),
         ],
         "agent_replied": [([ticket.requester], "agent_reply")],
         "customer_replied": [

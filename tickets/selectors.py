@@ -129,6 +129,25 @@ def unverified_mail_publishable_as(ticket: Ticket, messages: list[Message]) -> d
     return publishable
 
 
+CUSTOMER_CHOICES = 20
+
+
+def customers_matching(query: str, *, limit: int = CUSTOMER_CHOICES) -> list[Membership]:
+    """Active customers of the desk in scope whose name, email or organization contains
+    `query` (all of them, by name, without one), with their organization and plan."""
+    members = Membership.objects.filter(role=Role.CUSTOMER, is_active=True).select_related(
+        "user", "organization__plan"
+    )
+    query = query.strip()
+    if query:
+        members = members.filter(
+            Q(user__email__icontains=query)
+            | Q(user__full_name__icontains=query)
+            | Q(organization__name__icontains=query)
+        )
+    return list(members.order_by("user__full_name", "user__email", "pk")[:limit])
+
+
 def audit_trail(ticket: Ticket) -> list[TicketEvent]:
     return list(TicketEvent.objects.filter(ticket=ticket).select_related("actor"))
 

@@ -257,6 +257,8 @@ def ticket_create(
     requester_membership: Membership | None = None,
     mail_origin: MailOrigin | None = None,
     notify: bool = True,
+    author: User | None = None,
+    assignee: User | None = None,
 ) -> Ticket:
     """Open a ticket for `requester` (filed by them, or by `actor` on their behalf).
 
@@ -265,10 +267,21 @@ def ticket_create(
     passes what it knows of its sender as `mail_origin` (never an unverified one:
     that is a note on a ticket, see ticket_add_unverified_mail). A live chat opens its
     ticket without emails (`notify=False`): the customer is on the line.
+
+    An agent who opens a ticket for a customer (a call, a conversation elsewhere) is
+    its `author`: the requester is the customer, the description is the agent's and
+    public, as in Zendesk. The customer is emailed that description instead of the
+    acknowledgement, and no first reply is owed (sla.timers.start).
     """
     if mail_origin is not None and mail_origin.check == SenderCheck.UNVERIFIED:
         raise ValueError("Unverified mail opens no ticket.")
     actor = actor or requester
+    author = author or requester
+    opened_by_desk = author != requester
+    if opened_by_desk and not _is_staff(author):
+        raise PermissionDenied
+    if assignee is not None and not _is_staff(assignee):
+        raise ValidationError({"assignee": _("Tickets can only be assigned to agents.")})
     membership = requester_membership or _active_membership(requester)
     if membership is None or not membership.is_active:
         raise ValidationError(_("The requester is not a member of this help desk."))
@@ -293,14 +306,15 @@ def ticket_create(
         priority=priority,
         channel=channel,
         tags=_clean_tags(tags),
+        assignee=assignee,
         created_at=now,
         updated_at=now,
     )
-    sla_clocks.start(ticket, policy_book(tenant), now)
+    sla_clocks.start(ticket, policy_book(tenant), now, answered=opened_by_desk)
     ticket.save(force_insert=True)
-    _add_message(
+    message = _add_message(
         ticket,
-        author=requester,
+        author=author,
         body=body,
         is_internal=False,
         channel=channel,
@@ -314,12 +328,95 @@ def ticket_create(
     TicketEvent.objects.bulk_create(
         [
             _event(ticket, actor, TicketEvent.Kind.CREATED, new=ticket.get_channel_display()),
+            *(
+                [_event(ticket, actor, TicketEvent.Kind.ASSIGNEE, "", assignee.display_name)]
+                if assignee is not None
+                else []
+            ),
             *clock_events,
         ]
     )
-    if notify:
+    if notify and opened_by_desk:
+        notifications.ticket_opened_for_customer(ticket, message)
+    elif notify:
         notifications.ticket_created(ticket)
+    if assignee is not None and assignee != actor:
+        notifications.ticket_assigned(ticket)
     return ticket
+
+
+# The channels an agent may say a ticket they open came through.
+CHANNELS_AGENTS_OPEN = (Channel.PHONE, Channel.EMAIL, Channel.WEB)
+
+
+@transaction.atomic
+def ticket_open_for_customer(
+    *,
+    tenant: Tenant,
+    actor: User,
+    subject: str,
+    body: str,
+    channel: str = Channel.PHONE,
+    priority: int = Priority.MEDIUM,
+    category: Category | None = None,
+    assignee: User | None = None,
+    requester: User | None = None,
+    new_customer_email: str = "",
+    new_customer_name: str = "",
+    new_customer_organization=None,
+) -> Ticket:
+    """An agent opens a ticket for a customer from the agent workspace (a call, a
+    conversation elsewhere): `requester`, a customer of this desk, or a new customer
+    added by email (in `new_customer_organization`, invited to set a password).
+
+    The requester is the customer and the description is the agent's, public, as
+    in Zendesk (see ticket_create). The ticket's organization is the customer's own:
+    an agent cannot file it under another one.
+    """
+    from helpdesk.services import member_invite
+
+    if not _is_staff(actor):
+        raise PermissionDenied
+    if channel not in CHANNELS_AGENTS_OPEN:
+        raise ValidationError({"channel": _("Choose phone, email or web.")})
+    if requester is None:
+        if not new_customer_email.strip():
+            raise ValidationError(
+                {"requester": _("Choose the customer, or give a new customer's email address.")}
+            )
+        if User.objects.filter(email__iexact=new_customer_email.strip()).exists():
+            raise ValidationError(
+                {
+                    "new_email": _(
+                        "Someone of this help desk already signs in with this address: "
+                        "search for them and choose them."
+                    )
+                }
+            )
+        requester = member_invite(
+            tenant=tenant,
+            email=new_customer_email,
+            role=Role.CUSTOMER,
+            organization=new_customer_organization,
+            full_name=new_customer_name.strip(),
+            invited_by=actor,
+        ).user
+    membership = _active_membership(requester)
+    if membership is None or membership.role != Role.CUSTOMER:
+        raise ValidationError({"requester": _("Choose a customer of this help desk.")})
+    return ticket_create(
+        tenant=tenant,
+        requester=requester,
+        subject=subject,
+        body=body,
+        category=category,
+        priority=priority,
+        channel=channel,
+        actor=actor,
+        author=actor,
+        assignee=assignee,
+        requester_membership=membership,
+    )
 
 
 def clean_tag(tag: str) -> str:
@@ -667,6 +764,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
         raise ValidationError(_("Closed tickets cannot be merged."))
     Message.objects.filter(ticket=source).update(ticket=target)
     Attachment.objects.filter(ticket=source).update(ticket=target)
+    # The calls logged on it (phone/) join the thread they belong to.
+    source.calls.update(ticket=target)
     _add_message(
         source,
         author=actor,
@@ -928,6 +1027,7 @@ __all__ = [
     "ticket_bulk_update",
     "ticket_create",
     "ticket_merge",
+    "ticket_open_for_customer",
     "ticket_reopen",
     "ticket_reply",
     "ticket_solve",

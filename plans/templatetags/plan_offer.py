@@ -23,13 +23,15 @@ def _settings(context):
 
 
 @register.inclusion_tag("plans/_channels.html", takes_context=True)
-def plan_channels(context, plan, compact=False):
-    """The channels `plan` includes; `compact` for a table cell."""
+def plan_channels(context, plan, compact=False, offer_callback=False):
+    """The channels `plan` includes; `compact` for a table cell; `offer_callback` to
+    link phone to 'Request a callback' (the reader's own plan)."""
     request = context.get("request")
     membership = getattr(request, "membership", None)
     return {
         "plan": plan,
         "compact": compact,
+        "offer_callback": offer_callback,
         "support_email": _settings(context).support_email,
         # A customer whose own plan this is can start the chat from here.
         "chat_link": membership is not None

@@ -101,6 +101,7 @@ def desks(acme, globex):
             _feedback_rows(desk, ticket)
             _success_rows(desk)
             _suspended_mail(desk)
+            _phone_rows(desk, ticket)
             plan_settings(tenant=desk.tenant)
             SearchSynonym.objects.create(
                 tenant=desk.tenant, terms=f"{desk.tenant.name} secret macro, {desk.tenant.slug}"
@@ -123,6 +124,31 @@ def _suspended_mail(desk):
         reason=SuspendedEmail.Reason.UNKNOWN_SENDER,
         raw=raw,
         size=len(raw),
+    )
+
+
+def _phone_rows(desk, ticket):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from phone.models import CallbackRequest, CallLog
+
+    CallbackRequest.objects.create(
+        tenant=desk.tenant,
+        ticket=ticket,
+        requester=desk.customer,
+        phone_number="+8613800138000",
+        window_start=timezone.now(),
+        window_end=timezone.now() + timedelta(hours=1),
+    )
+    CallLog.objects.create(
+        tenant=desk.tenant,
+        ticket=ticket,
+        agent=desk.agent,
+        direction="outbound",
+        outcome="answered",
+        notes=f"{desk.tenant.name} secret subject",
     )
 
 

@@ -39,6 +39,7 @@ from tests.routes import build_world, routes
 from tickets.models import Category, Macro, Ticket
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+COUNTRIES = Path(settings.BASE_DIR) / "sla" / "data" / "countries.json"
 
 # The same in both languages: names of products, standards and formats that Chinese
 # interfaces write in Latin letters (the catalogue's own translations keep them too).
@@ -137,6 +138,10 @@ def _finder() -> EnglishFinder:
                     finder.add_data(name, english_name=True)
                 else:
                     finder.add_data(name)
+    # The holiday import names each country in Chinese with its English (ISO) name after
+    # it, "新西兰 (New Zealand)", on purpose: the English names are data, as stored.
+    for country in json.loads(COUNTRIES.read_text(encoding="utf-8")):
+        finder.add_data(country["en"])
     return finder
 
 

@@ -7,6 +7,7 @@ from django_scopes import scopes_disabled
 from feedback.models import CsatSurvey, NpsSurvey
 from helpdesk.models import Membership, Tenant, User
 from knowledge.models import Article
+from phone.models import CallbackRequest, CallLog
 from plans.models import Organization, Plan
 from sla.display import sla_badge
 from sla.models import SLAOutcome
@@ -23,6 +24,8 @@ def _counts():
             "memberships": Membership.objects.count(),
             "users": User.objects.count(),
             "tickets": Ticket.objects.count(),
+            "callbacks": CallbackRequest.objects.count(),
+            "calls": CallLog.objects.count(),
             "macros": Macro.objects.count(),
             "articles": Article.objects.count(),
         }
@@ -37,7 +40,9 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         "organizations": 7,
         "memberships": 12,
         "users": 13,
-        "tickets": 200,
+        "tickets": 202,  # 200, and two callback requests (one made, its call logged)
+        "callbacks": 2,
+        "calls": 1,
         "macros": 4,
         "articles": 43,
     }
@@ -77,8 +82,9 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         assert set(Ticket.objects.values_list("status", flat=True)) == set(Status.values)
         assert Message.objects.filter(body__contains="发票").exists()
         assert Message.objects.filter(is_internal=True).exists()
-        # A new ticket continues the numbering after the demo history.
-        assert Ticket.objects.order_by("-number").first().number == 200
+        # New tickets continue the numbering after the demo history (the two callback
+        # requests came through the services: #201 and #202).
+        assert Ticket.objects.order_by("-number").first().number == 202
         # The history has SLA outcomes to report on, and the queue shows clocks in
         # every state: on track, inside the warning window, overdue and paused.
         assert set(SLAOutcome.objects.values_list("result", flat=True)) == {"met", "breached"}

@@ -143,17 +143,20 @@ def test_attainment_by_plan_is_counted_in_the_database(acme, history):
             "first_response": (0, 1, 0.0),
             "next_response": (0, 0, None),
             "resolution": (0, 0, None),
+            "chat_first_reply": (0, 0, None),
         },
         "Pro": {
             "first_response": (2, 0, 100.0),
             "next_response": (1, 0, 100.0),
             "resolution": (0, 1, 0.0),
+            "chat_first_reply": (0, 0, None),
         },
     }
     assert _cells(response.context["overall"]) == {
         "first_response": (2, 1, 66.7),
         "next_response": (1, 0, 100.0),
         "resolution": (0, 1, 0.0),
+        "chat_first_reply": (0, 0, None),  # no chats in this history
     }
 
 
@@ -193,8 +196,15 @@ def test_the_report_downloads_as_csv(acme, history):
         "First response breached",
         "First response %",
     ]
-    assert lines[1] == ["All tickets", "2", "1", "66.7", "1", "0", "100.0", "0", "1", "0.0"]
-    assert lines[2] == ["Free", "0", "1", "0.0", "0", "0", "", "0", "0", ""]
+    assert lines[0][-3:] == [
+        "Chat first reply met",
+        "Chat first reply breached",
+        "Chat first reply %",
+    ]
+    assert lines[1] == [
+        "All tickets", "2", "1", "66.7", "1", "0", "100.0", "0", "1", "0.0", "0", "0", "",
+    ]  # fmt: skip
+    assert lines[2] == ["Free", "0", "1", "0.0", "0", "0", "", "0", "0", "", "0", "0", ""]
 
 
 def test_a_bad_range_is_a_form_error_not_a_crash(acme):
@@ -222,6 +232,7 @@ def test_the_report_counts_nothing_of_another_desk(acme, globex, history):
         "first_response": (0, 1, 0.0),
         "next_response": (0, 0, None),
         "resolution": (0, 1, 0.0),
+        "chat_first_reply": (0, 0, None),
     }
 
 

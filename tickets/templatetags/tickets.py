@@ -1,5 +1,5 @@
 from django import template
-from django.template.defaultfilters import filesizeformat
+from django.template.defaultfilters import filesizeformat, linebreaks_filter
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
@@ -43,6 +43,8 @@ def queue_rows(context) -> SafeString:
         organization = ticket.organization
         badge = sla_badge(ticket, now)
         tags = format_html_join("", ' <span class="tag">{}</span>', ((tag,) for tag in ticket.tags))
+        if ticket.callback_due_at is not None:
+            tags = format_html("{}{}", callback_badge(ticket), tags)
         rows.append(
             format_html(
                 "<tr>"
@@ -86,6 +88,17 @@ def queue_rows(context) -> SafeString:
             )
         )
     return SafeString("\n".join(rows))
+
+
+@register.simple_tag
+def callback_badge(ticket) -> SafeString:
+    """'Callback by 12/07/2026 3 p.m.' (the desk's time zone), while a callback is owed."""
+    if ticket.callback_due_at is None:
+        return SafeString("")
+    when = date_format(template_localtime(ticket.callback_due_at), "SHORT_DATETIME_FORMAT")
+    return format_html(
+        ' <span class="badge callback">{}</span>', _("Callback by %(time)s") % {"time": when}
+    )
 
 
 # -- the ticket page ------------------------------------------------------------------------
@@ -235,6 +248,9 @@ def message_thread(context, for_agents=False) -> SafeString:
     channels = {value: str(label) for value, label in Channel.choices}
     items = []
     for message in context["thread"]:
+        if getattr(message, "is_call", False):
+            items.append(_call_item(message, system))
+            continue
         created = template_localtime(message.created_at)
         attachments = message.attachments.all()
         # Rendered from Markdown and sanitized when the message was saved.
@@ -292,6 +308,36 @@ def message_thread(context, for_agents=False) -> SafeString:
     return SafeString(notice + '\n<ol class="thread">\n' + "".join(items) + "\n</ol>\n")
 
 
+def _call_item(call, system: str) -> SafeString:
+    """A call an agent logged (phone/), in the agents' thread: who, which way, how it
+    went, how long, the number and the notes. The help center's thread has none."""
+    from phone.numbers import phone_number_display
+
+    created = template_localtime(call.created_at)
+    summary = ", ".join(
+        [str(call.get_direction_display()), str(call.get_outcome_display()), call.duration_text]
+    )
+    number = phone_number_display(call.phone_number)
+    return format_html(
+        '\n  <li class="message-item internal call" id="call{pk}">\n'
+        '    <div class="message-meta">\n'
+        "      <strong>{author}</strong>\n"
+        '      <span class="badge note">{badge}</span>\n'
+        '      <time datetime="{iso}">{when}</time>\n'
+        "    </div>\n"
+        '    <div class="message-body"><p class="call-summary">{summary}{number}</p>{notes}</div>\n'
+        "  </li>\n",
+        pk=call.pk,
+        author=call.agent.display_name if call.agent else system,
+        badge=_("Call log"),
+        iso=date_format(created, "c"),
+        when=date_format(created, "DATETIME_FORMAT"),
+        summary=summary,
+        number=format_html(" · {}", number) if number else "",
+        notes=linebreaks_filter(call.notes, autoescape=True) if call.notes else "",
+    )
+
+
 def _external_images_notice(request, *, blocked: int, shown: bool) -> str:
     """Above the thread: what happened to its images from other sites, and the choice."""
     if not blocked:
@@ -328,6 +374,8 @@ def audit_trail_items(context) -> SafeString:
         change = ""
         if event.kind == TicketEvent.Kind.SLA:
             change = format_html(": {}", event.sla_label)
+        elif event.kind in (TicketEvent.Kind.CALLBACK, TicketEvent.Kind.CALL):
+            change = format_html(": {}", event.phone_label)
         elif event.kind == TicketEvent.Kind.UNVERIFIED_MAIL:
             # The sender, and why they could not be confirmed (a code, read as its label).
             change = format_html(": {} ({})", event.new_value, event.old_label)

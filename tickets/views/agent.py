@@ -17,6 +17,8 @@ from helpdesk import highlight
 from helpdesk.access import role_required
 from helpdesk.input_values import is_whole_number
 from helpdesk.models import Role
+from phone.forms import CallLogForm
+from phone.selectors import callback_of, calls_of
 from plans.selectors import plans_with_organizations
 from success.selectors import latest_score
 from tickets.external_images import shows_external_images_on_request
@@ -27,13 +29,15 @@ from tickets.forms import (
     MergeForm,
     QueueFilterForm,
     TicketFieldsForm,
+    TicketOpenForm,
 )
-from tickets.models import Macro, Priority, Status, Ticket
+from tickets.models import Channel, Macro, Priority, Status, Ticket
 from tickets.selectors import (
     QUEUE_PAGE_RELATED,
     TICKET_PAGE_RELATED,
     agent_choices,
     audit_trail,
+    customers_matching,
     desk_lists,
     queue,
     queue_page,
@@ -49,6 +53,7 @@ from tickets.services import (
     ticket_apply_macro,
     ticket_bulk_update,
     ticket_merge,
+    ticket_open_for_customer,
     ticket_reply,
     ticket_update,
     unverified_mail_keep,
@@ -153,15 +158,29 @@ def ticket_bulk(request):
 
 
 def _ticket_page(
-    request, ticket, *, reply_form=None, fields_form=None, merge_form=None, status=200
+    request,
+    ticket,
+    *,
+    reply_form=None,
+    fields_form=None,
+    merge_form=None,
+    call_form=None,
+    status=200,
 ):
     messages_of_thread = thread(ticket, include_internal=True)
+    callback = callback_of(ticket) if ticket.channel == Channel.PHONE else None
     return render(
         request,
         "tickets/agent_ticket.html",
         {
             "ticket": ticket,
-            "thread": messages_of_thread,
+            # The messages and the calls logged on it (agents only), oldest first.
+            "thread": sorted(
+                [*messages_of_thread, *calls_of(ticket)], key=lambda entry: entry.created_at
+            ),
+            "callback": callback,
+            "call_form": call_form
+            or CallLogForm(initial={"phone_number": callback.phone_number if callback else ""}),
             # Whom each unverified mail awaiting review may be published as.
             "publishable_as": unverified_mail_publishable_as(ticket, messages_of_thread),
             "events": audit_trail(ticket),
@@ -346,3 +365,83 @@ def ticket_presence(request, number: int):
 @role_required(Role.AGENT)
 def customers(request):
     return render(request, "tickets/agent_customers.html", {"plans": plans_with_organizations()})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.AGENT)
+def ticket_open(request):
+    """Open a ticket for a customer: find them (or add a new one), then what it is about."""
+    form = TicketOpenForm(
+        request.POST or None,
+        tenant=request.tenant,
+        initial={"assignee": request.user.pk, **_prefilled(request)},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = ticket_open_for_customer(
+                tenant=request.tenant,
+                actor=request.user,
+                requester=data["requester"],
+                new_customer_email=data["new_email"],
+                new_customer_name=data["new_name"],
+                new_customer_organization=data["new_organization"],
+                subject=data["subject"],
+                body=data["body"],
+                channel=data["channel"],
+                priority=data["priority"],
+                category=data["category"],
+                assignee=data["assignee"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Ticket #%(number)d was opened for %(customer)s.")
+                % {"number": ticket.number, "customer": ticket.requester.display_name},
+            )
+            return redirect("agent_ticket", number=ticket.number)
+    query = (request.POST.get("q") or request.GET.get("q") or "").strip()[:200]
+    return render(
+        request,
+        "tickets/agent_ticket_new.html",
+        {
+            "form": form,
+            "q": query,
+            "customers": _customer_choices(form, query),
+            "choices": agent_choices(request.tenant),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _prefilled(request) -> dict:
+    """What a "Search" without JavaScript sent along (a GET of the whole form)."""
+    names = ("new_email", "new_name", "subject", "body", "channel", "priority")
+    return {name: request.GET[name] for name in names if request.GET.get(name)}
+
+
+def _customer_choices(form, query: str) -> list:
+    """The search's customers, the one already chosen first (a refused form keeps it)."""
+    found = customers_matching(query)
+    chosen = (
+        form.cleaned_data.get("requester")
+        if form.is_bound and hasattr(form, "cleaned_data")
+        else None
+    )
+    if chosen is not None and all(m.user_id != chosen.pk for m in found):
+        found = [*customers_matching(chosen.email, limit=1), *found]
+    return found
+
+
+@require_GET
+@role_required(Role.AGENT)
+def customer_search(request):
+    """The customers matching what the agent types, as the new ticket's choices (htmx)."""
+    query = request.GET.get("q", "").strip()[:200]
+    return render(
+        request,
+        "tickets/agent_customer_choices.html",
+        {"customers": customers_matching(query), "q": query, "chosen": ""},
+    )

@@ -12,6 +12,7 @@ from helpdesk.input_values import InvalidValue, parse_int
 from helpdesk.models import Role
 from knowledge.selectors import article_for_context
 from knowledge.services import deflection_filed
+from phone.selectors import callback_of
 from plans.selectors import plan_for_membership, plans_above
 from tickets.external_images import shows_external_images_on_request
 from tickets.forms import MAX_PAGE, ReplyForm, TicketCreateForm
@@ -165,6 +166,7 @@ def ticket_detail(request, number: int):
         {
             "ticket": ticket,
             "thread": thread(ticket, include_internal=False),
+            "callback": callback_of(ticket) if ticket.channel == Channel.PHONE else None,
             "form": form,
             "can_reply": ticket.status != Status.CLOSED,
         },

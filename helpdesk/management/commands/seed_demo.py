@@ -12,6 +12,7 @@ from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.services import membership_create, tenant_create
 from helpdesk.tenancy import tenant_scope, tenant_url
 from knowledge.demo import load_articles
+from phone.demo import seed_phone
 from plans.models import Organization, Plan
 from plans.services import organization_create
 from success.demo import seed_health, seed_touchpoints
@@ -93,6 +94,7 @@ class Command(BaseCommand):
             load_articles(tenant, demo_only=True)
             seed_health(tenant)
             seed_touchpoints(tenant)
+            seed_phone(tenant)
         self._print_summary(tenant, options["port"])
 
     def _seed_tenant(self, tenant: Tenant) -> None:
