@@ -2,6 +2,7 @@
 embed it, and the secret its identity tokens are signed with)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -11,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chat.models import ChatSettings
 from chat.widget import origins_normalized, widget_secret_rotate
-from helpdesk.admin_site import TenantModelAdmin
+from helpdesk.admin_site import TenantModelAdmin, on_platform_host
 from helpdesk.tenancy import tenant_url
 
 
@@ -62,12 +63,19 @@ class ChatSettingsAdmin(TenantModelAdmin):
     )
     readonly_fields = ("widget_secret_shown", "snippet")
 
-    def has_add_permission(self, request, *args):
-        # One row per desk, made with the defaults when first needed.
-        return super().has_add_permission(request, *args) and not ChatSettings.objects.exists()
+    def get_fieldsets(self, request, obj=None):
+        if not on_platform_host(request):
+            return self.fieldsets
+        # The desk's secret is for the desk's admins: operators browsing every desk's
+        # rows from the platform host do not see it.
+        routing, (name, options) = self.fieldsets
+        kept = tuple(f for f in options["fields"] if f not in self.readonly_fields)
+        return (routing, (name, {**options, "fields": kept}))
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # it would silently give the widget a new secret
+    def has_add_permission(self, request, *args):
+        # One row per desk, made with the defaults when first needed (deleting it resets
+        # them: the widget off, with a new secret).
+        return super().has_add_permission(request, *args) and not ChatSettings.objects.exists()
 
     @admin.display(description=_("widget secret"))
     def widget_secret_shown(self, rules):
@@ -88,7 +96,7 @@ class ChatSettingsAdmin(TenantModelAdmin):
     def snippet(self, rules):
         if not rules.pk:
             return "-"
-        script = tenant_url(rules.tenant, reverse("widget_loader"))
+        script = tenant_url(rules.tenant, reverse("widget_loader", urlconf=settings.ROOT_URLCONF))
         return format_html(
             '<code>&lt;script src="{}" data-token="…" async&gt;&lt;/script&gt;</code>'
             '<div class="help">{}</div>',

@@ -56,6 +56,7 @@ def _values(tenant, model):
 
 @pytest.fixture
 def desks(acme, globex):
+    from chat.services import chat_settings
     from knowledge.models import ArticleImage, SearchSynonym
     from sla.models import SLAOutcome
     from tests.knowledge.factories import make_article
@@ -102,6 +103,7 @@ def desks(acme, globex):
             _success_rows(desk)
             _suspended_mail(desk)
             plan_settings(tenant=desk.tenant)
+            chat_settings(desk.tenant)
             SearchSynonym.objects.create(
                 tenant=desk.tenant, terms=f"{desk.tenant.name} secret macro, {desk.tenant.slug}"
             )
