@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -159,6 +160,12 @@ def _json_error(message: str, status: int, code: str) -> JsonResponse:
 def widget_session(request):
     """`{"token": ..., "origin": ...}` in, `{"url": ...}` of the widget out; or a 4xx
     `{"error", "code"}` saying why not."""
+    origin = request.headers.get("Origin")
+    if origin and urlsplit(origin).netloc.lower() != request.get_host().lower():
+        # Browsers say which page sent a request: only our own frame exchanges tokens.
+        return _json_error(
+            _("Only the chat widget's own frame may open a widget session."), 403, "foreign_page"
+        )
     throttle = _SessionThrottle()
     if not throttle.allow_request(request, None):
         response = _json_error(

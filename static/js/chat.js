@@ -33,16 +33,24 @@
     });
   }
 
+  // Kept in memory when the browser refuses storage (a frame inside another site, the
+  // widget's, may get none): then a reload loses what was never acknowledged.
+  var unstored = null;
+
   function pending() {
     try {
       return JSON.parse(sessionStorage.getItem(pendingKey) || "[]");
     } catch (_e) {
-      return [];
+      return unstored || [];
     }
   }
 
   function savePending(list) {
-    sessionStorage.setItem(pendingKey, JSON.stringify(list));
+    try {
+      sessionStorage.setItem(pendingKey, JSON.stringify(list));
+    } catch (_e) {
+      unstored = list;
+    }
   }
 
   function newKey() {

@@ -41,8 +41,11 @@ def signed_in(browser, server, desk, user, *, locale="en-US"):
 def agent_goes_online(browser, server, desk, agent):
     console = signed_in(browser, server, desk, agent)
     console.goto(server.url(desk, "/agent/chat/"))
-    console.select_option("#availability", "online")
+    # Connected (the team comes over the socket), then online, and stored as such: a
+    # customer's page rendered from now on offers the chat.
     expect(console.locator(".console-team")).to_contain_text(agent.display_name)
+    console.select_option("#availability", "online")
+    expect(console.locator(".console-team .presence-online")).to_contain_text(agent.display_name)
     return console
 
 

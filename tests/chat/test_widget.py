@@ -200,6 +200,16 @@ def test_the_exchange_takes_tokens_only_from_the_listed_sites(acme, origin, allo
         assert "may not show the chat widget" in answer.json()["error"]
 
 
+def test_the_exchange_answers_our_own_frame_only(acme):
+    """A page elsewhere posting straight to the exchange is refused by its Origin header,
+    whatever origin its body claims (browsers set the header, not the page)."""
+    widget_on(acme)
+    token = identity_token(acme, acme.customer.email)
+    answer = exchange(acme, token, HTTP_ORIGIN="https://evil.example")
+    assert answer.status_code == 403 and answer.json()["code"] == "foreign_page"
+    assert exchange(acme, token, HTTP_ORIGIN=f"http://{acme.host}").status_code == 200
+
+
 def test_a_foreign_site_is_refused_before_its_token_is_read(acme):
     widget_on(acme)
     answer = exchange(acme, "not even a token", origin="https://evil.example")
