@@ -16,6 +16,11 @@ from helpdesk.admin_site import TenantModelAdmin, on_platform_host
 from helpdesk.tenancy import tenant_url
 
 
+def _code(text: str):
+    """A name to type as it is, in any language."""
+    return format_html('<code translate="no">{}</code>', text)
+
+
 class OriginsField(forms.CharField):
     """The allowed origins as lines of text, normalized (chat/widget.py) into the list."""
 
@@ -82,7 +87,8 @@ class ChatSettingsAdmin(TenantModelAdmin):
         if not rules.pk:
             return "-"
         return format_html(
-            '<code>{}</code> <a class="button" href="{}">{}</a><div class="help">{}</div>',
+            '<code translate="no">{}</code> <a class="button" href="{}">{}</a>'
+            '<div class="help">{}</div>',
             rules.widget_secret,
             reverse("admin:chat_chatsettings_rotate_widget_secret", args=[rules.pk]),
             _("Rotate…"),
@@ -97,15 +103,21 @@ class ChatSettingsAdmin(TenantModelAdmin):
         if not rules.pk:
             return "-"
         script = tenant_url(rules.tenant, reverse("widget_loader", urlconf=settings.ROOT_URLCONF))
-        return format_html(
-            '<code>&lt;script src="{}" data-token="…" async&gt;&lt;/script&gt;</code>'
-            '<div class="help">{}</div>',
-            script,
+        help_text = format_html(
             _(
-                "On the pages of your product where a customer is signed in. data-token is "
-                "a JWT your backend signs with the widget secret, with the claims email "
-                "(the customer's, as this desk knows it) and exp (at most 24 hours ahead)."
+                "On the pages of your product where a customer is signed in. {attribute} is "
+                "a JWT your backend signs with the widget secret, with the claims {email} "
+                "(the customer's, as this desk knows it) and {exp} (at most 24 hours ahead)."
             ),
+            attribute=_code("data-token"),
+            email=_code("email"),
+            exp=_code("exp"),
+        )
+        return format_html(
+            '<code translate="no">&lt;script src="{}" data-token="…" async&gt;&lt;/script&gt;'
+            '</code><div class="help">{}</div>',
+            script,
+            help_text,
         )
 
     def get_urls(self):

@@ -611,3 +611,21 @@ def test_an_admin_cannot_rotate_another_desks_secret_nor_an_agent_their_own(acme
 def test_each_desk_has_its_own_secret(acme, globex):
     assert secret_of(acme) != secret_of(globex)
     assert len(secret_of(acme)) >= 40
+
+
+def test_platform_operators_browsing_every_desk_do_not_see_its_widget_secret(acme):
+    from tests.helpdesk.mfa import operator_client
+
+    rules = widget_on(acme)
+    page = operator_client().get(admin_url(acme, "change", rules.pk))
+    assert page.status_code == 200
+    assert rules.widget_secret not in page.content.decode()
+
+
+def test_refusals_speak_the_readers_language(acme):
+    widget_on(acme)
+    forged = identity_token(acme, acme.customer.email, secret="x" * 40)
+    answer = exchange(acme, forged, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "签名与此服务台的小组件密钥不符" in answer.json()["error"]
+    ended = acme.client().get("/widget/t/forged/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "您的聊天会话已结束" in ended.content.decode()
