@@ -83,6 +83,7 @@ def test_a_token_signed_with_the_desks_secret_names_its_customer(acme):
         ("no_email", 400, "missing_claim", "no “email” claim"),
         ("not_an_email", 400, "bad_claim", "not an email address"),
         ("alg_none", 401, "bad_algorithm", "HS256"),
+        ("signed_in_the_future", 401, "not_yet", "not valid yet"),
         ("not_a_jwt", 400, "unreadable", "could not be read"),
         ("empty", 400, "no_token", "No sign-in token"),
         ("unknown_email", 403, "unknown_email", "Ask your account admin"),
@@ -107,6 +108,9 @@ def test_a_bad_token_is_refused_with_a_clear_reason(acme, globex, case, status, 
         "not_an_email": lambda: identity_token(acme, "carol"),
         "alg_none": lambda: jwt.encode(
             {"email": email, "exp": now + timedelta(minutes=5)}, None, algorithm="none"
+        ),
+        "signed_in_the_future": lambda: identity_token(
+            acme, email, iat=now + timedelta(minutes=10), lifetime=timedelta(minutes=20)
         ),
         "not_a_jwt": lambda: "hello.world",
         "empty": lambda: "",
