@@ -151,6 +151,19 @@ class _SessionThrottle(SlidingWindowThrottle):
         return f"widget-session:{request.tenant.pk}:{self.get_ident(request)}"
 
 
+def _from_our_frame(request) -> bool:
+    """A browser names the page a request comes from (`Origin`): our frame's is the
+    desk's host. A request with none comes from outside a browser, where the token alone
+    speaks."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    try:
+        return urlsplit(origin).netloc.lower() == request.get_host().lower()
+    except ValueError:
+        return False
+
+
 def _json_error(message: str, status: int, code: str) -> JsonResponse:
     return JsonResponse({"error": message, "code": code}, status=status)
 
@@ -160,8 +173,7 @@ def _json_error(message: str, status: int, code: str) -> JsonResponse:
 def widget_session(request):
     """`{"token": ..., "origin": ...}` in, `{"url": ...}` of the widget out; or a 4xx
     `{"error", "code"}` saying why not."""
-    origin = request.headers.get("Origin")
-    if origin and urlsplit(origin).netloc.lower() != request.get_host().lower():
+    if not _from_our_frame(request):
         # Browsers say which page sent a request: only our own frame exchanges tokens.
         return _json_error(
             _("Only the chat widget's own frame may open a widget session."), 403, "foreign_page"
