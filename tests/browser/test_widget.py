@@ -23,7 +23,7 @@ from tests.chat.widget import identity_token, widget_on
 from tests.knowledge.factories import make_article
 from tickets.models import Message, Ticket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 class _Quiet(SimpleHTTPRequestHandler):

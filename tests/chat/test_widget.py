@@ -633,3 +633,36 @@ def test_refusals_speak_the_readers_language(acme):
     assert "签名与此服务台的小组件密钥不符" in answer.json()["error"]
     ended = acme.client().get("/widget/t/forged/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "您的聊天会话已结束" in ended.content.decode()
+
+
+def test_files_and_the_transcript_from_the_widget(acme):
+    from django.core import mail
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    widget_on(acme)
+    online(acme, acme.agent)
+    pat = pro_plus_customer(acme)
+    with acme.scope():
+        chat = services.chat_start(membership=pat.memberships.get(), question="Export fails")
+    ticket = widget_ticket(acme, pat)
+    client = acme.client()
+    sent = client.post(
+        f"/widget/t/{ticket}/chat/{chat.key}/files/",
+        {"attachments": [SimpleUploadedFile("log.txt", b"row 500 failed", "text/plain")]},
+    )
+    assert sent.status_code == 200, sent.content
+    with acme.scope():
+        assert Message.objects.get(pk=sent.json()["id"]).attachments.get().name == "log.txt"
+    refused = client.post(
+        f"/widget/t/{ticket}/chat/{chat.key}/files/",
+        {"attachments": [SimpleUploadedFile("run.exe", b"MZ\x90\x00", "application/octet-stream")]},
+    )
+    assert refused.status_code == 400 and refused.json()["error"]
+
+    mail.outbox.clear()
+    answer = client.post(f"/widget/t/{ticket}/chat/{chat.key}/transcript/")
+    assert answer.status_code == 302
+    assert answer["Location"] == f"/widget/t/{ticket}/?sent=transcript"
+    page = client.get(answer["Location"]).content.decode()
+    assert f"The transcript is on its way to {pat.email}." in page
+    assert [m.to for m in mail.outbox if "Your chat" in m.subject] == [[pat.email]]
