@@ -12,9 +12,9 @@ into the tenant's page. Three things are checked, each where it is used:
    in this way. It stops anyone without the secret from chatting as someone else.
 2. The embedding page's origin (`widget_session_start`): the browser tells our frame
    which page posted the token (postMessage's `event.origin`); it must be one the desk
-   lists. The browser also refuses to show our frame on any other site (the frame's
-   `frame-ancestors`, views'), so a foreign page can neither use the widget nor lure a
-   customer into it.
+   lists. The browser also refuses to show our frame on any other site (the
+   `frame-ancestors` of chat/widget_views.py), so a foreign page can neither use the
+   widget nor lure a customer into it.
 3. Our widget ticket (`widget_ticket_open`): what the frame carries instead of a cookie
    (browsers keep our cookies from a frame inside another site). Signed with Django's
    key, salted with the desk, it names the customer's membership and the origin the
@@ -256,13 +256,12 @@ def widget_identity(*, tenant: Tenant, token) -> Identity:
         raise _refused_token(
             _("The sign-in token's email is not an email address."), "bad_claim", 400
         ) from None
-    identity = Identity(
+    return Identity(
         membership=_customer(email),
         name=_text_claim(claims, "name", 200),
         external_id=_text_claim(claims, "external_id", 255),
         organization=_text_claim(claims, "organization", 200),
     )
-    return identity
 
 
 def _customer(email: str) -> Membership:
