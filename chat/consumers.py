@@ -21,6 +21,7 @@ with the same id; a client shows a message once by its id.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections import deque
@@ -32,7 +33,7 @@ from django.utils.translation import gettext as _
 from chat import events, services
 from chat.models import Chat
 from helpdesk.models import User
-from helpdesk.sockets import in_desk
+from helpdesk.sockets import Visitor, in_desk, socket_language
 
 # Close codes the scripts read (4000-4999 are the application's).
 CLOSE_SIGN_IN = 4401
@@ -233,6 +234,42 @@ class CustomerChatConsumer(_DeskSocket):
     @in_desk
     def agent_of_chat(self):
         return Chat.objects.filter(pk=self.chat.pk).values_list("agent_id", flat=True).first()
+
+
+class WidgetChatConsumer(CustomerChatConsumer):
+    """`/ws/widget/<ticket>/chat/<key>/`: the customer's side in the chat widget
+    (chat/widget.py). The person is the widget ticket's, never a session cookie's; the
+    socket comes from our own frame, so DeskSocketMiddleware has already refused any
+    other Origin, and the ticket carries the embedding site, checked again here."""
+
+    async def open(self):
+        visitor, refused = await self.ticket_visitor(self.scope["url_route"]["kwargs"]["ticket"])
+        if visitor is None:
+            return await self.refuse(CLOSE_SIGN_IN, refused)
+        self.scope = {**self.scope, "visitor": visitor}
+        await super().open()
+
+    @in_desk
+    def ticket_visitor(self, ticket: str) -> tuple[Visitor | None, str]:
+        from chat.widget import WidgetRefused, widget_ticket_open
+
+        visitor = self.scope["visitor"]
+        try:
+            session = widget_ticket_open(tenant=visitor.tenant, ticket=ticket)
+        except WidgetRefused as refused:
+            return None, refused.message
+        user = session.membership.user
+        language = socket_language(self.scope, user=user, tenant=visitor.tenant)
+        return (
+            dataclasses.replace(
+                visitor,
+                user=user,
+                membership=session.membership,
+                language=language,
+                second_factor_owed=False,  # customers are never required one
+            ),
+            "",
+        )
 
 
 class AgentConsoleConsumer(_DeskSocket):

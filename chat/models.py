@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import TenantOwned
+from helpdesk.models import TenantOwned, new_secret
 
 DEFAULT_CAPACITY = 3
 DEFAULT_OFFER_SECONDS = 30
@@ -38,6 +39,30 @@ class ChatSettings(TenantOwned):
             "An agent whose connection drops keeps their chats this long; then the chats "
             "are offered to others."
         ),
+    )
+    # The widget embedded in the tenant's own product (chat/widget.py, docs/chat.md).
+    widget_enabled = models.BooleanField(
+        _("chat widget on"),
+        default=False,
+        help_text=_(
+            "Customers signed in to your product can chat and search the knowledge base "
+            "from the widget on the websites listed below."
+        ),
+    )
+    widget_origins = ArrayField(
+        models.CharField(max_length=255),
+        verbose_name=_("websites allowed to embed the widget"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "One origin per line, as scheme://host[:port] with no path, e.g. "
+            "https://app.example.com. No other website can show the widget."
+        ),
+    )
+    # Signs the identity tokens of the tenant's backend: shown to the desk's admins, never
+    # logged; a new one refuses every token and widget session made with the old one.
+    widget_secret = models.CharField(
+        _("widget secret"), max_length=64, default=new_secret, editable=False
     )
 
     class Meta:

@@ -194,6 +194,15 @@ def leave_message(*, membership: Membership, question: str, category=None) -> Ti
     )
 
 
+def chat_start_or_leave_message(
+    *, membership: Membership, question: str, category=None
+) -> Chat | Ticket:
+    """A chat when one can start now; else the question filed as a request."""
+    if opening(membership).open:
+        return chat_start(membership=membership, question=question, category=category)
+    return leave_message(membership=membership, question=question, category=category)
+
+
 @dataclass(frozen=True)
 class Wait:
     position: int  # 1: next

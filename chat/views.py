@@ -63,18 +63,25 @@ def _framed(response):
     return response
 
 
-def _render(request, context: dict, status: int = 200):
-    membership = request.membership
+def plan_context(membership) -> dict:
+    """The customer's plan (its promise beside the form) and the plans above it that
+    offer chat (the upsell)."""
     plan = plan_for_membership(membership)
-    context = {
-        "embedded": _embedded(request),
-        "hide_chat_launcher": True,  # this page is the chat
+    return {
         "plan": plan,
         "chat_plans": list(
             Plan.objects.filter(rank__gt=plan.rank if plan else -1, offers_chat=True).order_by(
                 "rank"
             )
         ),
+    }
+
+
+def _render(request, context: dict, status: int = 200):
+    context = {
+        "embedded": _embedded(request),
+        "hide_chat_launcher": True,  # this page is the chat
+        **plan_context(request.membership),
         **context,
     }
     template = "chat/embedded.html" if context["embedded"] else "chat/page.html"
@@ -108,18 +115,14 @@ def chat_start(request):
     opening = services.opening(membership)
     if form.is_valid():
         try:
-            if opening.open:
-                services.chat_start(
-                    membership=membership,
-                    question=form.cleaned_data["question"],
-                    category=form.cleaned_data["category"],
-                )
-                return redirect(_chat_url(request))
-            ticket = services.leave_message(
+            started = services.chat_start_or_leave_message(
                 membership=membership,
                 question=form.cleaned_data["question"],
                 category=form.cleaned_data["category"],
             )
+            if isinstance(started, Chat):
+                return redirect(_chat_url(request))
+            ticket = started
         except PermissionDenied as refused:
             return _render(request, {"refusal": str(refused)}, status=403)
         except ValidationError as error:

@@ -12,7 +12,8 @@ each field, every request is checked once, before anything reads it:
   that `Content-Length` is a number), and, in `process_view`, the form fields and the
   uploaded files' names of a POST, exactly when Django's CSRF check would read the form
   anyway. Views that take the body as it is (csrf-exempt: the API, whose parser below
-  checks JSON, and the inbound-mail endpoint, which keeps raw mail) are left their body.
+  checks JSON, and the inbound-mail endpoint, which keeps raw mail) are left their body;
+  csrf-exempt views that read a form (`form_checked`, the chat widget's) are not.
 - `GuardedJSONParser`, the API's only parser (settings.REST_FRAMEWORK), applies the same
   rule to every key and string of a JSON body and refuses bodies nested deeper than
   `MAX_JSON_DEPTH` (Python's own parser gives up with a RecursionError, a 500, near 1,000).
@@ -178,6 +179,13 @@ def bad_input_response(request, message: str, language: str) -> HttpResponse:
     )
 
 
+def reads_raw_body(view) -> bool:
+    """Csrf-exempt views read their body themselves, unless they say they take a form
+    all the same (`form_checked`: the chat widget's, authenticated by a ticket in the
+    address rather than a cookie, so with nothing for a CSRF token to protect)."""
+    return getattr(view, "csrf_exempt", False) and not getattr(view, "form_checked", False)
+
+
 class InputGuardMiddleware:
     """Answers 400 to a request carrying text nothing here can store (see the module)."""
 
@@ -197,7 +205,7 @@ class InputGuardMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.method != "POST" or getattr(view_func, "csrf_exempt", False):
+        if request.method != "POST" or reads_raw_body(view_func):
             return None
         if request.content_type not in FORM_CONTENT_TYPES:
             return None

@@ -492,6 +492,9 @@ def _api_rate(name: str, default: str) -> str:
 # Requests per client to /api/: per signed-in user, and per IP address for anonymous ones.
 API_RATE_USER = _api_rate("API_RATE_USER", "120/min")
 API_RATE_ANON = _api_rate("API_RATE_ANON", "30/min")
+# Exchanges of a tenant's identity token for a chat widget session, per IP address and
+# desk (chat/widget_views.py): a page load takes one.
+WIDGET_SESSION_RATE = _api_rate("WIDGET_SESSION_RATE", "20/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -91,9 +91,21 @@ def _same_origin(origin: str, host: str) -> bool:
     return bool(parts.netloc) and parts.netloc.lower() == host.strip().lower()
 
 
+def socket_language(scope, *, user, tenant) -> str:
+    """The language of the person on a socket, as for their pages (`language_for`)."""
+    from helpdesk.middleware import language_for
+
+    headers = _headers(scope)
+    return language_for(
+        cookie=parse_cookie(headers.get("cookie", "")).get(settings.LANGUAGE_COOKIE_NAME),
+        user=user,
+        accept_language=headers.get("accept-language", ""),
+        tenant=tenant,
+    )
+
+
 def identify(scope) -> Visitor | None:
     """The visitor of a handshake, or None when its host is no desk's."""
-    from helpdesk.middleware import language_for
     from helpdesk.models import Membership
     from helpdesk.second_factor import Need, second_factor_need
 
@@ -117,17 +129,11 @@ def identify(scope) -> Visitor | None:
             )
         request.user, request.membership = user, membership
         owed = user.is_authenticated and second_factor_need(request) is not Need.NOTHING
-    language = language_for(
-        cookie=cookies.get(settings.LANGUAGE_COOKIE_NAME),
-        user=user,
-        accept_language=headers.get("accept-language", ""),
-        tenant=tenant,
-    )
     return Visitor(
         tenant=tenant,
         user=user,
         membership=membership,
-        language=language,
+        language=socket_language(scope, user=user, tenant=tenant),
         second_factor_owed=owed,
         origin=headers.get("origin", ""),
     )
@@ -198,4 +204,5 @@ __all__ = [
     "Visitor",
     "identify",
     "in_desk",
+    "socket_language",
 ]

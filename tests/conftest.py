@@ -6,6 +6,7 @@ is the other tenant whose data must never show up at Acme.
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -23,6 +24,16 @@ from tests.plans.factories import make_organization
 # Playwright's sync API runs an event loop in the test thread; the ORM calls
 # our fixtures make there are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Chromium's tests last. Once Playwright's sync API has started (the browser lives for
+    the session), the test thread has an event loop running, and there `async_to_sync`,
+    which the chat's publications use (chat/events.py), refuses to run: the socket tests
+    in tests/chat would hear nothing."""
+    items.sort(key=lambda item: Path(item.path).is_relative_to(BROWSER_TESTS))
 
 
 @pytest.fixture(autouse=True)

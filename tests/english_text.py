@@ -156,8 +156,13 @@ class VisibleText(HTMLParser):
         attributes = dict(attrs)
         lang = attributes.get("lang")
         english = lang.lower().startswith("en") if lang is not None else self._english
-        # Not shown as text: scripts, styles, and <template>s' raw markup.
-        skipped = self._skipped or tag in ("script", "style", "template")
+        # Not shown as text: scripts, styles, and <template>s' raw markup; nor read as
+        # words: what HTML marks as never translated (code to copy, translate="no").
+        skipped = (
+            self._skipped
+            or tag in ("script", "style", "template")
+            or attributes.get("translate") == "no"
+        )
         if not english and not skipped:
             for name in READ_ATTRIBUTES:
                 if attributes.get(name):

@@ -69,6 +69,7 @@ def populate(desk, *, word: str = "") -> Data:
     from success.models import HealthScore, Stage, TaskKind
     from success.services import note_add
     from tests.chat.factories import make_chat
+    from tests.chat.widget import widget_on, widget_ticket
     from tests.knowledge.factories import make_article
     from tests.success.factories import make_task
     from tests.tickets.factories import make_ticket, refresh, upload
@@ -131,6 +132,7 @@ def populate(desk, *, word: str = "") -> Data:
     )
     solved = make_ticket(desk, desk.other_customer, subject=texts["solved_subject"])
     chat = make_chat(desk, desk.customer, subject=texts["subject"])
+    widget_on(desk)
     with desk.scope():
         ticket_add_note(ticket=ticket, author=desk.agent, body=texts["note"])
         call_log(
@@ -216,6 +218,9 @@ def populate(desk, *, word: str = "") -> Data:
         "tasks:pk": str(task.pk),
         "rank": str(desk.pro_plus.rank),  # a plan above the customer's own, by rank
         "chat:key": str(chat.key),
+        # The chat widget's session of the customer, and an article inside it.
+        "ticket": widget_ticket(desk, desk.customer),
+        "widget/t/<str:ticket>/kb/articles/<int:pk>/:pk": str(article.pk),
         # The survey pages behind the emails' links (their real, signed tokens).
         "feedback/satisfaction/<int:number>/<str:token>/:number": str(solved.number),
         "feedback/satisfaction/<int:number>/<str:token>/:token": _token_of(csat["survey_url"]),
@@ -314,6 +319,11 @@ PAGES: dict[str, Page] = {
     "agent_chat_context": Page(
         AGENT, ("customer", "organization"), fragment_of="agent_chat_console"
     ),
+    # The chat widget in the tenant's product: its frame's shell, and the widget of the
+    # customer its ticket names (the ticket, not the session, says who reads it).
+    "widget_frame": Page(ANYONE, ()),
+    "widget_home": Page(CUSTOMER, ("article", "customer"), {"q": "exporting invoices"}),
+    "widget_article": Page(CUSTOMER, ("article", "article_body")),
 }
 # Pages that show none of the desk's data, and why (their own tests cover what they say).
 NO_DATA = {
@@ -327,6 +337,7 @@ NO_DATA = {
     "success_reports": "charts of counts; tests/success/test_reports.py reads their numbers",
     "chat_page": "Carol's plan (Pro) has no chat: what Pro+ would give, the same for all",
     "agent_chat_console": "filled by its websocket (tests/browser/test_chat.py)",
+    "widget_frame": "the widget's shell knows nobody until the page posts its token",
 }
 
 

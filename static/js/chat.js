@@ -33,16 +33,24 @@
     });
   }
 
+  // Kept in memory when the browser refuses storage (a frame inside another site, the
+  // widget's, may get none): then a reload loses what was never acknowledged.
+  var unstored = null;
+
   function pending() {
     try {
       return JSON.parse(sessionStorage.getItem(pendingKey) || "[]");
     } catch (_e) {
-      return [];
+      return unstored || [];
     }
   }
 
   function savePending(list) {
-    sessionStorage.setItem(pendingKey, JSON.stringify(list));
+    try {
+      sessionStorage.setItem(pendingKey, JSON.stringify(list));
+    } catch (_e) {
+      unstored = list;
+    }
   }
 
   function newKey() {
@@ -135,7 +143,8 @@
     } else {
       status.textContent = data.tEnded;
       form.hidden = true;
-      root.querySelector(".chat-rate").hidden = !state.can_rate;
+      var rate = root.querySelector(".chat-rate"); // not in the widget
+      if (rate) rate.hidden = !state.can_rate;
     }
     if (state.agent_read_id) {
       theirReadUpTo = Math.max(theirReadUpTo, state.agent_read_id);
@@ -261,7 +270,7 @@
     fetch(data.files, {
       method: "POST",
       body: body,
-      headers: { "X-CSRFToken": data.csrf },
+      headers: data.csrf ? { "X-CSRFToken": data.csrf } : {}, // the widget's ticket is in its address
       credentials: "same-origin",
     })
       .then(function (response) {

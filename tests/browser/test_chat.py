@@ -12,7 +12,7 @@ from tests.chat.server import WebServer
 from tests.chat.sockets import pro_plus_customer, session_cookie
 from tickets.models import Message
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -41,6 +41,9 @@ def signed_in(browser, server, desk, user, *, locale="en-US"):
 def agent_goes_online(browser, server, desk, agent):
     console = signed_in(browser, server, desk, agent)
     console.goto(server.url(desk, "/agent/chat/"))
+    # Connected (the team comes over the socket), then online, and stored as such: a
+    # customer's page rendered from now on offers the chat.
+    expect(console.locator(".console-team")).to_contain_text(agent.display_name)
     console.select_option("#availability", "online")
     mine = console.locator(".console-team .presence-online").filter(has_text=agent.display_name)
     expect(mine).to_be_visible()

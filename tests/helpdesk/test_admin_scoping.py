@@ -56,6 +56,7 @@ def _values(tenant, model):
 
 @pytest.fixture
 def desks(acme, globex):
+    from chat.services import chat_settings
     from knowledge.models import ArticleImage, SearchSynonym
     from sla.models import SLAOutcome
     from tests.knowledge.factories import make_article
@@ -103,6 +104,7 @@ def desks(acme, globex):
             _suspended_mail(desk)
             _phone_rows(desk, ticket)
             plan_settings(tenant=desk.tenant)
+            chat_settings(desk.tenant)
             SearchSynonym.objects.create(
                 tenant=desk.tenant, terms=f"{desk.tenant.name} secret macro, {desk.tenant.slug}"
             )

@@ -26,6 +26,8 @@ from helpdesk.api_tokens import api_token_create
 from helpdesk.security import is_signed_in
 from knowledge.models import ArticleImage
 from tests.chat.factories import make_chat
+from tests.chat.widget import ORIGIN as WIDGET_ORIGIN
+from tests.chat.widget import widget_on, widget_ticket
 from tests.helpdesk.factories import PASSWORD
 from tests.helpdesk.mfa import enrol_totp, operator_client, pass_second_factor
 from tests.knowledge.factories import make_article
@@ -42,6 +44,9 @@ POLICY = (
 OWN_POLICY = {"attachment_download", "api-attachment-detail"}
 # Pages the help center shows in a frame of its own (the chat launcher's panel).
 FRAMED_BY_OUR_PAGES = {"chat_page"}
+# The chat widget's pages, framed by the tenant's product: by the sites the desk lists
+# (the walk's desk lists one), a session's pages by the site its token came from.
+FRAMED_BY_THE_TENANTS_SITES = {"widget_frame", "widget_home", "widget_article"}
 # Routes that answer no persona's GET with a page (with these parameters), and why.
 NOT_A_PAGE = {
     "hc_ticket_solve": "POST only",
@@ -73,6 +78,12 @@ NOT_A_PAGE = {
     "chat_files": "POST only",
     "chat_transcript": "POST only",
     "chat_rate": "POST only",
+    "widget_loader": "redirects to the widget's script, for the tenant's page",
+    "widget_session": "POST only (JSON)",
+    "widget_start": "POST only",
+    "widget_files": "POST only",
+    "widget_transcript": "POST only",
+    "widget_upgrade": "POST only",
     "dev_mail_list": "DEBUG only (tests/helpdesk/test_dev_outbox.py)",
     "dev_mail_detail": "DEBUG only",
     "dev_mail_html": "DEBUG only",
@@ -183,6 +194,7 @@ def walk_data(acme, tmp_path):
         attachment = Attachment.objects.get(message__ticket=ticket)
     task = make_task(acme, acme.org, owner=acme.agent)
     chat = make_chat(acme)
+    widget_on(acme)
     section = article.section
     values = {
         "number": ticket.number,
@@ -195,6 +207,7 @@ def walk_data(acme, tmp_path):
         "uidb36": "1",
         "prefix": token.prefix,
         "name": "20260101T000000000000-0123abcd",
+        "ticket": widget_ticket(acme, acme.customer),
     }
     by_route = {
         "kb_image": {"key": image.key},
@@ -208,6 +221,8 @@ def walk_data(acme, tmp_path):
         "agent_chat_context": {"key": chat.key},
         "chat_files": {"key": chat.key},
         "chat_transcript": {"key": chat.key},
+        "widget_files": {"key": chat.key},
+        "widget_transcript": {"key": chat.key},
         "account_confirm_email": {"key": "not-a-key"},
         "account_reset_password_from_key": {"key": "not-a-key"},
     }
@@ -236,6 +251,10 @@ def assert_headers(response, *, signed_in: bool, route, name=None) -> None:
     elif name in FRAMED_BY_OUR_PAGES and response.status_code == 200:
         framed = POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
         assert response["Content-Security-Policy"] == framed, route
+    elif name in FRAMED_BY_THE_TENANTS_SITES and response.status_code == 200:
+        framed = POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {WIDGET_ORIGIN}")
+        assert response["Content-Security-Policy"] == framed, route
+        assert "X-Frame-Options" not in response, route
     else:
         assert response["Content-Security-Policy"] == POLICY, route
     cache_control = response.get("Cache-Control", "")
