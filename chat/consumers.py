@@ -17,15 +17,23 @@ The protocol (JSON both ways):
 A message is stored, then acknowledged to its sender, then published to the other side.
 Sent again with the same client_key after a reconnect, it is stored once and acknowledged
 with the same id; a client shows a message once by its id.
+
+A socket acts on what its client sends one message at a time, in order, in a task of its
+own, while what the desk publishes to it goes out meanwhile: a console busy storing its
+agent's line (every socket of a process shares one database thread) still hands its
+agent the customers' lines as they come.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import time
 import uuid
 from collections import deque
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
@@ -44,6 +52,8 @@ CLOSE_NO_SUCH_CHAT = 4404
 RATE_MESSAGES = 30
 RATE_SECONDS = 10
 
+logger = logging.getLogger(__name__)
+
 
 def _error_text(error: Exception) -> str:
     if isinstance(error, ValidationError):
@@ -59,10 +69,27 @@ class _DeskSocket(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.groups_joined = []
         self.recent: deque[float] = deque()
+        # What the client asks for, acted on in order by `acting` (see the module's doc).
+        self.asked: asyncio.Queue = asyncio.Queue()
+        self.acting = asyncio.ensure_future(self.act_in_turn())
+        # It ends with the socket, however the socket ends.
+        asyncio.current_task().add_done_callback(lambda _task: self.acting.cancel())
         await self.open()
 
     async def open(self):  # pragma: no cover - each socket says
         raise NotImplementedError
+
+    async def dispatch(self, message):
+        """Channels' dispatch, less its `aclose_old_connections()` before every handler:
+        that call runs on the process's one database thread, so each event for each
+        socket (a customer's line on its way to a console) would wait there behind every
+        other socket's queries. A socket here reaches the database only through
+        `in_desk`, whose database_sync_to_async closes old connections itself, before
+        and after each call."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
@@ -74,6 +101,7 @@ class _DeskSocket(AsyncJsonWebsocketConsumer):
             self.groups_joined.remove(group)
 
     async def disconnect(self, code):
+        self.acting.cancel()
         for group in list(self.groups_joined):
             await self.leave(group)
 
@@ -109,10 +137,22 @@ class _DeskSocket(AsyncJsonWebsocketConsumer):
         if handler is None:
             await self.error("bad_message", _("That message could not be read."))
             return
-        try:
-            await handler(content)
-        except (ValidationError, PermissionDenied) as error:
-            await self.error("refused", _error_text(error))
+        self.asked.put_nowait((handler, content))
+
+    async def act_in_turn(self):
+        """Act on the client's messages one after another, in the order they came."""
+        while True:
+            handler, content = await self.asked.get()
+            try:
+                await handler(content)
+            except (ValidationError, PermissionDenied) as error:
+                await self.error("refused", _error_text(error))
+            except Exception:
+                # As an error in the consumer itself would: the socket closes and the
+                # client reconnects (and says hello with what it has).
+                logger.exception("chat socket: %s failed", content.get("type"))
+                await self.close(code=1011)
+                return
 
     async def decode_json(self, text_data):
         try:

@@ -278,7 +278,9 @@ def chat_post(
     if by_agent and chat.first_reply_at is None:
         Chat.objects.filter(pk=chat.pk).update(first_reply_at=message.created_at)
         _first_reply_outcome(chat, message.created_at, replied=True)
-    payload = {"type": "message", "chat": chat.key.hex, "message": message_json(message, chat)}
+    # A line written without files has none: no query to find out.
+    line = message_json(message, chat, attachments=None if uploads else ())
+    payload = {"type": "message", "chat": chat.key.hex, "message": line}
     events.publish(events.chat_group(chat), payload)
     if chat.agent_id:
         events.publish(events.agent_group(chat.tenant_id, chat.agent_id), payload)
@@ -292,7 +294,11 @@ def chat_note(*, chat: Chat, author: User, body: str) -> Message:
     if chat.agent_id:
         events.publish(
             events.agent_group(chat.tenant_id, chat.agent_id),
-            {"type": "message", "chat": chat.key.hex, "message": message_json(message, chat)},
+            {
+                "type": "message",
+                "chat": chat.key.hex,
+                "message": message_json(message, chat, attachments=()),
+            },
         )
     return message
 
@@ -323,8 +329,13 @@ def messages_after(chat: Chat, after: int, *, for_staff: bool) -> list[Message]:
     return list(found)
 
 
-def message_json(message: Message, chat: Chat) -> dict:
+def message_json(message: Message, chat: Chat, *, attachments=None) -> dict:
+    """A message as both sides' sockets show it. `attachments`: the message's files when
+    the caller knows them (None: asked of the database)."""
     from django.urls import reverse
+
+    if attachments is None:
+        attachments = message.attachments.all()
 
     side = "customer" if message.author_id == chat.customer_id else "agent"
     return {
@@ -341,7 +352,7 @@ def message_json(message: Message, chat: Chat) -> dict:
                 "name": attachment.name,
                 "url": reverse("attachment_download", args=[attachment.key]),
             }
-            for attachment in message.attachments.all()
+            for attachment in attachments
         ],
     }
 

@@ -477,7 +477,7 @@ def ticket_reply(
     )
     now = timezone.now()
     if by_staff:
-        sla_clocks.agent_replied(ticket, policy_book(ticket.tenant), now)
+        sla_clocks.agent_replied(ticket, policy_book(ticket.tenant_id), now)
         new_status = status or (Status.OPEN if ticket.status == Status.NEW else ticket.status)
         if new_status != ticket.status:
             _set_status(ticket, new_status, author)
@@ -500,7 +500,7 @@ def _customer_replied(
         _set_status(ticket, Status.OPEN, author, record=False)
     elif ticket.status == Status.PENDING:
         _set_status(ticket, Status.OPEN, author)
-    sla_clocks.customer_replied(ticket, policy_book(ticket.tenant), now)
+    sla_clocks.customer_replied(ticket, policy_book(ticket.tenant_id), now)
     if notify:
         notifications.customer_replied(ticket, message)
 
@@ -633,7 +633,7 @@ def _set_status(
         return
     now = timezone.now()
     ticket.status = status
-    sla_clocks.status_changed(ticket, policy_book(ticket.tenant), status, now, old=old)
+    sla_clocks.status_changed(ticket, policy_book(ticket.tenant_id), status, now, old=old)
     if status == Status.SOLVED:
         ticket.solved_at = now
     elif status == Status.CLOSED:
@@ -694,7 +694,7 @@ def ticket_update(
             Priority(priority).label,
         )
         ticket.priority = priority
-        sla_clocks.retarget(ticket, policy_book(ticket.tenant), timezone.now())
+        sla_clocks.retarget(ticket, policy_book(ticket.tenant_id), timezone.now())
     if category is not ... and category != ticket.category:
         _record(ticket, actor, TicketEvent.Kind.CATEGORY, ticket.category or "", category or "")
         ticket.category = category

@@ -1,6 +1,7 @@
 """The chat's websockets end to end in-process: the real ASGI app, the real Redis channel
 layer, the real database; a customer and an agent talking through them."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -108,4 +109,74 @@ def test_a_reconnecting_customer_gets_what_they_missed_once(acme):
     assert replayed == ids[2:]
     assert customer.nothing_within(0.5)
     customer.close()
+    console.close()
+
+
+def test_a_console_hears_a_customers_line_while_its_own_action_is_still_running(acme, monkeypatch):
+    """Every socket of a process shares one database thread: a console waiting for its
+    own action (here a heartbeat held back on purpose) still hands its agent the
+    customer's lines, and its next action waits its turn."""
+    from chat.consumers import AgentConsoleConsumer
+    from tests.chat.sockets import _loop
+
+    pat = pro_plus_customer(acme)
+    console = agent_online(acme, acme.agent)
+    chat = start_chat(acme, pat)
+    console.receive_until("offer", chat=chat.key.hex)
+    console.send(type="accept", chat=chat.key.hex)
+    console.receive_until("state", state="active")
+
+    release = asyncio.Event()
+
+    async def held_heartbeat(self, content):
+        await release.wait()
+        await self.send_json({"type": "heartbeat_done"})
+
+    monkeypatch.setattr(AgentConsoleConsumer, "on_heartbeat", held_heartbeat)
+    console.send(type="heartbeat")
+    key = uuid.uuid4().hex
+    console.send(type="send", chat=chat.key.hex, client_key=key, body="After the heartbeat")
+
+    customer = Socket(f"/ws/chat/{chat.key}/", host=acme.host, user=pat)
+    customer.send(type="send", client_key=uuid.uuid4().hex, body="Are you there?")
+    customer.receive_until("ack")
+    heard = console.receive_until("message", chat=chat.key.hex)["message"]
+    assert heard["from"] == "customer" and "Are you there?" in heard["html"]
+
+    _loop.call_soon_threadsafe(release.set)
+    after = []
+    while not after or after[-1].get("type") != "ack":
+        after.append(console.receive())
+    kinds = [message["type"] for message in after]
+    assert kinds.index("heartbeat_done") < kinds.index("ack")  # in the order they were sent
+    assert after[-1]["client_key"] == key
+    customer.close()
+    console.close()
+
+
+def test_what_the_desk_publishes_reaches_a_socket_while_the_database_thread_is_busy(acme):
+    """The sockets of a process share one database thread (Channels' thread-sensitive
+    sync_to_async). Handing a socket an event must not wait for it: a console gets a
+    customer's line while that thread is held up by other sockets' queries."""
+    import threading
+
+    from asgiref.sync import SyncToAsync
+
+    from chat import events
+
+    console = agent_online(acme, acme.agent)
+    console.receive_until("team")
+    busy = threading.Event()
+    held = SyncToAsync.single_thread_executor.submit(busy.wait, 30)
+    try:
+        line = {"id": 1, "from": "customer", "html": "<p>Still there?</p>"}
+        events._send(
+            events.agent_group(acme.tenant.pk, acme.agent.pk),
+            {"type": "message", "chat": "c0ffee", "message": line},
+        )
+        assert console.receive_until("message", timeout=5)["message"] == line
+        assert not held.done()  # the database thread was busy all along
+    finally:
+        busy.set()
+    held.result(timeout=10)
     console.close()
