@@ -149,8 +149,12 @@ def _customer_chat(request, key) -> Chat:
 @require_POST
 @role_required(Role.CUSTOMER)
 def chat_files(request, key):
-    """Files sent in a chat: checked like a ticket's attachments, then a chat line."""
-    chat = _customer_chat(request, key)
+    return files_posted(request, _customer_chat(request, key))
+
+
+def files_posted(request, chat: Chat) -> JsonResponse:
+    """Files sent in a chat (the help center's or the widget's): checked like a ticket's
+    attachments, then a chat line; JSON either way, for the page's script."""
     form = ChatFilesForm(request.POST, request.FILES)
     if not form.is_valid() or not form.cleaned_data["attachments"]:
         errors = form.errors.get("attachments") or [_("Choose a file to send.")]

@@ -36,7 +36,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chat import services, widget
 from chat.models import Chat
-from chat.views import ChatFilesForm, ChatStartForm, plan_context
+from chat.views import ChatStartForm, files_posted, plan_context
 from helpdesk.api_throttling import SlidingWindowThrottle
 from helpdesk.input_guard import BadInput, check_json
 from helpdesk.middleware import language_for
@@ -310,23 +310,7 @@ def _customer_chat(request, key) -> Chat:
 @widget_view(json_answers=True)
 def widget_files(request, key):
     """Files sent in the widget's chat: checked like a ticket's attachments."""
-    chat = _customer_chat(request, key)
-    form = ChatFilesForm(request.POST, request.FILES)
-    if not form.is_valid() or not form.cleaned_data["attachments"]:
-        errors = form.errors.get("attachments") or [_("Choose a file to send.")]
-        return JsonResponse({"error": " ".join(errors)}, status=400)
-    try:
-        message = services.chat_post(
-            chat=chat,
-            author=request.user,
-            membership=request.membership,
-            body="",
-            uploads=form.cleaned_data["attachments"],
-        )
-    except (ValidationError, PermissionDenied) as error:
-        text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-        return JsonResponse({"error": text}, status=400)
-    return JsonResponse({"id": message.pk})
+    return files_posted(request, _customer_chat(request, key))
 
 
 @require_POST
