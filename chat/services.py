@@ -42,10 +42,8 @@ WAIT_SAMPLE = timedelta(days=7)
 
 
 def chat_settings(tenant: Tenant) -> ChatSettings:
-    found = ChatSettings.objects.filter(tenant=tenant).first()
-    if found is None:
-        found, _created = ChatSettings.objects.get_or_create(tenant=tenant)
-    return found
+    """The desk's chat rules, made with the defaults when first needed."""
+    return ChatSettings.objects.get_or_create(tenant=tenant)[0]
 
 
 # -- who may chat, and when ------------------------------------------------------------------

@@ -9,6 +9,8 @@
 
   var root = document.getElementById("chat");
   if (!root) return;
+  var wire = window.ChatWire;
+  var format = wire.format;
   var data = root.dataset;
   var log = root.querySelector(".chat-log");
   var status = root.querySelector(".chat-status");
@@ -22,16 +24,9 @@
   var socket = null;
   var lastId = 0;
   var theirReadUpTo = 0;
-  var retryDelay = 1000;
   var ended = false;
   var typingTimer = null;
   var lastTypingSent = 0;
-
-  function format(template, values) {
-    return template.replace(/%\((\w+)\)s/g, function (_m, name) {
-      return values[name] === undefined ? "" : String(values[name]);
-    });
-  }
 
   // Kept in memory when the browser refuses storage (a frame inside another site, the
   // widget's, may get none): then a reload loses what was never acknowledged.
@@ -53,41 +48,13 @@
     }
   }
 
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
-    return Date.now().toString(16) + Math.random().toString(16).slice(2);
-  }
-
   function showError(message) {
     errorLine.textContent = message || "";
     errorLine.hidden = !message;
   }
 
   function bubble(attrs) {
-    var item = document.createElement("li");
-    item.className = "chat-line chat-" + attrs.from;
-    var who = document.createElement("span");
-    who.className = "chat-who";
-    who.textContent = attrs.from === "customer" ? data.tYou : attrs.author;
-    var body = document.createElement("div");
-    body.className = "chat-text";
-    var state = document.createElement("span");
-    state.className = "chat-state muted small";
-    item.append(who, body, state);
-    return item;
-  }
-
-  function fillBody(item, message) {
-    var body = item.querySelector(".chat-text");
-    // Sanitized by the server (tickets.rendering), as on the ticket page.
-    body.innerHTML = message.html;
-    (message.files || []).forEach(function (file) {
-      var link = document.createElement("a");
-      link.href = file.url;
-      link.textContent = file.name;
-      link.className = "chat-file";
-      body.appendChild(link);
-    });
+    return wire.line(attrs.from, attrs.from === "customer" ? data.tYou : attrs.author);
   }
 
   function markState(item) {
@@ -107,7 +74,7 @@
       log.appendChild(item);
     }
     item.dataset.id = message.id;
-    fillBody(item, message);
+    wire.fill(item, message);
     markState(item);
     lastId = Math.max(lastId, message.id);
     item.scrollIntoView({ block: "end" });
@@ -153,11 +120,7 @@
   }
 
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(message));
-      return true;
-    }
-    return false;
+    return Boolean(socket) && socket.send(message);
   }
 
   function flushPending() {
@@ -166,8 +129,7 @@
     });
   }
 
-  function onMessage(event) {
-    var message = JSON.parse(event.data);
+  function onMessage(message) {
     switch (message.type) {
       case "state":
         showState(message);
@@ -208,34 +170,32 @@
   }
 
   function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + data.socket);
-    socket.onopen = function () {
-      retryDelay = 1000;
-      root.classList.remove("chat-offline");
-      showError("");
-      send({ type: "hello", after: lastId });
-      flushPending();
-    };
-    socket.onmessage = onMessage;
-    socket.onclose = function (event) {
-      if (event.code >= 4400 && event.code < 4500) {
-        form.hidden = true; // refused: the error said why
-        return;
-      }
-      if (ended) return;
-      root.classList.add("chat-offline");
-      showError(data.tOffline);
-      setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 10000);
-    };
+    socket = wire.connect(data.socket, {
+      open: function () {
+        root.classList.remove("chat-offline");
+        showError("");
+        send({ type: "hello", after: lastId });
+        flushPending();
+      },
+      message: onMessage,
+      refused: function () {
+        form.hidden = true; // the error said why
+      },
+      stop: function () {
+        return ended;
+      },
+      lost: function () {
+        root.classList.add("chat-offline");
+        showError(data.tOffline);
+      },
+    });
   }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var body = text.value.trim();
     if (!body) return;
-    var entry = { key: newKey(), body: body };
+    var entry = { key: wire.newKey(), body: body };
     savePending(pending().concat([entry]));
     showPending(entry);
     text.value = "";

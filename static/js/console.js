@@ -10,6 +10,8 @@
 
   var root = document.getElementById("console");
   if (!root) return;
+  var wire = window.ChatWire;
+  var format = wire.format;
   var data = root.dataset;
   var chats = root.querySelector(".console-chats");
   var offers = root.querySelector(".console-offers");
@@ -21,29 +23,13 @@
   var ZERO_UUID = "00000000-0000-0000-0000-000000000000";
 
   var socket = null;
-  var retryDelay = 1000;
   var heartbeat = null;
   var lastIds = {}; // chat key -> last message id shown
   var unsent = {}; // client key -> message, until acknowledged
   var offerTimers = {};
 
-  function format(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (_m, name) {
-      return values[name] === undefined ? "" : String(values[name]);
-    });
-  }
-
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(message));
-      return true;
-    }
-    return false;
-  }
-
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
-    return Date.now().toString(16) + Math.random().toString(16).slice(2);
+    return Boolean(socket) && socket.send(message);
   }
 
   function chime() {
@@ -110,7 +96,7 @@
       if (asNote.checked) {
         send({ type: "note", chat: state.chat, body: body });
       } else {
-        var key = newKey();
+        var key = wire.newKey();
         unsent[key] = { type: "send", chat: state.chat, client_key: key, body: body };
         send(unsent[key]);
       }
@@ -170,25 +156,12 @@
     if (!node) return;
     var log = node.querySelector(".chat-log");
     if (log.querySelector('[data-id="' + message.id + '"]')) return;
-    var item = document.createElement("li");
-    item.className = "chat-line chat-" + message.from;
+    var item = wire.line(
+      message.from,
+      message.from === "note" ? data.tNote + " · " + message.author : message.author
+    );
     item.dataset.id = message.id;
-    var who = document.createElement("span");
-    who.className = "chat-who";
-    who.textContent = message.from === "note" ? data.tNote + " · " + message.author : message.author;
-    var body = document.createElement("div");
-    body.className = "chat-text";
-    body.innerHTML = message.html; // sanitized by the server
-    (message.files || []).forEach(function (file) {
-      var link = document.createElement("a");
-      link.href = file.url;
-      link.textContent = file.name;
-      link.className = "chat-file";
-      body.appendChild(link);
-    });
-    var state = document.createElement("span");
-    state.className = "chat-state muted small";
-    item.append(who, body, state);
+    wire.fill(item, message);
     log.appendChild(item);
     item.scrollIntoView({ block: "end" });
     lastIds[key] = Math.max(lastIds[key] || 0, message.id);
@@ -210,6 +183,15 @@
 
   // -- offers, queue, team --------------------------------------------------------------------
 
+  function button(label, className, onClick) {
+    var node = document.createElement("button");
+    node.type = "button";
+    node.className = className;
+    node.textContent = label;
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
   function showOffer(offer) {
     if (offers.querySelector('[data-chat="' + offer.chat + '"]')) return;
     var item = document.createElement("li");
@@ -224,18 +206,10 @@
     subject.textContent = offer.subject;
     var left = document.createElement("p");
     left.className = "muted small";
-    var accept = document.createElement("button");
-    accept.type = "button";
-    accept.className = "accept";
-    accept.textContent = data.tAccept;
-    accept.addEventListener("click", function () {
+    var accept = button(data.tAccept, "accept", function () {
       send({ type: "accept", chat: offer.chat });
     });
-    var decline = document.createElement("button");
-    decline.type = "button";
-    decline.className = "secondary";
-    decline.textContent = data.tDecline;
-    decline.addEventListener("click", function () {
+    var decline = button(data.tDecline, "secondary", function () {
       send({ type: "decline", chat: offer.chat });
       removeOffer(offer.chat);
     });
@@ -270,11 +244,7 @@
     message.waiting.forEach(function (waiting) {
       var item = document.createElement("li");
       item.textContent = waiting.customer + " — " + waiting.subject + " ";
-      var take = document.createElement("button");
-      take.type = "button";
-      take.className = "small secondary";
-      take.textContent = data.tTake;
-      take.addEventListener("click", function () {
+      var take = button(data.tTake, "small secondary", function () {
         send({ type: "pick", chat: waiting.chat });
       });
       item.appendChild(take);
@@ -296,8 +266,7 @@
 
   // -- the socket -----------------------------------------------------------------------------
 
-  function onMessage(event) {
-    var message = JSON.parse(event.data);
+  function onMessage(message) {
     switch (message.type) {
       case "me":
         if (wantedAvailability && wantedAvailability !== message.availability) {
@@ -356,28 +325,27 @@
   }
 
   function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + data.socket);
-    socket.onopen = function () {
-      retryDelay = 1000;
-      connection.textContent = "";
-      send({ type: "hello", after: lastIds });
-      Object.keys(unsent).forEach(function (key) {
-        send(unsent[key]);
-      });
-      clearInterval(heartbeat);
-      heartbeat = setInterval(function () {
-        send({ type: "heartbeat" });
-      }, Number(data.heartbeat) * 1000);
-    };
-    socket.onmessage = onMessage;
-    socket.onclose = function (event) {
-      clearInterval(heartbeat);
-      if (event.code >= 4400 && event.code < 4500) return;
-      connection.textContent = data.tReconnecting;
-      setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 10000);
-    };
+    socket = wire.connect(data.socket, {
+      open: function () {
+        connection.textContent = "";
+        send({ type: "hello", after: lastIds });
+        Object.keys(unsent).forEach(function (key) {
+          send(unsent[key]);
+        });
+        clearInterval(heartbeat);
+        heartbeat = setInterval(function () {
+          send({ type: "heartbeat" });
+        }, Number(data.heartbeat) * 1000);
+      },
+      message: onMessage,
+      refused: function () {
+        clearInterval(heartbeat);
+      },
+      lost: function () {
+        clearInterval(heartbeat);
+        connection.textContent = data.tReconnecting;
+      },
+    });
   }
 
   // Chosen before the socket opened (or while it reconnects): sent once it is open.
