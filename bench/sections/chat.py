@@ -152,8 +152,10 @@ class SocketRun:
 
     @property
     def per_idle_kib(self) -> float:
+        if not self.idle_opened:
+            return math.nan
         grown = sum(self.memory_idle.values()) - sum(self.memory_before.values())
-        return grown / max(self.idle_opened, 1)
+        return grown / self.idle_opened
 
 
 def _redis_pids(redis_url: str) -> list[int]:
