@@ -25,6 +25,15 @@ from tests.plans.factories import make_organization
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that drive the browser run last. Playwright's sync API leaves its event loop
+    running in the test thread for as long as the session-wide browser is open, and a
+    chat event published from the test thread (chat/events.py, async_to_sync) refuses to
+    run beside a running loop: a socket test after the first browser test never heard its
+    offer. The order is otherwise kept."""
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -12,7 +12,7 @@ from tests.chat.server import WebServer
 from tests.chat.sockets import pro_plus_customer, session_cookie
 from tickets.models import Message
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
