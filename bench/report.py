@@ -76,7 +76,9 @@ def _setup_lines(run: BenchRun) -> list[str]:
         f"{sizes['organizations']:,} organizations, {sizes['customers']:,} customers, "
         f"{sizes['staff']} agents and admins; {run.data_note}.",
         f"- Server: `{server_command}`"
-        f" (sync workers, as in the Dockerfile) with DEBUG=0, "
+        " (sync workers, as the Dockerfile ran it before live chat; the server `make run` "
+        "and the Dockerfile start now is measured beside it in the live chat section) "
+        "with DEBUG=0, "
         "DJANGO_SETTINGS_MODULE=bench.settings (the app's settings; cookies not Secure, "
         "URLs plus `/bench/bare-json/`), Celery tasks queued to Redis (no worker running).",
         f"- Load: bench/loadgen.py (threads, http.client) on the same {box['nproc']} CPUs, "

@@ -59,6 +59,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds to wait at most for other processes to leave the CPUs idle",
     )
     parser.add_argument(
+        "--chat-seconds",
+        type=float,
+        default=30.0,
+        help="seconds of chat messages (section chat), at least as long as the agent queue "
+        "takes to measure meanwhile",
+    )
+    parser.add_argument(
+        "--chat-idle",
+        type=int,
+        default=2000,
+        help="idle customer sockets (section chat), at most 2,000",
+    )
+    parser.add_argument(
         "--generate-only", action="store_true", help="make sure the data exists, then stop"
     )
     parser.add_argument(
@@ -68,6 +81,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "their report goes to .data/bench/results-<names>.md and RESULTS.md is left alone",
     )
     args = parser.parse_args(argv)
+    if not 0 <= args.chat_idle <= 2000:
+        parser.error("--chat-idle must be between 0 and 2000")
+    if not 1 <= args.chat_seconds <= 600:
+        parser.error("--chat-seconds must be between 1 and 600")
     args.only = [name for name in args.only.split(",") if name]
     unknown = set(args.only) - {section_name(s) for s in SECTIONS}
     if unknown:

@@ -4,6 +4,7 @@ A new measured section (an SLA sweep, say) is a module here with a `Section` sub
 listed in SECTIONS; each run makes one instance of each.
 """
 
+from bench.sections.chat import LiveChat
 from bench.sections.dashboard import Dashboard
 from bench.sections.figures import HttpFigures
 from bench.sections.health import HealthScores
@@ -23,6 +24,7 @@ SECTIONS = [
     KbSearch,
     Dashboard,
     HealthScores,
+    LiveChat,
     UnderLoad,
 ]
 

@@ -91,6 +91,7 @@ def test_the_default_sections():
         "Knowledge-base search",
         "Insights dashboards",
         "Health scores",
+        "Live chat: websockets on `make run`'s server",
         "Under load: signed-in clients against `make run`'s server",
     ]
 

@@ -56,6 +56,9 @@ def test_customer_files_agent_answers_with_macro_and_note_customer_sees_only_the
     sign_in(agent, acme.agent.email)
     agent.get_by_role("link", name="Charts are blank <b>today</b>").click()
     expect(agent.locator(".message-body").first).to_contain_text("Dashboard is blank")
+    # The macro picker's script (deferred) must be listening before a macro is chosen:
+    # on a busy machine the page's text shows before it runs.
+    agent.wait_for_load_state("load")
     agent.get_by_label("Macro").select_option(label="Ask for a screenshot")
     expect(agent.get_by_label("Your reply")).to_have_value(
         f"Hi Carol, could you send a screenshot for #{number}?"
