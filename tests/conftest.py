@@ -33,16 +33,12 @@ def pytest_collection_modifyitems(config, items):
     the session), the test thread has an event loop running, and there `async_to_sync`,
     which the chat's publications use (chat/events.py), refuses to run: the socket tests
     in tests/chat would hear nothing."""
-    items.sort(key=lambda item: Path(item.path).is_relative_to(BROWSER_TESTS))
-
-
-def pytest_collection_modifyitems(config, items):
-    """Tests that drive the browser run last. Playwright's sync API leaves its event loop
-    running in the test thread for as long as the session-wide browser is open, and a
-    chat event published from the test thread (chat/events.py, async_to_sync) refuses to
-    run beside a running loop: a socket test after the first browser test never heard its
-    offer. The order is otherwise kept."""
-    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
+    items.sort(
+        key=lambda item: (
+            Path(item.path).is_relative_to(BROWSER_TESTS)
+            or "browser" in getattr(item, "fixturenames", ())
+        )
+    )
 
 
 @pytest.fixture(autouse=True)
