@@ -27,6 +27,11 @@ urlpatterns = [
         name="widget_transcript",
     ),
     path(
+        "widget/t/<str:ticket>/chat/<uuid:key>/rate/",
+        widget_views.widget_rate,
+        name="widget_rate",
+    ),
+    path(
         "widget/t/<str:ticket>/upgrade/<int:rank>/",
         widget_views.widget_upgrade,
         name="widget_upgrade",

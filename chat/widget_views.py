@@ -265,9 +265,12 @@ def widget_home(request):
     hits = _search(request, query) if query else []
     if query and not hits:
         search_log_miss(tenant=request.tenant, query=query, user=request.user)
-    notice = ""
-    if request.GET.get("sent") == "transcript":
-        notice = _("The transcript is on its way to %(email)s.") % {"email": request.user.email}
+    notice = {
+        "transcript": _("The transcript is on its way to %(email)s.")
+        % {"email": request.user.email},
+        "rating": _("Thank you for rating this chat."),
+        "rating-refused": _("Choose a rating from 1 to 5."),
+    }.get(request.GET.get("sent"), "")
     context = {**_chat_context(request), "query": query, "hits": hits, "notice": notice}
     return _render(request, context)
 
@@ -318,6 +321,20 @@ def widget_files(request, key):
 def widget_transcript(request, key):
     services.transcript_send(chat=_customer_chat(request, key))
     return redirect(reverse("widget_home", args=[request.widget.ticket]) + "?sent=transcript")
+
+
+@require_POST
+@widget_view()
+def widget_rate(request, key):
+    """The one-click rating at the end of the widget's chat."""
+    chat = _customer_chat(request, key)
+    try:
+        services.chat_rate(chat=chat, customer=request.user, rating=int(request.POST["rating"]))
+    except (KeyError, ValueError, ValidationError):
+        sent = "rating-refused"
+    else:
+        sent = "rating"
+    return redirect(reverse("widget_home", args=[request.widget.ticket]) + f"?sent={sent}")
 
 
 @require_POST

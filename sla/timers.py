@@ -311,7 +311,7 @@ def take_records(ticket: Ticket, actor=None) -> tuple[list[SLAOutcome], list]:
             ticket=ticket,
             actor=actor,
             kind=TicketEvent.Kind.SLA,
-            old_value=note.metric,
+            old_value=str(note.metric),
             new_value=f"{note.action} {note.at.isoformat() if note.at else ''}".strip(),
         )
         for note in getattr(ticket, "_sla_notes", [])

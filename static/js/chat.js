@@ -110,7 +110,7 @@
     } else {
       status.textContent = data.tEnded;
       form.hidden = true;
-      var rate = root.querySelector(".chat-rate"); // not in the widget
+      var rate = root.querySelector(".chat-rate");
       if (rate) rate.hidden = !state.can_rate;
     }
     if (state.agent_read_id) {

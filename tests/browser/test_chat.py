@@ -7,6 +7,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from chat.models import Chat
+from feedback.models import CsatSurvey
 from helpdesk.tenancy import tenant_scope
 from tests.chat.server import WebServer
 from tests.chat.sockets import pro_plus_customer, session_cookie
@@ -98,3 +99,11 @@ def test_a_pro_plus_customer_and_an_agent_chat_in_two_browsers(browser, server, 
             "Which format do you export to?",
             "CSV, since this morning",
         ]
+
+    # The customer ends the chat and rates it in one click, recorded as the ticket's CSAT.
+    _page.once("dialog", lambda dialog: dialog.accept())
+    chat.get_by_role("button", name="End chat").click()
+    chat.get_by_role("button", name="Satisfied", exact=True).click()
+    expect(chat.locator("body")).to_contain_text("Thank you for rating this chat.")
+    with tenant_scope(acme.tenant):
+        assert CsatSurvey.objects.get(ticket=chat_row.ticket).rating == 4

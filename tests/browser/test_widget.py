@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chat.models import Chat
+from feedback.models import CsatSurvey
 from helpdesk.tenancy import tenant_scope
 from tests.browser.test_chat import agent_goes_online
 from tests.browser.test_chat import server as server  # a fixture
@@ -112,6 +113,14 @@ def test_a_customer_chats_from_the_widget_in_the_tenants_product(browser, server
     expect(widget.locator(".kb-article")).to_contain_text("Reports run overnight")
     widget.get_by_role("link", name="Back").click()
     expect(widget.locator(".chat-log")).to_contain_text("The monthly one")
+
+    # The agent ends the chat; the customer rates it in one click, inside the widget.
+    console.once("dialog", lambda dialog: dialog.accept())
+    panel.get_by_role("button", name="End chat").click()
+    widget.get_by_role("button", name="Very satisfied").click()
+    expect(widget.locator(".notice")).to_contain_text("Thank you for rating this chat.")
+    with tenant_scope(acme.tenant):
+        assert CsatSurvey.objects.get(ticket=chat.ticket).rating == 5
 
 
 def test_a_forged_token_is_refused_in_the_widget_and_opens_nothing(browser, server, product, acme):

@@ -665,3 +665,35 @@ def test_files_and_the_transcript_from_the_widget(acme):
     page = client.get(answer["Location"]).content.decode()
     assert f"The transcript is on its way to {pat.email}." in page
     assert [m.to for m in mail.outbox if "Your chat" in m.subject] == [[pat.email]]
+
+
+def test_the_widgets_chat_ends_with_a_one_click_rating_of_its_own_customer_only(acme):
+    from feedback.models import CsatSurvey
+
+    widget_on(acme)
+    online(acme, acme.agent)
+    pat = pro_plus_customer(acme)
+    sam = pro_plus_customer(acme, "sam@plus.example", "Sam Plus")
+    with acme.scope():
+        chat = services.chat_start(membership=pat.memberships.get(), question="Export fails")
+        agent = acme.agent.memberships.get()
+        services.offer_accept(chat=chat, membership=agent)
+        services.chat_post(chat=chat, author=acme.agent, membership=agent, body="Fixed!")
+    ticket = widget_ticket(acme, pat)
+    # The open chat carries its rating form, shown by the script when the chat ends.
+    page = widget_page(acme, ticket).content.decode()
+    assert f'action="/widget/t/{ticket}/chat/{chat.key}/rate/" class="chat-rate card" hidden' in page
+    with acme.scope():
+        services.chat_end(chat=chat, actor=acme.agent)
+    client = acme.client()
+    # Another customer's widget cannot rate Pat's chat.
+    sams = client.post(f"/widget/t/{widget_ticket(acme, sam)}/chat/{chat.key}/rate/", {"rating": 1})
+    assert sams.status_code == 404
+    refused = client.post(f"/widget/t/{ticket}/chat/{chat.key}/rate/", {"rating": "six"})
+    assert "Choose a rating from 1 to 5." in client.get(refused["Location"]).content.decode()
+    answer = client.post(f"/widget/t/{ticket}/chat/{chat.key}/rate/", {"rating": "5"})
+    assert answer["Location"] == f"/widget/t/{ticket}/?sent=rating"
+    assert "Thank you for rating this chat." in client.get(answer["Location"]).content.decode()
+    with acme.scope():
+        assert CsatSurvey.objects.get(ticket=chat.ticket).rating == 5
+        assert services.chat_json(chat)["can_rate"] is False
