@@ -682,7 +682,9 @@ def test_the_widgets_chat_ends_with_a_one_click_rating_of_its_own_customer_only(
     ticket = widget_ticket(acme, pat)
     # The open chat carries its rating form, shown by the script when the chat ends.
     page = widget_page(acme, ticket).content.decode()
-    assert f'action="/widget/t/{ticket}/chat/{chat.key}/rate/" class="chat-rate card" hidden' in page
+    assert (
+        f'action="/widget/t/{ticket}/chat/{chat.key}/rate/" class="chat-rate card" hidden' in page
+    )
     with acme.scope():
         services.chat_end(chat=chat, actor=acme.agent)
     client = acme.client()

@@ -83,6 +83,7 @@ NOT_A_PAGE = {
     "widget_start": "POST only",
     "widget_files": "POST only",
     "widget_transcript": "POST only",
+    "widget_rate": "POST only",
     "widget_upgrade": "POST only",
     "dev_mail_list": "DEBUG only (tests/helpdesk/test_dev_outbox.py)",
     "dev_mail_detail": "DEBUG only",
@@ -223,6 +224,7 @@ def walk_data(acme, tmp_path):
         "chat_transcript": {"key": chat.key},
         "widget_files": {"key": chat.key},
         "widget_transcript": {"key": chat.key},
+        "widget_rate": {"key": chat.key},
         "account_confirm_email": {"key": "not-a-key"},
         "account_reset_password_from_key": {"key": "not-a-key"},
     }
