@@ -24,11 +24,13 @@ from django.utils.translation import gettext as _
 from chat import events
 from chat.models import AgentPresence, Availability, Chat, ChatOffer, ChatSettings
 from feedback import services as feedback
+from helpdesk import events as domain_events
 from helpdesk.models import Membership, Role, Tenant, User
 from plans.selectors import plan_for_membership
 from sla.models import Metric, SLAOutcome
 from sla.selectors import policy_book
 from tickets import services as tickets
+from tickets.events import TranscriptAsked
 from tickets.models import Channel, Message, Status, Ticket
 
 # An agent console says it is alive this often; one not heard from for twice as long is
@@ -789,7 +791,6 @@ def chat_rate(*, chat: Chat, customer: User, rating: int):
 
 @transaction.atomic
 def transcript_send(*, chat: Chat) -> None:
-    """Email the customer the chat's public lines (an outbox job, sent after commit)."""
-    from tickets import notifications
-
-    notifications.chat_transcript(chat.ticket)
+    """Email the customer the chat's public lines (sent by a worker after commit)."""
+    asked = TranscriptAsked(tenant_id=chat.tenant_id, ticket_id=chat.ticket_id)
+    domain_events.publish(asked, ticket=chat.ticket)

@@ -38,6 +38,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from feedback import tokens
+from feedback.events import CsatRated
 from feedback.models import (
     CsatRating,
     CsatSurvey,
@@ -47,6 +48,7 @@ from feedback.models import (
     SurveyOptOut,
     SurveyStatus,
 )
+from helpdesk import events
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.services import email_queue_template
 from helpdesk.tenancy import tenant_url
@@ -273,8 +275,14 @@ def csat_answer(
     survey.rated_at = survey.rated_at or now
     survey.updated_at = now
     survey.save(update_fields=["rating", "comment", "rated_at", "updated_at"])
-    if survey.is_bad and not was_bad:
-        notifications.bad_rating(survey.ticket, survey)
+    rated = CsatRated(
+        tenant_id=survey.tenant_id,
+        ticket_id=survey.ticket_id,
+        survey_id=survey.pk,
+        rating=rating,
+        turned_bad=survey.is_bad and not was_bad,
+    )
+    events.publish(rated, survey=survey)
     return survey
 
 

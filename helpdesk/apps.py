@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
 
@@ -16,6 +17,9 @@ class HelpdeskConfig(AppConfig):
 
         db_pool.install()
         authenticator_added.connect(record_first_enrolment, dispatch_uid="record_first_enrolment")
+        # Each app's domain-event subscribers (helpdesk/events.py), in every process:
+        # web, worker, beat and management commands alike.
+        autodiscover_modules("subscribers")
 
 
 class HelpdeskAdminConfig(admin_apps.AdminConfig):

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from helpdesk import contributions
 from helpdesk.models import Membership, OutboundEmail, Role, Tenant, User
 from helpdesk.outbox import backoff, wake_on_commit, wake_up_grace
 from helpdesk.tenancy import tenant_scope, tenant_url
@@ -51,25 +52,18 @@ def tenant_create(
 
 
 def tenant_provision(*, tenant: Tenant) -> None:
-    """Create the tenant's default data; safe to call again (each step is idempotent)."""
-    from plans.services import plan_create_defaults
-    from sla.services import sla_create_defaults
-    from tickets.services import category_create_defaults
-
+    """Create the tenant's default data, each app's part (helpdesk/contributions.py);
+    safe to call again (each part is idempotent)."""
     with tenant_scope(tenant):
-        plan_create_defaults(tenant=tenant)
-        sla_create_defaults(tenant=tenant)
-        category_create_defaults(tenant=tenant)
+        contributions.tenant_defaults(tenant)
 
 
 def signup_allowed(*, tenant: Tenant, email: str) -> bool:
     """May a person with this email sign up as a customer of `tenant`?"""
-    from plans.selectors import organization_for_email
-
     if tenant.signup_policy == Tenant.SignupPolicy.OPEN:
         return True
     if tenant.signup_policy == Tenant.SignupPolicy.KNOWN_DOMAINS:
-        return organization_for_email(email) is not None
+        return contributions.organization_for_email(email) is not None
     return False
 
 
@@ -86,14 +80,12 @@ def membership_create(
     A customer without an explicit organization joins the one that owns their
     email domain, if any; agents and admins never belong to an organization.
     """
-    from plans.selectors import organization_for_email
-
     if user.tenant_id != tenant.pk:
         # Each desk has its own people: a person of another desk (or an operator)
         # can never be made a member here (docs/people.md).
         raise ValidationError(_("This person belongs to another desk."))
     if role == Role.CUSTOMER and organization is None:
-        organization = organization_for_email(user.email)
+        organization = contributions.organization_for_email(user.email)
     if role != Role.CUSTOMER:
         organization = None
     membership = Membership(tenant=tenant, user=user, role=role, organization=organization)

@@ -23,3 +23,8 @@ class KnowledgeConfig(AppConfig):
         # Searches keep each desk's synonyms in memory (knowledge.search.synonyms).
         post_save.connect(_forget_synonyms, sender=SearchSynonym, dispatch_uid="kb-synonyms")
         post_delete.connect(_forget_synonyms, sender=SearchSynonym, dispatch_uid="kb-synonyms-del")
+
+    def demo_data(self, tenant):
+        from knowledge.demo import load_articles
+
+        load_articles(tenant, demo_only=True)

@@ -27,3 +27,9 @@ class SlaConfig(AppConfig):
             post_delete.connect(
                 _forget_book, sender=model, dispatch_uid=f"sla-book-del-{model.__name__}"
             )
+
+    def tenant_defaults(self, tenant):
+        """Office hours, a 24x7 calendar and a policy per plan (helpdesk/contributions.py)."""
+        from sla.services import sla_create_defaults
+
+        sla_create_defaults(tenant=tenant)

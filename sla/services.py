@@ -13,11 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from helpdesk import events
 from helpdesk.models import Tenant
 from helpdesk.outbox import wake_on_commit
 from helpdesk.tenancy import tenant_scope
 from sla import timers
 from sla.business_time import subtract_business_time
+from sla.events import SlaBreached, SlaEscalated, SlaWarning
 from sla.models import (
     BusinessCalendar,
     CalendarDate,
@@ -387,10 +389,9 @@ def sla_notices_deliver(*, tenant: Tenant) -> int:
     queues its emails (deduplicated per notice and recipient), so a notice is
     told exactly once even when two workers run this at the same time.
     """
-    from tickets import notifications
-
     done = 0
-    people = notifications.DeskPeople()
+    # Read once for all the notices, by subscribers that email the desk's people.
+    people_cache = {}
     with tenant_scope(tenant):
         while True:
             with transaction.atomic():
@@ -404,12 +405,17 @@ def sla_notices_deliver(*, tenant: Tenant) -> int:
                     .order_by("pk")[:NOTICE_BATCH]
                 )
                 for notice in notices:
-                    send = {
-                        SLANotice.Kind.WARNING: notifications.sla_warning,
-                        SLANotice.Kind.BREACH: notifications.sla_breached,
-                        SLANotice.Kind.ESCALATED: notifications.sla_escalated,
-                    }[notice.kind]
-                    send(notice.ticket, notice.metric, notice.due_at, people)
+                    event = {
+                        SLANotice.Kind.WARNING: SlaWarning,
+                        SLANotice.Kind.BREACH: SlaBreached,
+                        SLANotice.Kind.ESCALATED: SlaEscalated,
+                    }[notice.kind](
+                        tenant_id=tenant.pk,
+                        ticket_id=notice.ticket_id,
+                        metric=str(notice.metric),
+                        due_at=notice.due_at.isoformat(),
+                    )
+                    events.publish(event, ticket=notice.ticket, people_cache=people_cache)
                 SLANotice.objects.filter(pk__in=[n.pk for n in notices]).delete()
                 done += len(notices)
             if len(notices) < NOTICE_BATCH:

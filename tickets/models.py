@@ -417,23 +417,6 @@ class TicketEvent(TenantOwned):
         return value
 
     @property
-    def sla_label(self) -> str:
-        """'First response: due 25 Nov 10:00', 'clocks paused', ...: an SLA row of
-        the trail, stored as codes and an ISO time and read in the viewer's language."""
-        from sla.display import describe_clock_note
-
-        return describe_clock_note(self.old_value, self.new_value)
-
-    @property
-    def phone_label(self) -> str:
-        """'requested for +86 138 0013 8000, by 7 Dec 15:00', 'outbound, answered, 3:20':
-        a callback or call row of the trail, stored as codes and read in the viewer's
-        language."""
-        from phone.display import describe_phone_event
-
-        return describe_phone_event(self.kind, self.old_value, self.new_value)
-
-    @property
     def old_label(self) -> str:
         return self._label(self.old_value)
 

@@ -6,14 +6,14 @@ Reply-To with a secret token of its own recipient for the ticket
 (tickets/reply_tokens.py): a reply threads back into the ticket, and one from the
 recipient's own address is proven to be theirs.
 
-A ticket service records the event as an outbox job in its own transaction; a
-worker renders the emails (`deliver_ticket_event`) into the email outbox, and
-delivers them. SLA notices and surveys are rendered by the sweeps that make them.
+A ticket service publishes a domain event in its transaction (tickets/events.py);
+tickets/subscribers.py hears it in a worker and renders the emails
+(`deliver_ticket_event`) into the email outbox, which another task delivers. SLA
+notices and surveys are rendered by the sweeps that make them.
 """
 
 from __future__ import annotations
 
-import uuid
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -23,14 +23,14 @@ from django.urls import reverse
 from django.utils import translation
 
 from helpdesk.models import Membership, OutboundEmail, Role, User
-from helpdesk.outbox import outbox_enqueue, outbox_handler
+from helpdesk.outbox import outbox_handler
 from helpdesk.services import email_queue_template
 from helpdesk.tenancy import tenant_url
 from tickets.email_threads import new_message_id, sent_message_id_record
 from tickets.reply_tokens import reply_address, reply_token_issue
 
 if TYPE_CHECKING:
-    from tickets.models import Message, Ticket
+    from tickets.models import Ticket
 
 
 def thread_root_id(ticket: Ticket) -> str:
@@ -110,57 +110,6 @@ def _plan(ticket: Ticket):
     if ticket.organization_id:
         return ticket.organization.plan
     return Plan.objects.order_by("rank").first()
-
-
-# -- what services call: an outbox job in their transaction; a worker renders and sends ---
-
-
-def _later(ticket: Ticket, event: str, message: Message | None = None) -> None:
-    # The occurrence id makes the emails of one event idempotent: a job run again
-    # finds them already queued (OutboundEmail.dedupe_key).
-    outbox_enqueue(
-        tenant=ticket.tenant,
-        handler=deliver_ticket_event,
-        event=event,
-        ticket_id=ticket.pk,
-        message_id=message.pk if message else None,
-        occurrence=uuid.uuid4().hex,
-    )
-
-
-def ticket_created(ticket: Ticket) -> None:
-    _later(ticket, "created")
-
-
-def ticket_opened_for_customer(ticket: Ticket, message: Message) -> None:
-    """An agent opened the ticket for its requester: she gets the agent's description
-    (not "we received your request"), and the other agents hear of a new ticket."""
-    _later(ticket, "opened_for_customer", message)
-
-
-def agent_replied(ticket: Ticket, message: Message) -> None:
-    _later(ticket, "agent_replied", message)
-
-
-def customer_replied(ticket: Ticket, message: Message) -> None:
-    _later(ticket, "customer_replied", message)
-
-
-def ticket_solved(ticket: Ticket) -> None:
-    _later(ticket, "solved")
-
-
-def ticket_assigned(ticket: Ticket) -> None:
-    _later(ticket, "assigned")
-
-
-def unverified_mail(ticket: Ticket, message: Message) -> None:
-    _later(ticket, "unverified_mail", message)
-
-
-def chat_transcript(ticket: Ticket) -> None:
-    """The customer asked for their chat's transcript by email."""
-    _later(ticket, "chat_transcript")
 
 
 # -- SLA warnings and breaches: rendered by the sweep, in its transaction -----------------
@@ -253,9 +202,10 @@ def bad_rating(ticket: Ticket, survey, people: DeskPeople | None = None) -> int:
     )
 
 
-# -- what the worker runs ---------------------------------------------------------------
+# -- what the worker runs (tickets/subscribers.py calls it for each event) -----------------
 
 
+# Still a handler of its own: jobs stored before events existed name it, and run.
 @outbox_handler
 def deliver_ticket_event(
     tenant, *, event: str, ticket_id: int, message_id: int | None, occurrence: str

@@ -1,5 +1,6 @@
-"""Every write to tickets: one function per action, each in one transaction
-with its audit rows and the notifications it queues (sent after commit)."""
+"""Every write to tickets: one function per action, each in one transaction with its
+audit rows and the domain events it publishes (tickets/events.py), which notifications,
+surveys and the rest subscribe to (docs/events.md)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,24 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from feedback import services as feedback
+from helpdesk import events
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.queries import unique_match
 from helpdesk.uploads import check_upload
 from sla import timers as sla_clocks
 from sla.selectors import policy_book
-from tickets import notifications
 from tickets.email_threads import message_id_known, received_message_id_record
+from tickets.events import (
+    AgentReplied,
+    CustomerReplied,
+    MailHeld,
+    NoteAdded,
+    TicketChanged,
+    TicketCreated,
+    TicketMerged,
+    TicketReopened,
+    TicketSolved,
+)
 from tickets.models import (
     SUSPENDED_FROM_STRANGERS_KEPT,
     UNSOLVED,
@@ -336,12 +347,16 @@ def ticket_create(
             *clock_events,
         ]
     )
-    if notify and opened_by_desk:
-        notifications.ticket_opened_for_customer(ticket, message)
-    elif notify:
-        notifications.ticket_created(ticket)
-    if assignee is not None and assignee != actor:
-        notifications.ticket_assigned(ticket)
+    created = TicketCreated(
+        tenant_id=tenant.pk,
+        ticket_id=ticket.pk,
+        message_id=message.pk,
+        actor_id=actor.pk,
+        by_desk=opened_by_desk,
+        notify=notify,
+        assignee_id=assignee.pk if assignee else None,
+    )
+    events.publish(created, ticket=ticket, message=message)
     return ticket
 
 
@@ -481,8 +496,14 @@ def ticket_reply(
         new_status = status or (Status.OPEN if ticket.status == Status.NEW else ticket.status)
         if new_status != ticket.status:
             _set_status(ticket, new_status, author)
-        if notify:
-            notifications.agent_replied(ticket, message)
+        replied = AgentReplied(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.pk,
+            message_id=message.pk,
+            actor_id=author.pk,
+            notify=notify,
+        )
+        events.publish(replied, ticket=ticket, message=message)
     else:
         _customer_replied(ticket, author, message, now, notify=notify)
     ticket.updated_at = now
@@ -501,8 +522,14 @@ def _customer_replied(
     elif ticket.status == Status.PENDING:
         _set_status(ticket, Status.OPEN, author)
     sla_clocks.customer_replied(ticket, policy_book(ticket.tenant_id), now)
-    if notify:
-        notifications.customer_replied(ticket, message)
+    replied = CustomerReplied(
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.pk,
+        message_id=message.pk,
+        actor_id=author.pk,
+        notify=notify,
+    )
+    events.publish(replied, ticket=ticket, message=message)
 
 
 @transaction.atomic
@@ -516,6 +543,10 @@ def ticket_add_note(
         ticket, author=author, body=body, is_internal=True, channel=Channel.WEB, uploads=uploads
     )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    noted = NoteAdded(
+        tenant_id=ticket.tenant_id, ticket_id=ticket.pk, message_id=message.pk, actor_id=author.pk
+    )
+    events.publish(noted, ticket=ticket, message=message)
     return message
 
 
@@ -556,7 +587,8 @@ def ticket_add_unverified_mail(
         ticket, None, TicketEvent.Kind.UNVERIFIED_MAIL, mail_origin.evidence, mail_origin.sender
     )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
-    notifications.unverified_mail(ticket, message)
+    held = MailHeld(tenant_id=ticket.tenant_id, ticket_id=ticket.pk, message_id=message.pk)
+    events.publish(held, ticket=ticket, message=message)
     return message
 
 
@@ -643,23 +675,47 @@ def _set_status(
         ticket.solved_at = None
     if record:
         _record(ticket, actor, TicketEvent.Kind.STATUS, old, status)
+    changes = {"status": {"old": old, "new": status}}
+    if status == Status.SOLVED and assign_solver:
+        changes.update(_assign_the_solver(ticket, actor))
+    _publish_changes(ticket, actor, changes)
+    actor_id = actor.pk if actor else None
     if status == Status.SOLVED:
-        if assign_solver:
-            _assign_the_solver(ticket, actor)
-        notifications.ticket_solved(ticket)
-        feedback.csat_ticket_solved(ticket, actor=actor, now=now)
+        solved = TicketSolved(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.pk,
+            actor_id=actor_id,
+            solved_at=now.isoformat(),
+        )
+        events.publish(solved, ticket=ticket, actor=actor, now=now)
     elif old == Status.SOLVED and status != Status.CLOSED:
-        feedback.csat_ticket_reopened(ticket)
+        reopened = TicketReopened(
+            tenant_id=ticket.tenant_id, ticket_id=ticket.pk, actor_id=actor_id
+        )
+        events.publish(reopened, ticket=ticket, actor=actor)
 
 
-def _assign_the_solver(ticket: Ticket, actor: User | None) -> None:
+def _publish_changes(ticket: Ticket, actor: User | None, changes: dict) -> None:
+    """One TicketChanged for fields changed together, `{field: {"old", "new"}}`."""
+    if changes:
+        changed = TicketChanged(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.pk,
+            actor_id=actor.pk if actor else None,
+            changes=changes,
+        )
+        events.publish(changed, ticket=ticket, actor=actor)
+
+
+def _assign_the_solver(ticket: Ticket, actor: User | None) -> dict:
     """An unassigned ticket that an agent solves becomes theirs, as in the widely used
     helpdesks: its CSAT answer, the reports by agent and a reopening then find who
     solved it. A customer marking their own request solved assigns nobody."""
     if ticket.assignee_id is not None or actor is None or not _is_staff(actor):
-        return
+        return {}
     _record(ticket, actor, TicketEvent.Kind.ASSIGNEE, "", actor.display_name)
     ticket.assignee = actor
+    return {"assignee": {"old": None, "new": actor.pk}}
 
 
 @transaction.atomic
@@ -685,7 +741,9 @@ def ticket_update(
         if ticket.status == Status.CLOSED:
             raise ValidationError(_("A closed ticket cannot change status."))
         _set_status(ticket, status, actor, assign_solver=not reassigned)
+    changes = {}
     if priority is not None and priority != ticket.priority:
+        changes["priority"] = {"old": ticket.priority, "new": priority}
         _record(
             ticket,
             actor,
@@ -696,6 +754,10 @@ def ticket_update(
         ticket.priority = priority
         sla_clocks.retarget(ticket, policy_book(ticket.tenant_id), timezone.now())
     if category is not ... and category != ticket.category:
+        changes["category"] = {
+            "old": ticket.category_id,
+            "new": category.pk if category else None,
+        }
         _record(ticket, actor, TicketEvent.Kind.CATEGORY, ticket.category or "", category or "")
         ticket.category = category
     if reassigned:
@@ -708,14 +770,15 @@ def ticket_update(
             ticket.assignee.display_name if ticket.assignee else "",
             assignee.display_name if assignee else "",
         )
+        changes["assignee"] = {"old": ticket.assignee_id, "new": assignee.pk if assignee else None}
         ticket.assignee = assignee
-        if assignee is not None and assignee != actor:
-            notifications.ticket_assigned(ticket)
     if tags is not None:
         cleaned = _clean_tags(tags)
         if cleaned != ticket.tags:
             _record(ticket, actor, TicketEvent.Kind.TAGS, " ".join(ticket.tags), " ".join(cleaned))
+            changes["tags"] = {"old": list(ticket.tags), "new": cleaned}
             ticket.tags = cleaned
+    _publish_changes(ticket, actor, changes)
     ticket.updated_at = timezone.now()
     _save(ticket, actor)
     return ticket
@@ -777,6 +840,13 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
     _record(target, actor, TicketEvent.Kind.MERGED, f"#{source.number}", f"#{target.number}")
     source.merged_into = target
     _set_status(source, Status.CLOSED, actor)
+    merged = TicketMerged(
+        tenant_id=source.tenant_id,
+        ticket_id=source.pk,
+        into_ticket_id=target.pk,
+        actor_id=actor.pk,
+    )
+    events.publish(merged, ticket=source, into=target)
     source.updated_at = target.updated_at = timezone.now()
     _save(source, actor)
     _save(target, actor)

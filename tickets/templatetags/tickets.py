@@ -10,7 +10,8 @@ from django.utils.timesince import timesince
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
-from sla.display import sla_badge
+from phone.display import describe_phone_event
+from sla.display import describe_clock_note, sla_badge
 from tickets import external_images
 from tickets.models import Channel, SenderCheck, Status, TicketEvent
 from tickets.rendering import block_external_images
@@ -373,9 +374,11 @@ def audit_trail_items(context) -> SafeString:
         created = template_localtime(event.created_at)
         change = ""
         if event.kind == TicketEvent.Kind.SLA:
-            change = format_html(": {}", event.sla_label)
+            # Stored as codes and an ISO time, read in the viewer's language.
+            change = format_html(": {}", describe_clock_note(event.old_value, event.new_value))
         elif event.kind in (TicketEvent.Kind.CALLBACK, TicketEvent.Kind.CALL):
-            change = format_html(": {}", event.phone_label)
+            described = describe_phone_event(event.kind, event.old_value, event.new_value)
+            change = format_html(": {}", described)
         elif event.kind == TicketEvent.Kind.UNVERIFIED_MAIL:
             # The sender, and why they could not be confirmed (a code, read as its label).
             change = format_html(": {} ({})", event.new_value, event.old_label)
