@@ -763,6 +763,8 @@ def ticket_update(
         }
         _record(ticket, actor, TicketEvent.Kind.CATEGORY, ticket.category or "", category or "")
         ticket.category = category
+        # Policies may name categories: the clocks follow the new kind of request's targets.
+        sla_clocks.retarget(ticket, policy_book(ticket.tenant_id), timezone.now())
     if group is not ... and (group.pk if group else None) != ticket.group_id:
         changes["group"] = {"old": ticket.group_id, "new": group.pk if group else None}
         _record(ticket, actor, TicketEvent.Kind.GROUP, ticket.group or "", group or "")
