@@ -125,7 +125,9 @@ class GroupMember(TenantOwned):
         verbose_name=_("agent"),
     )
     # Round robin hands the next ticket to whoever had one longest ago.
-    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_assigned_at = models.DateTimeField(
+        _("last given a ticket"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("group member")

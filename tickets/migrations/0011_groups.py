@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name='GroupMember',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_assigned_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('last_assigned_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last given a ticket')),
             ],
             options={
                 'verbose_name': 'group member',
