@@ -47,7 +47,7 @@ def seed_routing(tenant: Tenant) -> None:
         technical.categories.set(Category.objects.filter(name="Technical issue"))
     # The demo's tickets were filed before the rules existed: they join their groups now
     # (without being handed to anyone, as the demo's assignments are its own).
-    rules = active_rules()
+    rules = active_rules(tenant.pk)
     for ticket in Ticket.objects.filter(group=None).select_related("requester", "tenant"):
         rule = first_match(rules, ticket, ticket.messages.order_by("pk").first())
         if rule is not None:

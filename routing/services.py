@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
@@ -38,8 +39,30 @@ class Rule:
     words: tuple[str, ...]
 
 
-def active_rules() -> list[Rule]:
-    """The desk's active rules in order, in one query."""
+# Every creation reads the rules: kept in the cache (Redis) until one of them, or a
+# group, changes (routing/apps.py), as the SLA policy book is.
+CACHE_SECONDS = 3600
+
+
+def _cache_key(tenant_id: int) -> str:
+    return f"routing:rules:v1:{tenant_id}"
+
+
+def forget_rules(tenant_id: int) -> None:
+    cache.delete(_cache_key(tenant_id))
+
+
+def active_rules(tenant_id: int) -> list[Rule]:
+    """The desk's active rules in order (the desk in scope, `tenant_id`)."""
+    key = _cache_key(tenant_id)
+    rules = cache.get(key)
+    if rules is None:
+        rules = _load_rules()
+        cache.set(key, rules, CACHE_SECONDS)
+    return rules
+
+
+def _load_rules() -> list[Rule]:
     rows = (
         RoutingRule.objects.filter(is_active=True, group__is_active=True)
         .annotate(
@@ -150,7 +173,7 @@ def route_new_ticket(ticket: Ticket, message: Message | None) -> Ticket:
     """Put a new ticket in the group of the first rule it matches, and hand it to one
     of the group's agents unless someone has it already. A chat's agent is chosen by
     the chat's own routing (chat/services.py): its ticket only gets the group."""
-    rules = active_rules()
+    rules = active_rules(ticket.tenant_id)
     if not rules:
         return ticket
     rule = first_match(rules, ticket, message)

@@ -221,3 +221,20 @@ def test_a_chats_ticket_gets_its_group_but_the_chat_chooses_its_agent(acme):
     )
     ticket = make_ticket(acme, channel=Channel.CHAT, notify=False)
     assert group_of(acme, ticket) == ("Chat team", None)
+
+
+def test_a_change_to_the_rules_applies_to_the_next_ticket(acme):
+    """The rules are cached for creations: every change of a rule, its conditions or its
+    group reaches the next ticket."""
+    assert group_of(acme, make_ticket(acme))[0] is None  # no rules yet (cached as such)
+    billing = make_group(acme, "Billing")
+    rule = make_rule(acme, billing, categories=[category(acme, "Billing")])
+    assert group_of(acme, make_ticket(acme, category=category(acme, "Billing")))[0] == "Billing"
+    with acme.scope():
+        rule.categories.set([category(acme, "Account")])
+    assert group_of(acme, make_ticket(acme, category=category(acme, "Billing")))[0] is None
+    assert group_of(acme, make_ticket(acme, category=category(acme, "Account")))[0] == "Billing"
+    with acme.scope():
+        billing.is_active = False
+        billing.save()
+    assert group_of(acme, make_ticket(acme, category=category(acme, "Account")))[0] is None
