@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 from bench import loadgen
 from bench.common import BASE_DIR, LOG_DIR, PY, WORKERS
@@ -31,17 +32,21 @@ def gunicorn_command(port: int) -> list[str]:
     ]
 
 
-def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
+def start_gunicorn(
+    env: dict[str, str], port: int, *, cwd: Path = BASE_DIR, log_name: str = "gunicorn.log"
+) -> subprocess.Popen:
+    """gunicorn serving the checkout at `cwd` (this one; bench/sections/events.py also
+    serves an older one beside it), once it answers /healthz."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_file = (LOG_DIR / "gunicorn.log").open("w")
+    log_file = (LOG_DIR / log_name).open("w")
     process = subprocess.Popen(  # noqa: S603 - our own fixed command
-        gunicorn_command(port), cwd=BASE_DIR, env=env, stdout=log_file, stderr=log_file
+        gunicorn_command(port), cwd=cwd, env=env, stdout=log_file, stderr=log_file
     )
     health = loadgen.Target("health", "GET", "/healthz")
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited; see {LOG_DIR / 'gunicorn.log'}")
+            raise SystemExit(f"gunicorn exited; see {LOG_DIR / log_name}")
         try:
             status, _ = loadgen.Client(port, "localhost", timeout=5).send(health, 0)
             if status == 200:
@@ -50,7 +55,7 @@ def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
             pass
         if time.monotonic() > deadline:
             process.terminate()
-            raise SystemExit(f"gunicorn did not answer /healthz; see {LOG_DIR / 'gunicorn.log'}")
+            raise SystemExit(f"gunicorn did not answer /healthz; see {LOG_DIR / log_name}")
         time.sleep(0.2)
 
 

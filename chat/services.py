@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat import events
+from chat.domain_events import ChatAccepted, ChatEnded, ChatStarted, ChatTransferred
 from chat.models import AgentPresence, Availability, Chat, ChatOffer, ChatSettings
 from feedback import services as feedback
 from helpdesk import events as domain_events
@@ -172,6 +173,10 @@ def chat_start(*, membership: Membership, question: str, category=None) -> Chat:
         queued_at=ticket.created_at,
         first_reply_due_at=ticket.created_at + timedelta(seconds=plan.chat_first_reply_seconds),
     )
+    started = ChatStarted(
+        tenant_id=chat.tenant_id, chat_id=chat.pk, ticket_id=ticket.pk, customer_id=user.pk
+    )
+    domain_events.publish(started, chat=chat)
     route_waiting_chats(membership.tenant)
     _publish_queue(membership.tenant)
     return chat
@@ -404,6 +409,7 @@ def chat_end(*, chat: Chat, actor: User) -> Chat:
     chat.save(update_fields=["state", "ended_at"])
     if agent_id:
         AgentPresence.objects.filter(agent_id=agent_id).update(idle_since=now)
+    ticket = None
     if chat.first_reply_at is None:
         # Left unanswered: a breach once past its target; before it, an abandoned chat.
         _first_reply_outcome(chat, now, replied=False)
@@ -411,8 +417,15 @@ def chat_end(*, chat: Chat, actor: User) -> Chat:
         ticket = Ticket.objects.get(pk=chat.ticket_id)
         if ticket.status not in (Status.SOLVED, Status.CLOSED):
             ticket = tickets.ticket_update(ticket=ticket, actor=chat.agent, status=Status.SOLVED)
-        # The satisfaction question is asked at the end of the chat, not by email later.
-        feedback.csat_asked_in_chat(ticket)
+    ended = ChatEnded(
+        tenant_id=chat.tenant_id,
+        chat_id=chat.pk,
+        ticket_id=chat.ticket_id,
+        actor_id=actor.pk if actor else None,
+        answered=ticket is not None,
+    )
+    # feedback/subscribers.py asks the satisfaction question there and then.
+    domain_events.publish(ended, chat=chat, ticket=ticket)
     _publish_state(chat)
     _publish_queue(chat.tenant)
     route_waiting_chats(chat.tenant)
@@ -545,6 +558,10 @@ def _take(chat: Chat, agent: User, now) -> None:
     ticket = Ticket.objects.get(pk=chat.ticket_id)
     if ticket.assignee_id != agent.pk:
         tickets.ticket_update(ticket=ticket, actor=agent, assignee=agent)
+    accepted = ChatAccepted(
+        tenant_id=chat.tenant_id, chat_id=chat.pk, ticket_id=chat.ticket_id, agent_id=agent.pk
+    )
+    domain_events.publish(accepted, chat=chat)
     _publish_state(chat)
     _publish_queue(chat.tenant)
 
@@ -574,6 +591,15 @@ def chat_transfer(*, chat: Chat, membership: Membership, to: User) -> Chat:
     chat.agent = to
     chat.save(update_fields=["agent"])
     tickets.ticket_update(ticket=chat.ticket, actor=membership.user, assignee=to)
+    transferred = ChatTransferred(
+        tenant_id=chat.tenant_id,
+        chat_id=chat.pk,
+        ticket_id=chat.ticket_id,
+        from_agent_id=previous,
+        to_agent_id=to.pk,
+        actor_id=membership.user.pk,
+    )
+    domain_events.publish(transferred, chat=chat)
     events.publish(
         events.agent_group(chat.tenant_id, previous),
         {"type": "gone", "chat": chat.key.hex},

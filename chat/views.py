@@ -238,7 +238,7 @@ def agent_chat_context(request, key):
         "tickets/_customer_card.html",
         {
             "ticket": ticket,
-            "context": requester_context(ticket),
+            "context": requester_context(ticket, member=request.membership),
             "plan": ticket.organization.plan if ticket.organization_id else None,
             "health": latest_score(ticket.organization_id),
         },

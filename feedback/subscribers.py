@@ -1,8 +1,9 @@
 """What feedback does when tickets change, and who hears of a rating."""
 
+from chat.domain_events import ChatEnded
 from feedback.events import CsatRated
 from feedback.models import CsatSurvey
-from feedback.services import csat_ticket_reopened, csat_ticket_solved
+from feedback.services import csat_asked_in_chat, csat_ticket_reopened, csat_ticket_solved
 from helpdesk import events
 from tickets import notifications
 from tickets.events import TicketReopened, TicketSolved
@@ -19,6 +20,13 @@ def plan_satisfaction_survey(event: TicketSolved) -> None:
 @events.subscribe(TicketReopened, phase=events.IN_TRANSACTION)
 def cancel_satisfaction_survey(event: TicketReopened) -> None:
     csat_ticket_reopened(event.live["ticket"])
+
+
+@events.subscribe(ChatEnded, phase=events.IN_TRANSACTION, only_if=lambda e: e.answered)
+def ask_satisfaction_in_chat(event: ChatEnded) -> None:
+    """An answered chat asks its question at its end (one click in the chat): the solve's
+    survey counts as sent now, and no email follows."""
+    csat_asked_in_chat(event.live["ticket"])
 
 
 @events.subscribe(CsatRated, only_if=lambda event: event.turned_bad)

@@ -339,6 +339,7 @@ class TenantSettingsAdmin(admin.ModelAdmin):
         "default_language",
         "signup_policy",
         "require_staff_mfa",
+        "agents_see_own_groups_only",
         "inbound_email",
     )
     readonly_fields = ("slug", "inbound_email")

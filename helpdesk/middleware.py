@@ -57,6 +57,8 @@ class MembershipMiddleware:
                 .select_related("organization__plan")
                 .first()
             )
+            if request.membership is not None:
+                request.membership.tenant = request.tenant  # the same row, already read
         return self.get_response(request)
 
 

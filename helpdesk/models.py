@@ -63,6 +63,16 @@ class Tenant(models.Model):
             "two-factor sign-in but are never required to."
         ),
     )
+    # Enforced by tickets.selectors.tickets_visible_to_agent: pages, the API and search.
+    agents_see_own_groups_only = models.BooleanField(
+        _("agents see only their groups' tickets"),
+        default=False,
+        help_text=_(
+            "Agents see and work only the tickets of the groups they belong to, and those "
+            "assigned to them: in the queue, search, ticket pages and the API. Admins see "
+            "every ticket."
+        ),
+    )
     # Authenticates the mail gateway that posts inbound email for this tenant.
     inbound_email_secret = models.CharField(
         _("inbound email secret"), max_length=64, default=new_secret, editable=False

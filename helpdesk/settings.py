@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "channels",
     "chat",
     "phone",
+    "routing",
 ]
 
 MIDDLEWARE = [

@@ -98,7 +98,17 @@ class ArticleAdmin(TenantModelAdmin):
         (_("Content"), {"fields": ("body", "preview", "broken_links")}),
         (
             _("Publishing"),
-            {"fields": ("status", "visibility", "plans", "promoted", "position", "author")},
+            {
+                "fields": (
+                    "status",
+                    "visibility",
+                    "plans",
+                    "team",
+                    "promoted",
+                    "position",
+                    "author",
+                )
+            },
         ),
         (None, {"fields": ("updated_at",)}),
     )

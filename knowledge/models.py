@@ -75,6 +75,11 @@ class Article(TenantOwned):
         EVERYONE = "everyone", _("Everyone, including visitors who are not signed in")
         SIGNED_IN = "signed_in", _("Signed-in customers")
         PLANS = "plans", _("Customers on the selected plans")
+        # Internal knowledge: never shown to a customer, anywhere.
+        AGENTS = "agents", _("Agents only (internal)")
+        GROUP = "group", _("Agents of one group (internal)")
+
+    INTERNAL = (Visibility.AGENTS, Visibility.GROUP)
 
     section = models.ForeignKey(
         Section, on_delete=models.PROTECT, related_name="articles", verbose_name=_("section")
@@ -91,6 +96,15 @@ class Article(TenantOwned):
     )
     plans = models.ManyToManyField(
         "plans.Plan", blank=True, related_name="+", verbose_name=_("plans")
+    )
+    team = models.ForeignKey(
+        "tickets.Group",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="articles",
+        verbose_name=_("group"),
+        help_text=_("For articles visible to the agents of one group."),
     )
     language = models.CharField(
         _("language"), max_length=10, choices=Language.choices, default=Language.EN
@@ -156,9 +170,20 @@ class Article(TenantOwned):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        super().clean()
+        if self.visibility == self.Visibility.GROUP and self.team_id is None:
+            raise ValidationError({"team": _("Choose the group whose agents may read it.")})
+        if self.visibility != self.Visibility.GROUP:
+            self.team = None
+
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_internal(self) -> bool:
+        return self.visibility in self.INTERNAL
 
 
 def article_image_path(image: "ArticleImage", filename: str) -> str:

@@ -238,12 +238,18 @@ def _version_key(tenant_id: int) -> str:
 
 
 def vocabulary(tenant_id: int) -> Vocabulary:
-    """The words of every article's title and labels (reloaded when an article changes)."""
+    """The words of every customer-facing article's title and labels (reloaded when an
+    article changes)."""
     version = cache.get_or_set(_version_key(tenant_id), time.time_ns, None)
     held = _vocabularies.get(tenant_id)
     if held is not None and held[0] == version:
         return held[1]
-    texts = Article.objects.filter(tenant_id=tenant_id).values_list("search_words", flat=True)
+    # Never the words of internal articles: "did you mean" would show them to customers.
+    texts = (
+        Article.objects.filter(tenant_id=tenant_id)
+        .exclude(visibility__in=Article.INTERNAL)
+        .values_list("search_words", flat=True)
+    )
     words = frozenset(word for text in texts for word in segment(text) if len(word) > 1)
     loaded = Vocabulary.of(words)
     _vocabularies[tenant_id] = (version, loaded)

@@ -1,25 +1,30 @@
 """Which articles a reader may see, and reading them.
 
-Content a reader's plan may not see is absent everywhere (lists, search,
-suggestions, related articles, the API): every read starts from
-`visible_articles`.
+Content a reader's plan may not see, and internal knowledge for anyone but the desk's
+staff, is absent everywhere (lists, search, suggestions, related articles, the API, the
+widget): every read starts from `visible_articles`.
 """
 
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from helpdesk.models import Membership
+from helpdesk.models import Membership, Role
 from knowledge.models import Article, Category, Section
+from tickets.models import GroupMember
 
 
 def visible_articles(membership: Membership | None) -> QuerySet[Article]:
     """Published articles the reader may see: everyone's to anyone; signed-in
-    customers' to members; plan-only ones to customers on those plans; every
-    published article to the desk's agents and admins."""
+    customers' to members; plan-only ones to customers on those plans. The desk's
+    admins see every published article, its agents every one but the internal
+    articles of groups they are not in. Internal articles reach no customer."""
     articles = Article.objects.filter(status=Article.Status.PUBLISHED)
     if membership is not None and membership.is_active and membership.is_staff_member:
-        return articles
+        if membership.role == Role.ADMIN:
+            return articles
+        their_groups = GroupMember.objects.filter(agent_id=membership.user_id).values("group")
+        return articles.exclude(Q(visibility=Article.Visibility.GROUP) & ~Q(team__in=their_groups))
     allowed = Q(visibility=Article.Visibility.EVERYONE)
     if membership is not None and membership.is_active:
         from plans.selectors import plan_for_membership

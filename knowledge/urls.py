@@ -5,6 +5,11 @@ from knowledge import views
 urlpatterns = [
     path("kb/", views.kb_home, name="kb_home"),
     path("agent/kb/insights/", views.kb_insights, name="kb_insights"),
+    path(
+        "agent/tickets/<int:number>/articles/",
+        views.agent_ticket_articles,
+        name="agent_ticket_articles",
+    ),
     path("kb/search/", views.kb_search_page, name="kb_search"),
     path("kb/search.json", views.kb_search_json, name="kb_search_json"),
     path("kb/suggest/", views.kb_suggest, name="kb_suggest"),

@@ -8,8 +8,9 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.access import role_required
-from helpdesk.models import Role
+from helpdesk.models import Membership, Role
 from helpdesk.stored_files import open_or_404
+from helpdesk.tenancy import tenant_url
 from knowledge import search as kb_search
 from knowledge.models import Article, ArticleImage, ArticleVote, Category, Section
 from knowledge.rendering import render_article
@@ -29,6 +30,7 @@ from knowledge.services import (
     deflection_opened,
     search_log_miss,
 )
+from tickets.selectors import ticket_for_agent
 
 SEARCH_RESULTS = 20
 SUGGESTIONS = 5
@@ -198,6 +200,53 @@ def kb_suggest(request):
             visible_articles(request.membership), text, tenant_id=request.tenant.pk, limit=5
         )
     return render(request, "knowledge/_suggestions.html", {"hits": hits})
+
+
+# Articles suggested beside a ticket.
+TICKET_SUGGESTIONS = 5
+
+
+@require_GET
+@role_required(Role.AGENT)
+def agent_ticket_articles(request, number: int):
+    """Beside a ticket (htmx, after the page): articles its words suggest, internal ones
+    included, each public one the requester may read with a link to put in the reply."""
+    ticket = ticket_for_agent(number, member=request.membership, related=())
+    first = ticket.messages.filter(is_internal=False).order_by("pk").only("body").first()
+    text = f"{ticket.subject} {first.body[:300] if first else ''}"
+    hits = kb_search.search(
+        visible_articles(request.membership),
+        text,
+        tenant_id=request.tenant.pk,
+        limit=TICKET_SUGGESTIONS,
+    )
+    requester = (
+        Membership.objects.filter(user_id=ticket.requester_id, is_active=True)
+        .select_related("organization__plan")
+        .first()
+    )
+    readable = set(
+        visible_articles(requester)
+        .filter(pk__in=[hit.article.pk for hit in hits])
+        .values_list("pk", flat=True)
+    )
+    suggestions = [
+        {
+            "hit": hit,
+            "markdown": _markdown_link(hit.article, request.tenant)
+            if hit.article.pk in readable
+            else None,
+        }
+        for hit in hits
+    ]
+    return render(request, "knowledge/_ticket_articles.html", {"suggestions": suggestions})
+
+
+def _markdown_link(article: Article, tenant) -> str:
+    """`[Title](https://desk/kb/articles/7/slug/)`, the title's brackets escaped."""
+    title = article.title.replace("[", "\\[").replace("]", "\\]")
+    url = tenant_url(tenant, reverse("kb_article", args=[article.pk, article.slug]))
+    return f"[{title}]({url})"
 
 
 @require_GET

@@ -72,7 +72,7 @@ def callback_new(request):
 @role_required(Role.AGENT)
 def call_log_add(request, number: int):
     """Log a call on the ticket: agents only, shown in its thread among the messages."""
-    ticket = ticket_for_agent(number)
+    ticket = ticket_for_agent(number, member=request.membership)
     form = CallLogForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data

@@ -160,9 +160,15 @@ class SLAPolicyFormSet(BaseInlineFormSet):
             data = form.cleaned_data
             if not data or data.get("DELETE") or "priority" not in data:
                 continue
-            if data["priority"] in seen:
-                raise ValidationError(_("Two service levels of this plan have the same priority."))
-            seen.add(data["priority"])
+            kind = (data["priority"], data.get("category"), data.get("channel") or "")
+            if kind in seen:
+                raise ValidationError(
+                    _(
+                        "Two service levels of this plan have the same priority, category "
+                        "and channel."
+                    )
+                )
+            seen.add(kind)
 
 
 class SLAPolicyInline(TenantTabularInline):
@@ -173,6 +179,8 @@ class SLAPolicyInline(TenantTabularInline):
     extra = 0
     fields = (
         "priority",
+        "category",
+        "channel",
         "first_response_minutes",
         "next_response_minutes",
         "resolution_minutes",
@@ -182,7 +190,9 @@ class SLAPolicyInline(TenantTabularInline):
     )
     staff_user_fields = ("escalation_agent",)
     verbose_name = _("service level")
-    verbose_name_plural = _("service levels (blank priority: every priority without its own row)")
+    verbose_name_plural = _(
+        "service levels (blank: every priority, category or channel without its own row)"
+    )
 
 
 @admin.register(SLAPolicy)
@@ -195,12 +205,12 @@ class SLAPolicyAdmin(TenantModelAdmin):
         "calendar",
         "escalation_agent",
     )
-    list_filter = ("plan", "priority")
-    list_select_related = ("plan", "calendar", "escalation_agent")
+    list_filter = ("plan", "priority", "category", "channel")
+    list_select_related = ("plan", "calendar", "escalation_agent", "category")
     search_fields = ("plan__name",)
     staff_user_fields = ("escalation_agent",)
     fieldsets = (
-        (None, {"fields": ("plan", "priority", "calendar")}),
+        (None, {"fields": ("plan", "priority", "category", "channel", "calendar")}),
         (
             _("Targets"),
             {"fields": ("first_response_minutes", "next_response_minutes", "resolution_minutes")},

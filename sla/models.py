@@ -22,7 +22,7 @@ from helpdesk.localized import LocalizedName
 from helpdesk.models import TIME_ZONE_CHOICES, TenantOwned
 from sla.business_time import Schedule
 from sla.fields import MinutesField
-from tickets.models import Priority
+from tickets.models import Category, Channel, Priority
 
 MIDNIGHT_MINUTES = 24 * 60
 _TARGET_HELP = _("Hours and minutes, counted in the policy's business hours.")
@@ -180,10 +180,14 @@ class CalendarDate(TenantOwned):
 
 
 class SLAPolicy(TenantOwned):
-    """Targets for one plan and priority; blank plan or priority means "any".
+    """Targets for a kind of ticket: its plan, priority, category and channel, each
+    blank for "any".
 
-    The most specific policy wins: plan and priority, then plan alone, then
-    priority alone, then the desk-wide default (neither).
+    The most specific policy wins (PolicyBook.policy): the one naming the most of the
+    four; among as specific ones, category before plan before priority before channel.
+    So plan and priority, then plan alone, then priority alone, then the desk-wide
+    default, as before categories; and a desk-wide "Billing" policy sets the times of
+    billing questions on every plan, unless one names the plan and Billing both.
     """
 
     plan = models.ForeignKey(
@@ -201,6 +205,22 @@ class SLAPolicy(TenantOwned):
         blank=True,
         choices=Priority.choices,
         help_text=_("Blank: every priority without a policy of its own."),
+    )
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sla_policies",
+        verbose_name=_("category"),
+        help_text=_("Blank: every category without a policy of its own."),
+    )
+    channel = models.CharField(
+        _("channel"),
+        max_length=10,
+        choices=Channel.choices,
+        blank=True,
+        help_text=_("Blank: every channel without a policy of its own."),
     )
     # Whole minutes in the database, hours and minutes in every form (sla.fields).
     first_response_minutes = MinutesField(
@@ -250,11 +270,12 @@ class SLAPolicy(TenantOwned):
         ordering = ["plan__rank", "priority"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "plan", "priority"],
+                fields=["tenant", "plan", "priority", "category", "channel"],
                 nulls_distinct=False,
-                name="slapolicy_plan_priority_unique",
+                name="slapolicy_kind_unique",
                 violation_error_message=_(
-                    "A policy for this plan and priority exists already; edit that one."
+                    "A policy for this plan, priority, category and channel exists already; "
+                    "edit that one."
                 ),
             )
         ]
@@ -262,7 +283,24 @@ class SLAPolicy(TenantOwned):
     def __str__(self) -> str:
         plan = self.plan.name if self.plan_id else _("Any plan")
         priority = self.get_priority_display() if self.priority else _("any priority")
-        return f"{plan}, {priority}"
+        return ", ".join([str(plan), str(priority), *self.kind_labels()])
+
+    def kind_labels(self) -> list[str]:
+        """What the policy names besides plan and priority: its category and channel."""
+        labels = []
+        if self.category_id:
+            labels.append(self.category.display_name)
+        if self.channel:
+            labels.append(str(self.get_channel_display()))
+        return labels
+
+    @property
+    def scope_label(self) -> str:
+        """'High', 'Billing', 'Billing · High': what a plan's override applies to."""
+        parts = self.kind_labels()
+        if self.priority:
+            parts.append(str(self.get_priority_display()))
+        return " · ".join(parts)
 
     def target(self, metric: str) -> timedelta:
         return timedelta(minutes=getattr(self, f"{metric}_minutes"))

@@ -8,6 +8,7 @@ until an admin edits any of them (see `sla.apps`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import product
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
@@ -22,7 +23,15 @@ CACHE_SECONDS = 3600
 
 
 def _cache_key(tenant_id: int) -> str:
-    return f"sla:book:v1:{tenant_id}"
+    # v2: policies are keyed by (plan, priority, category, channel).
+    return f"sla:book:v2:{tenant_id}"
+
+
+# Which of (category, plan, priority, channel) a policy names, most specific first: the
+# most named, then category before plan before priority before channel (see SLAPolicy).
+SPECIFICITY = sorted(
+    product((True, False), repeat=4), key=lambda named: (-sum(named), [not n for n in named])
+)
 
 
 @dataclass
@@ -41,10 +50,21 @@ class PolicyBook:
     def __post_init__(self):
         self._by_id = {policy.pk: policy for policy in self.policies.values()}
 
-    def policy(self, plan_id: int | None, priority: int | None) -> SLAPolicy | None:
-        """The most specific policy: plan and priority, plan, priority, then default."""
+    def policy(
+        self,
+        plan_id: int | None,
+        priority: int | None,
+        category_id: int | None = None,
+        channel: str = "",
+    ) -> SLAPolicy | None:
+        """The most specific policy for a ticket of this kind (see SLAPolicy)."""
         plan_id = plan_id or self.lowest_plan_id
-        for key in ((plan_id, priority), (plan_id, None), (None, priority), (None, None)):
+        values = (category_id, plan_id, priority, channel or None)
+        for named in SPECIFICITY:
+            category, plan, priority_, channel_ = (
+                value if use else None for value, use in zip(values, named, strict=True)
+            )
+            key = (plan, priority_, category, channel_)
             if key in self.policies:
                 return self.policies[key]
         return None
@@ -54,7 +74,7 @@ class PolicyBook:
 
     def policy_for_ticket(self, ticket: Ticket) -> SLAPolicy | None:
         plan_id = ticket.organization.plan_id if ticket.organization_id else None
-        return self.policy(plan_id, ticket.priority)
+        return self.policy(plan_id, ticket.priority, ticket.category_id, ticket.channel)
 
     def calendar(self, policy: SLAPolicy | None) -> BusinessCalendar | None:
         calendar_id = (policy.calendar_id if policy else None) or self.default_calendar_id
@@ -72,12 +92,14 @@ def _load(tenant) -> PolicyBook:
     from plans.models import Plan
 
     calendars = list(BusinessCalendar.objects.prefetch_related("hours", "dates"))
-    policies = list(SLAPolicy.objects.select_related("plan", "calendar", "escalation_agent"))
+    policies = list(
+        SLAPolicy.objects.select_related("plan", "calendar", "escalation_agent", "category")
+    )
     default = next((c for c in calendars if c.is_default), None)
     lowest_plan = Plan.objects.order_by("rank").values_list("pk", flat=True).first()
     return PolicyBook(
         tenant_id=tenant.pk,
-        policies={(p.plan_id, p.priority): p for p in policies},
+        policies={(p.plan_id, p.priority, p.category_id, p.channel or None): p for p in policies},
         schedules={c.pk: c.schedule() for c in calendars},
         calendars={c.pk: c for c in calendars},
         default_calendar_id=default.pk if default else None,
@@ -124,13 +146,20 @@ def service_levels(tenant) -> list[PlanServiceLevel]:
     columns = []
     for plan in Plan.objects.order_by("rank"):
         policy = book.policy(plan.pk, None)
+        # What differs from the plan's own targets: its priorities and kinds of request,
+        # and the desk-wide ones for kinds of request (which apply on every plan).
         overrides = sorted(
             (
                 p
-                for (plan_id, priority), p in book.policies.items()
-                if plan_id == plan.pk and priority
+                for (plan_id, priority, category, channel), p in book.policies.items()
+                if (plan_id == plan.pk and (priority or category or channel))
+                or (plan_id is None and (category or channel))
             ),
-            key=lambda p: p.priority,
+            key=lambda p: (
+                p.category.position if p.category_id else -1,
+                p.channel,
+                p.priority or 0,
+            ),
         )
         columns.append(PlanServiceLevel(plan, policy, book.calendar(policy), overrides))
     return columns

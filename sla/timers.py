@@ -219,7 +219,8 @@ def callback_made(ticket: Ticket, book: PolicyBook) -> None:
 
 
 def retarget(ticket: Ticket, book: PolicyBook, now: datetime) -> None:
-    """The priority or plan changed: running clocks move by the change of target."""
+    """The priority, category or plan changed: running clocks move by the change of
+    target."""
     old_policy = book.policy_by_id(ticket.sla_policy_id)
     new_policy = book.policy_for_ticket(ticket)
     if new_policy is None or (old_policy is not None and old_policy.pk == new_policy.pk):

@@ -20,7 +20,18 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["helpdesk", "plans", "tickets", "sla", "knowledge", "feedback", "success", "chat", "phone"]
+APPS = [
+    "helpdesk",
+    "plans",
+    "tickets",
+    "sla",
+    "knowledge",
+    "feedback",
+    "success",
+    "chat",
+    "phone",
+    "routing",
+]
 # Where the site is composed from its apps.
 COMPOSITION = {"helpdesk.urls", "helpdesk.urls_api", "helpdesk.urls_sockets", "helpdesk.asgi"}
 

@@ -17,7 +17,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.admin_site import TenantModelAdmin, is_tenant_admin
+from helpdesk.admin_site import TenantModelAdmin, TenantTabularInline, is_tenant_admin
 from helpdesk.models import Membership
 from tickets.email_parsing import (
     clean_subject,
@@ -25,7 +25,7 @@ from tickets.email_parsing import (
     readable_headers,
     readable_text,
 )
-from tickets.models import Category, Macro, SuspendedEmail
+from tickets.models import Category, Group, GroupMember, Macro, SuspendedEmail
 from tickets.rendering import render_markdown
 from tickets.services import (
     suspended_email_delete,
@@ -43,6 +43,31 @@ class CategoryAdmin(TenantModelAdmin):
     list_editable = ("position", "is_active")
     search_fields = ("name", "name_zh_hans")
     ordering = ("position", "name")
+
+
+class GroupMemberInline(TenantTabularInline):
+    model = GroupMember
+    extra = 1
+    fields = ("agent", "last_assigned_at")
+    readonly_fields = ("last_assigned_at",)
+    staff_user_fields = ("agent",)
+    verbose_name_plural = _("agents in this group")
+
+
+@admin.register(Group)
+class GroupAdmin(TenantModelAdmin):
+    list_display = ("name", "name_zh_hans", "assignment", "max_open_per_agent", "is_active")
+    list_filter = ("assignment", "is_active")
+    search_fields = ("name", "name_zh_hans")
+    fields = (
+        "name",
+        "name_zh_hans",
+        "description",
+        "assignment",
+        "max_open_per_agent",
+        "is_active",
+    )
+    inlines = [GroupMemberInline]
 
 
 @admin.register(Macro)

@@ -10,7 +10,7 @@ from helpdesk.input_values import IntegerField, parse_int
 from helpdesk.models import Role, User
 from helpdesk.uploads import check_upload
 from plans.models import Organization, Plan
-from tickets.models import Category, Channel, Macro, Priority, Status
+from tickets.models import Category, Channel, Group, Macro, Priority, Status
 from tickets.selectors import QUEUE_VIEWS, QueueFilters
 from tickets.services import CHANNELS_AGENTS_OPEN, Upload, clean_tag
 
@@ -200,12 +200,16 @@ class TicketFieldsForm(forms.Form):
     assignee = StaffChoiceField(
         label=_("Assignee"), queryset=None, required=False, empty_label=_("Unassigned")
     )
+    group = forms.ModelChoiceField(
+        label=_("Group"), queryset=Group.objects.none(), required=False, empty_label=_("No group")
+    )
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = Category.objects.all()
         self.fields["assignee"].queryset = tenant_staff_queryset(tenant).order_by("full_name")
+        self.fields["group"].queryset = Group.objects.all()
 
     def clean_tags(self):
         # Chinese keyboards type "，" or "、" between words just as naturally.
@@ -278,6 +282,9 @@ class QueueFilterForm(forms.Form):
     organization = forms.ModelMultipleChoiceField(
         label=_("Organization"), queryset=Organization.objects.none(), required=False
     )
+    group = forms.ModelMultipleChoiceField(
+        label=_("Group"), queryset=Group.objects.none(), required=False
+    )
     org = forms.CharField(label=_("Organization name"), required=False, max_length=200)
     tag = forms.CharField(label=_("Tag"), required=False)
     q = forms.CharField(label=_("Search"), required=False)
@@ -300,6 +307,7 @@ class QueueFilterForm(forms.Form):
         self.fields["plan"].queryset = Plan.objects.all()
         self.fields["assignee"].queryset = tenant_staff_queryset(tenant).order_by("full_name")
         self.fields["organization"].queryset = Organization.objects.all()
+        self.fields["group"].queryset = Group.objects.all()
 
     def filters(self) -> QueueFilters:
         """The valid part of the filters; an invalid value is dropped, not an error page."""
@@ -317,6 +325,7 @@ class QueueFilterForm(forms.Form):
             plan=pks("plan"),
             assignee=pks("assignee"),
             organization=pks("organization"),
+            group=pks("group"),
             org=(data.get("org") or "").strip(),
             tag=clean_tag(data.get("tag") or ""),
             q=(data.get("q") or "").strip()[:200],

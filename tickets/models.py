@@ -75,6 +75,77 @@ class Category(LocalizedName, TenantOwned):
         ]
 
 
+class Group(LocalizedName, TenantOwned):
+    """A team of agents (Billing, Tier 2, ...): tickets are routed to it, and it hands
+    them to its agents as it is told to (routing/assignment.py)."""
+
+    class Assignment(models.TextChoices):
+        MANUAL = "manual", _("Manual: agents take tickets from the group's queue")
+        ROUND_ROBIN = "round_robin", _("Round robin: each agent in turn")
+        LEAST_OPEN = "least_open", _("Least busy: the agent with the fewest open tickets")
+
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    assignment = models.CharField(
+        _("assignment"), max_length=12, choices=Assignment.choices, default=Assignment.MANUAL
+    )
+    max_open_per_agent = models.PositiveSmallIntegerField(
+        _("open tickets per agent at most"),
+        null=True,
+        blank=True,
+        help_text=_("An agent with this many open tickets gets no more. Blank: no limit."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    agents = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="GroupMember",
+        related_name="ticket_groups",
+        verbose_name=_("agents"),
+    )
+
+    class Meta:
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant",
+                Lower("name"),
+                name="group_tenant_name_unique_ci",
+                violation_error_message=_("Another group already has this name."),
+            ),
+        ]
+
+
+class GroupMember(TenantOwned):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="members")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="group_memberships",
+        verbose_name=_("agent"),
+    )
+    # Round robin hands the next ticket to whoever had one longest ago.
+    last_assigned_at = models.DateTimeField(
+        _("last given a ticket"), null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("group member")
+        verbose_name_plural = _("group members")
+        constraints = [
+            models.UniqueConstraint(
+                "tenant",
+                "group",
+                "agent",
+                name="group_member_once",
+                violation_error_message=_("This agent is in the group already."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.agent)
+
+
 class TicketSequence(TenantOwned):
     """The last ticket number handed out in a tenant (row-locked while numbering)."""
 
@@ -133,6 +204,14 @@ class Ticket(TenantOwned):
         blank=True,
         related_name="assigned_tickets",
         verbose_name=_("assignee"),
+    )
+    group = models.ForeignKey(
+        Group,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("group"),
     )
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     # The secret in the ticket's Reply-To address (reply+<token>@...): knowing the
@@ -227,6 +306,12 @@ class Ticket(TenantOwned):
                 fields=["tenant", "organization", "-created_at"], name="ticket_organization"
             ),
             models.Index(fields=["tenant", "category", "status"], name="ticket_category"),
+            # A group's queue, in the queue's order.
+            models.Index(
+                fields=["tenant", "group", "sla_due_at", "priority", "created_at", "id"],
+                condition=models.Q(status__in=UNSOLVED),
+                name="ticket_sla_by_group",
+            ),
             # Created, first answered and solved in a date range: the insights
             # dashboards' scans (feedback/dashboard/tickets.py). Each carries what those
             # aggregate and filter on, so PostgreSQL answers from the index alone
@@ -376,6 +461,7 @@ class TicketEvent(TenantOwned):
         PRIORITY = "priority", _("changed the priority")
         CATEGORY = "category", _("changed the category")
         ASSIGNEE = "assignee", _("changed the assignee")
+        GROUP = "group", _("changed the group")
         TAGS = "tags", _("changed the tags")
         REOPENED = "reopened", _("reopened the ticket")
         MERGED = "merged", _("merged tickets")

@@ -11,7 +11,16 @@ from helpdesk.input_values import is_whole_number
 from helpdesk.localized import localized_name
 from helpdesk.models import Membership, Role, User
 from helpdesk.read_cache import cached_read, tenant_source
-from tickets.models import UNSOLVED, Attachment, Message, Priority, Status, Ticket, TicketEvent
+from tickets.models import (
+    UNSOLVED,
+    Attachment,
+    GroupMember,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 
 
 def _customer_visibility(membership: Membership) -> Q:
@@ -77,13 +86,37 @@ TICKET_RELATED = (
     "organization__success_manager",
     "category",
     "assignee",
+    "group",
 )
 TICKET_PAGE_RELATED = ("requester", "organization__plan", "organization__success_manager")
 
 
-def ticket_for_agent(number: int, *, related: tuple[str, ...] = TICKET_RELATED) -> Ticket:
+def _kept_to_groups(member: Membership | None) -> bool:
+    return (
+        member is not None
+        and member.role == Role.AGENT
+        and member.tenant.agents_see_own_groups_only
+    )
+
+
+def tickets_visible_to_agent(member: Membership | None) -> QuerySet[Ticket]:
+    """Every ticket a member of the staff may see and work: all of them, unless the desk
+    keeps agents to their groups (Tenant.agents_see_own_groups_only), when an agent sees
+    the tickets of their groups and those assigned to them. Admins, and platform
+    operators (no membership), see every ticket."""
+    tickets = Ticket.objects.all()
+    if not _kept_to_groups(member):
+        return tickets
+    their_groups = GroupMember.objects.filter(agent_id=member.user_id).values("group")
+    return tickets.filter(Q(group__in=their_groups) | Q(assignee_id=member.user_id))
+
+
+def ticket_for_agent(
+    number: int, *, member: Membership | None, related: tuple[str, ...] = TICKET_RELATED
+) -> Ticket:
+    """Ticket #number if this member of the staff may see it; 404 alike otherwise."""
     try:
-        return Ticket.objects.select_related(*related).get(number=number)
+        return tickets_visible_to_agent(member).select_related(*related).get(number=number)
     except Ticket.DoesNotExist:
         raise Http404 from None
 
@@ -157,7 +190,13 @@ def attachment_for_user(key, *, user: User, membership: Membership | None) -> At
     attachment = Attachment.objects.select_related("message", "ticket").filter(key=key).first()
     if attachment is None or membership is None:
         raise Http404
-    if membership.has_role(Role.AGENT) or user.is_superuser:
+    if user.is_superuser:
+        return attachment
+    if membership.has_role(Role.AGENT):
+        if _kept_to_groups(membership):
+            visible = tickets_visible_to_agent(membership).filter(pk=attachment.ticket_id)
+            if not visible.exists():
+                raise Http404
         return attachment
     visible = tickets_visible_to_customer(membership).filter(pk=attachment.ticket_id).exists()
     if not visible or attachment.message is None or attachment.message.is_internal:
@@ -169,6 +208,7 @@ def attachment_for_user(key, *, user: User, membership: Membership | None) -> At
 
 QUEUE_VIEWS = {
     "mine": Q(status__in=UNSOLVED),  # plus assignee = the agent, added in queue()
+    "groups": Q(status__in=UNSOLVED),  # plus the agent's groups, added in queue()
     "unassigned": Q(status__in=UNSOLVED, assignee__isnull=True),
     "open": Q(status__in=UNSOLVED),
     "pending": Q(status=Status.PENDING),
@@ -187,6 +227,7 @@ class QueueFilters:
     plan: list[int] = field(default_factory=list)
     assignee: list[int] = field(default_factory=list)
     organization: list[int] = field(default_factory=list)
+    group: list[int] = field(default_factory=list)
     org: str = ""  # part of an organization's name
     tag: str = ""
     q: str = ""
@@ -204,10 +245,17 @@ QUEUE_SORTS = {
 }
 
 
-def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.filter(QUEUE_VIEWS.get(filters.view, QUEUE_VIEWS["open"]))
+def queue(filters: QueueFilters, *, agent: User, member: Membership | None) -> QuerySet[Ticket]:
+    """The queue and its search as `agent` sees it (`member`: their membership here)."""
+    tickets = tickets_visible_to_agent(member).filter(
+        QUEUE_VIEWS.get(filters.view, QUEUE_VIEWS["open"])
+    )
     if filters.view == "mine":
         tickets = tickets.filter(assignee=agent)
+    elif filters.view == "groups":
+        tickets = tickets.filter(group__in=GroupMember.objects.filter(agent=agent).values("group"))
+    if filters.group:
+        tickets = tickets.filter(group_id__in=filters.group)
     if filters.status:
         tickets = tickets.filter(status__in=filters.status)
     if filters.priority:
@@ -245,7 +293,7 @@ def queue(filters: QueueFilters, *, agent: User) -> QuerySet[Ticket]:
 # the sidebar's own small lists, so it joins only the two it cannot (fewer joins plan
 # faster; planning, not execution, dominated this query at 100,000 tickets).
 QUEUE_PAGE_RELATED = ("requester", "organization")
-QUEUE_API_RELATED = ("requester", "organization__plan", "category", "assignee")
+QUEUE_API_RELATED = ("requester", "organization__plan", "category", "assignee", "group")
 
 
 # The source (helpdesk/read_cache.py) of a tenant's categories, plans, staff and macros,
@@ -270,6 +318,8 @@ def desk_lists(tenant) -> dict[str, list[tuple]]:
         **lists,
         "category": [(pk, localized_name(*names)) for pk, *names in lists["category"]],
         "macro": [(pk, localized_name(*names)) for pk, *names in lists["macro"]],
+        # .get: a list cached before groups existed has none.
+        "group": [(pk, localized_name(*names)) for pk, *names in lists.get("group", ())],
     }
 
 
@@ -277,7 +327,7 @@ def _build_desk_lists(tenant) -> dict[str, list[tuple]]:
     from helpdesk.admin_site import tenant_staff_queryset
     from helpdesk.tenancy import tenant_scope
     from plans.models import Plan
-    from tickets.models import Category, Macro
+    from tickets.models import Category, Group, Macro
 
     # The scope is the tenant's own (not merely the caller's): the value is cached under its id.
     with tenant_scope(tenant):
@@ -292,6 +342,9 @@ def _build_desk_lists(tenant) -> dict[str, list[tuple]]:
             ],
             "macro": list(
                 Macro.objects.filter(is_active=True).values_list("pk", "name", "name_zh_hans")
+            ),
+            "group": list(
+                Group.objects.filter(is_active=True).values_list("pk", "name", "name_zh_hans")
             ),
         }
 
@@ -314,10 +367,15 @@ def queue_page(tickets: QuerySet[Ticket], page: int) -> tuple[list[Ticket], bool
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
-def requester_context(ticket: Ticket, limit: int = 5) -> dict[str, list[Ticket]]:
-    """Other recent tickets of the requester and of their organization (one query)."""
-    others = Ticket.objects.exclude(pk=ticket.pk).only(
-        "number", "subject", "status", "created_at", "priority"
+def requester_context(
+    ticket: Ticket, *, member: Membership | None, limit: int = 5
+) -> dict[str, list[Ticket]]:
+    """Other recent tickets of the requester and of their organization that `member`
+    may see (one query)."""
+    others = (
+        tickets_visible_to_agent(member)
+        .exclude(pk=ticket.pk)
+        .only("number", "subject", "status", "created_at", "priority")
     )
     by_requester = (
         others.filter(requester_id=ticket.requester_id)

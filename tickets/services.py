@@ -40,6 +40,7 @@ from tickets.models import (
     Attachment,
     Category,
     Channel,
+    Group,
     Macro,
     Message,
     Priority,
@@ -722,16 +723,18 @@ def _assign_the_solver(ticket: Ticket, actor: User | None) -> dict:
 def ticket_update(
     *,
     ticket: Ticket,
-    actor: User,
+    actor: User | None,
     status: str | None = None,
     priority: int | None = None,
     category: Category | type[...] | None = ...,
     assignee: User | type[...] | None = ...,
     tags: Iterable[str] | None = None,
+    group: Group | type[...] | None = ...,
 ) -> Ticket:
     """Change fields of a ticket; one audit row per field that actually changed.
 
-    `category` and `assignee` use `...` for "leave alone", so None can clear them.
+    `category`, `assignee` and `group` use `...` for "leave alone", so None can clear
+    them. `actor` None is the desk itself (routing).
     """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     # Forms send the assignee unchanged with every change; a changed one (another agent,
@@ -760,6 +763,12 @@ def ticket_update(
         }
         _record(ticket, actor, TicketEvent.Kind.CATEGORY, ticket.category or "", category or "")
         ticket.category = category
+        # Policies may name categories: the clocks follow the new kind of request's targets.
+        sla_clocks.retarget(ticket, policy_book(ticket.tenant_id), timezone.now())
+    if group is not ... and (group.pk if group else None) != ticket.group_id:
+        changes["group"] = {"old": ticket.group_id, "new": group.pk if group else None}
+        _record(ticket, actor, TicketEvent.Kind.GROUP, ticket.group or "", group or "")
+        ticket.group = group
     if reassigned:
         if assignee is not None and not _is_staff(assignee):
             raise ValidationError({"assignee": _("Tickets can only be assigned to agents.")})

@@ -1,6 +1,6 @@
 """Signal receivers that keep the cached desk lists current (tickets.selectors.desk_lists).
 
-Every save and delete of a category, plan, macro or membership changes its tenant's
+Every save and delete of a category, plan, macro, group or membership changes its tenant's
 lists (a membership decides who is staff); a change to a user's name or email
 changes the staff lists of every tenant they work in.
 """
@@ -10,10 +10,10 @@ from django.db.models.signals import post_delete, post_save
 from helpdesk.models import Membership, User
 from helpdesk.read_cache import source_changed, tenant_source
 from plans.models import Plan
-from tickets.models import Category, Macro
+from tickets.models import Category, Group, Macro
 from tickets.selectors import DESK_LISTS, USERS
 
-DESK_LIST_MODELS = (Category, Plan, Macro, Membership)
+DESK_LIST_MODELS = (Category, Plan, Macro, Membership, Group)
 SHOWN_USER_FIELDS = frozenset({"full_name", "email"})
 
 

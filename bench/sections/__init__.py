@@ -6,6 +6,7 @@ listed in SECTIONS; each run makes one instance of each.
 
 from bench.sections.chat import LiveChat
 from bench.sections.dashboard import Dashboard
+from bench.sections.events import EventsCost
 from bench.sections.figures import HttpFigures
 from bench.sections.health import HealthScores
 from bench.sections.kb_search import KbSearch
@@ -18,6 +19,7 @@ from bench.sections.targets import Targets
 SECTIONS = [
     HttpFigures,
     Targets,
+    EventsCost,
     QueryCounts,
     QueryPlans,
     SlaSweep,

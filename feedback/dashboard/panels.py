@@ -239,7 +239,7 @@ def _speed_chart(scope: Scope, s: figures.Speed, chart_id: str, kind: str, title
             "by category, priority and plan."
         )
         % {"range": _range_text(scope)},
-        x_label=_("Group"),
+        x_label=pgettext("a chart's rows: a category, priority or plan", "Group"),
         categories=[r.label for r in rows],
         sections=sections,
         section_label=_("Grouping"),

@@ -85,6 +85,7 @@ def test_the_default_sections():
     assert [section.title for section in (cls() for cls in SECTIONS)] == [
         "Figures",
         "Targets",
+        "Domain events",
         "SQL queries per request",
         "Query plans",
         "SLA sweep",
@@ -150,3 +151,24 @@ def test_the_bare_insert_view_writes_one_row_in_its_own_transaction(db, rf):
         cursor.execute(f"SELECT body FROM {BARE_INSERT_TABLE}")
         assert cursor.fetchall() == [('{"subject": "x"}',)]
     assert bare_insert(rf.get("/bench/bare-insert/")).status_code == 405
+
+
+def test_domain_events_are_held_to_at_most_ten_percent_slower_than_before(db):
+    from bench.sections import events
+
+    section = events.EventsCost()
+    section.results = {
+        "baseline": {
+            events.CREATE: _measured(events.CREATE, "POST", "/api/v1/tickets/", 80, 200),
+            events.REPLY: _measured(events.REPLY, "POST", "/api/v1/tickets/7/messages/", 90, 250),
+        },
+        "events": {
+            events.CREATE: _measured(events.CREATE, "POST", "/api/v1/tickets/", 78, 190),
+            events.REPLY: _measured(events.REPLY, "POST", "/api/v1/tickets/7/messages/", 70, 200),
+        },
+    }
+    text = render_results(_run([section, Targets()]), seconds=60)
+    assert "with domain events, 8 clients: at most 10% slower than before them (same run) " in text
+    assert "| 190 vs 200 req/s = 95% | **met** |" in text
+    assert "| 200 vs 250 req/s = 80% | **not met** |" in text
+    assert f"| API ticket creation | before events (`{events.BASELINE}`) | 80 |" in text

@@ -108,7 +108,21 @@ def desks(acme, globex):
             SearchSynonym.objects.create(
                 tenant=desk.tenant, terms=f"{desk.tenant.name} secret macro, {desk.tenant.slug}"
             )
+            _routing_rows(desk, ticket)
     return acme, globex
+
+
+def _routing_rows(desk, ticket):
+    from routing.models import RoutingRule
+    from tickets.models import Category, Group, GroupMember
+
+    group = Group.objects.create(tenant=desk.tenant, name=f"{desk.tenant.name} secret macro group")
+    GroupMember.objects.create(tenant=desk.tenant, group=group, agent=desk.agent)
+    rule = RoutingRule.objects.create(
+        tenant=desk.tenant, name=f"{desk.tenant.name} secret macro rule", group=group
+    )
+    rule.categories.set([Category.objects.order_by("pk").first()])
+    rule.organizations.set([desk.org])
 
 
 def _suspended_mail(desk):

@@ -407,8 +407,8 @@ def test_another_desks_admin_neither_sees_nor_changes_the_chinese_names(acme, gl
 
 
 def _ensure_a_row(desk, model) -> None:
-    """New desks get categories and calendars; macros and the knowledge base's shelves
-    are made here."""
+    """New desks get categories and calendars; macros, groups and the knowledge base's
+    shelves are made here."""
     from tests.knowledge.factories import section
 
     with desk.scope():
@@ -417,6 +417,9 @@ def _ensure_a_row(desk, model) -> None:
     if model is Macro:
         with desk.scope():
             Macro.objects.create(tenant=desk.tenant, name="Thanks", body="Thank you!")
+    elif model._meta.label == "tickets.Group":
+        with desk.scope():
+            model.objects.create(tenant=desk.tenant, name="Billing team")
     else:
         section(desk)
 

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.core.management import call_command
+from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -9,10 +10,11 @@ from helpdesk.models import Membership, Tenant, User
 from knowledge.models import Article
 from phone.models import CallbackRequest, CallLog
 from plans.models import Organization, Plan
+from routing.models import RoutingRule
 from sla.display import sla_badge
 from sla.models import SLAOutcome
 from success.models import HealthScore, HealthSettings, Renewal, SuccessTask, UsageEvent
-from tickets.models import UNSOLVED, Macro, Message, Status, Ticket
+from tickets.models import UNSOLVED, Group, Macro, Message, Status, Ticket
 
 
 def _counts():
@@ -28,6 +30,8 @@ def _counts():
             "calls": CallLog.objects.count(),
             "macros": Macro.objects.count(),
             "articles": Article.objects.count(),
+            "groups": Group.objects.count(),
+            "routing rules": RoutingRule.objects.count(),
         }
 
 
@@ -45,7 +49,22 @@ def test_seed_demo_creates_acme_and_is_idempotent(db, capsys):
         "calls": 1,
         "macros": 4,
         "articles": 43,
+        "groups": 2,
+        "routing rules": 3,
     }
+    with scopes_disabled():
+        # The demo's tickets sit in the groups its rules name.
+        billing = Ticket.objects.filter(group__name="Billing")
+        assert (
+            billing.exists()
+            and not billing.exclude(
+                Q(category__name="Billing")
+                | Q(subject__icontains="invoice")
+                | Q(messages__body__icontains="invoice")
+                | Q(subject__icontains="refund")
+                | Q(messages__body__icontains="refund")
+            ).exists()
+        )
     out = capsys.readouterr().out
     assert "acme.localhost:8000/" in out and "helpdesk-demo" in out
 
@@ -181,7 +200,7 @@ def test_the_demos_queue_is_a_desk_mostly_keeping_its_promises_dated_from_today(
             acme = Tenant.objects.get(slug="acme")
             admin = User.objects.get(email="admin@acme.example")
         with tenant_scope(acme):
-            first_page = list(queue(QueueFilters(), agent=admin)[:PAGE_SIZE])
+            first_page = list(queue(QueueFilters(), agent=admin, member=None)[:PAGE_SIZE])
             unsolved = list(Ticket.objects.filter(status__in=UNSOLVED))
             created = sorted(Ticket.objects.values_list("created_at", flat=True))
         from django.test import Client

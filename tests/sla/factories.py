@@ -66,7 +66,7 @@ def reopen(desk, ticket: Ticket, when: datetime) -> Ticket:
 
 def policy(desk, plan: Plan | None = None, priority: int | None = None) -> SLAPolicy:
     with desk.scope():
-        return SLAPolicy.objects.get(plan=plan, priority=priority)
+        return SLAPolicy.objects.get(plan=plan, priority=priority, category=None, channel="")
 
 
 def outcomes(desk, ticket: Ticket) -> list[tuple[str, str, datetime, datetime]]:

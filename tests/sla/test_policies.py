@@ -245,7 +245,7 @@ def test_a_second_policy_for_the_same_plan_and_priority_is_a_form_error(acme):
     response = client.post(POLICY_ADD, {**POLICY_FORM, "plan": str(acme.pro.pk), "priority": ""})
 
     assert response.status_code == 200
-    assert "A policy for this plan and priority exists already; edit that one." in (
+    assert "A policy for this plan, priority, category and channel exists already; " in (
         response.content.decode()
     )
     assert _policy_count(acme) == before
@@ -267,7 +267,9 @@ def test_two_plan_wide_rows_on_the_plan_page_are_a_form_error(acme, plan_name):
     response = client.post(url, data)
 
     assert response.status_code == 200
-    assert "Two service levels of this plan have the same priority." in response.content.decode()
+    assert "Two service levels of this plan have the same priority, category" in (
+        response.content.decode()
+    )
     assert _policy_count(acme) == before
 
 

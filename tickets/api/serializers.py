@@ -17,7 +17,7 @@ from helpdesk.admin_site import tenant_staff_queryset
 from helpdesk.models import User
 from helpdesk.queries import unique_match
 from tickets.api.common import MAX_TAGS, PRIORITY_NAMES, quoted
-from tickets.models import Category, Message, Priority, Status, Ticket
+from tickets.models import Category, Group, Message, Priority, Status, Ticket
 
 
 class PriorityField(serializers.ChoiceField):
@@ -71,6 +71,13 @@ class CategoryField(NamedField):
         return categories.filter(is_active=True) if self.active_only else categories
 
 
+class GroupField(NamedField):
+    default_error_messages = {"unknown": _("There is no group named “{value}”.")}
+
+    def get_queryset(self):
+        return Group.objects.all()
+
+
 class AgentField(NamedField):
     default_error_messages = {
         "invalid": _("Give the agent's email address."),
@@ -119,6 +126,7 @@ class TicketSerializer(serializers.ModelSerializer):
     )
     plan = serializers.CharField(source="organization.plan.name", read_only=True, allow_null=True)
     assignee = PersonSerializer(read_only=True, allow_null=True)
+    group = serializers.CharField(source="group.name", read_only=True, allow_null=True)
     merged_into = serializers.IntegerField(
         source="merged_into.number", read_only=True, allow_null=True
     )
@@ -136,6 +144,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "organization",
             "plan",
             "assignee",
+            "group",
             "tags",
             "merged_into",
             "created_at",
@@ -268,6 +277,7 @@ class TicketUpdateSerializer(InputSerializer):
     priority = PriorityField(required=False)
     category = CategoryField(active_only=False, required=False, allow_null=True)
     assignee = AgentField(required=False, allow_null=True, help_text=_("Email, or null."))
+    group = GroupField(required=False, allow_null=True, help_text=_("Its name, or null."))
     tags = TagsField(required=False)
 
     def validate(self, attrs):
@@ -279,7 +289,7 @@ class TicketUpdateSerializer(InputSerializer):
 class CustomerTicketUpdateSerializer(InputSerializer):
     """Customers may only mark their request solved."""
 
-    agent_only = frozenset({"priority", "category", "assignee", "tags"})
+    agent_only = frozenset({"priority", "category", "assignee", "group", "tags"})
 
     status = serializers.ChoiceField(
         choices=[(Status.SOLVED.value, Status.SOLVED.label)],

@@ -105,7 +105,9 @@ def _agent_tickets(request) -> QuerySet[Ticket]:
                 for name, errors in form.errors.get_json_data().items()
             }
         )
-    return queue(form.filters(), agent=request.user).select_related(*QUEUE_API_RELATED)
+    return queue(form.filters(), agent=request.user, member=request.membership).select_related(
+        *QUEUE_API_RELATED
+    )
 
 
 def _customer_tickets(request) -> QuerySet[Ticket]:
@@ -251,7 +253,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     def _ticket(self, number) -> Ticket:
         """The ticket #number if the caller may see it; 404 alike for missing and not theirs."""
         if is_agent(self.request):
-            return ticket_for_agent(int(number))
+            return ticket_for_agent(int(number), member=self.request.membership)
         return ticket_for_customer(self.request.membership, int(number))
 
     def _show(self, ticket: Ticket, **kwargs) -> Response:
@@ -305,6 +307,7 @@ class TicketViewSet(viewsets.GenericViewSet):
                 priority=data.get("priority"),
                 category=data.get("category", ...),
                 assignee=data.get("assignee", ...),
+                group=data.get("group", ...),
                 tags=data.get("tags"),
             )
         return self._show(self._ticket(number))

@@ -31,7 +31,7 @@ from tickets.forms import (
     TicketFieldsForm,
     TicketOpenForm,
 )
-from tickets.models import Channel, Macro, Priority, Status, Ticket
+from tickets.models import Channel, Macro, Priority, Status
 from tickets.selectors import (
     QUEUE_PAGE_RELATED,
     TICKET_PAGE_RELATED,
@@ -44,6 +44,7 @@ from tickets.selectors import (
     requester_context,
     thread,
     ticket_for_agent,
+    tickets_visible_to_agent,
     unverified_mail_for_agent,
     unverified_mail_publishable_as,
 )
@@ -64,6 +65,7 @@ from tickets.views.helpcenter import _apply_errors
 # Lazy: translated when a page shows them, in its reader's language.
 QUEUE_VIEW_LABELS = {
     "mine": gettext_lazy("My open"),
+    "groups": gettext_lazy("My groups"),
     "unassigned": gettext_lazy("Unassigned"),
     "open": gettext_lazy("All open"),
     "pending": gettext_lazy("Pending"),
@@ -79,7 +81,10 @@ def ticket_queue(request):
     filters = filter_form.filters()
     page_number = (filter_form.cleaned_data.get("page") if filter_form.is_bound else None) or 1
     tickets, has_next = queue_page(
-        queue(filters, agent=request.user).select_related(*QUEUE_PAGE_RELATED), page_number
+        queue(filters, agent=request.user, member=request.membership).select_related(
+            *QUEUE_PAGE_RELATED
+        ),
+        page_number,
     )
     choices = agent_choices(request.tenant)
     selected = {int(n) for n in request.GET.getlist("selected") if is_whole_number(n)}
@@ -144,7 +149,7 @@ def ticket_bulk(request):
             messages.error(request, " ".join(error))
         return redirect(back)
     data = form.cleaned_data
-    tickets = list(Ticket.objects.filter(number__in=data["selected"]))
+    tickets = list(tickets_visible_to_agent(request.membership).filter(number__in=data["selected"]))
     assignee = None if data["unassign"] else (data["assignee"] or ...)
     try:
         count = ticket_bulk_update(
@@ -198,7 +203,7 @@ def _ticket_page(
                 },
             ),
             "merge_form": merge_form or MergeForm(),
-            "context": requester_context(ticket),
+            "context": requester_context(ticket, member=request.membership),
             "satisfaction": ticket_satisfaction(ticket),
             "plan": ticket.organization.plan if ticket.organization_id else None,
             # The organization's latest health score: one query, with or without one.
@@ -214,14 +219,16 @@ def _ticket_page(
 @role_required(Role.AGENT)
 @shows_external_images_on_request
 def ticket_detail(request, number: int):
-    return _ticket_page(request, ticket_for_agent(number, related=TICKET_PAGE_RELATED))
+    return _ticket_page(
+        request, ticket_for_agent(number, member=request.membership, related=TICKET_PAGE_RELATED)
+    )
 
 
 @require_POST
 @role_required(Role.AGENT)
 def ticket_respond(request, number: int):
     """A public reply or an internal note, possibly from a macro."""
-    ticket = ticket_for_agent(number)
+    ticket = ticket_for_agent(number, member=request.membership)
     form = AgentReplyForm(request.POST, request.FILES)
     if form.is_valid():
         data = form.cleaned_data
@@ -258,7 +265,7 @@ def ticket_respond(request, number: int):
 @require_POST
 @role_required(Role.AGENT)
 def ticket_change(request, number: int):
-    ticket = ticket_for_agent(number)
+    ticket = ticket_for_agent(number, member=request.membership)
     form = TicketFieldsForm(request.POST, tenant=request.tenant)
     if form.is_valid():
         data = form.cleaned_data
@@ -271,6 +278,8 @@ def ticket_change(request, number: int):
                 category=data["category"],
                 assignee=data["assignee"],
                 tags=data["tags"],
+                # A form that shows no group (the desk has none) leaves it alone.
+                group=data["group"] if "group" in request.POST else ...,
             )
         except ValidationError as error:
             _apply_errors(form, error)
@@ -283,10 +292,14 @@ def ticket_change(request, number: int):
 @require_POST
 @role_required(Role.AGENT)
 def ticket_merge_into(request, number: int):
-    ticket = ticket_for_agent(number)
+    ticket = ticket_for_agent(number, member=request.membership)
     form = MergeForm(request.POST)
     if form.is_valid():
-        target = Ticket.objects.filter(number=form.cleaned_data["target"]).first()
+        target = (
+            tickets_visible_to_agent(request.membership)
+            .filter(number=form.cleaned_data["target"])
+            .first()
+        )
         if target is None:
             form.add_error("target", _("There is no ticket with this number."))
         else:
@@ -305,7 +318,7 @@ def ticket_merge_into(request, number: int):
 def unverified_mail_review(request, number: int, key):
     """An agent's decision on unverified mail: publish it as its customer's reply, or
     keep it an internal note."""
-    ticket = ticket_for_agent(number)
+    ticket = ticket_for_agent(number, member=request.membership)
     message = unverified_mail_for_agent(ticket, key)
     form = MailReviewForm(request.POST)
     if form.is_valid():
@@ -330,7 +343,7 @@ def unverified_mail_review(request, number: int, key):
 @role_required(Role.AGENT)
 def macro_preview(request, number: int, macro_id: int):
     """The macro's text for this ticket, to fill the reply box (htmx)."""
-    ticket = ticket_for_agent(number)
+    ticket = ticket_for_agent(number, member=request.membership)
     macro = get_object_or_404(Macro, pk=macro_id, is_active=True)
     return HttpResponse(
         macro_render(macro=macro, ticket=ticket, agent=request.user),
@@ -349,7 +362,7 @@ def ticket_presence(request, number: int):
     Each agent's heartbeat is a cache key that expires on its own, so a closed
     tab disappears within PRESENCE_SECONDS without any cleanup.
     """
-    ticket = ticket_for_agent(number, related=())
+    ticket = ticket_for_agent(number, member=request.membership, related=())
     prefix = f"presence:{request.tenant.pk}:{ticket.pk}:"
     state = "replying" if request.POST.get("typing") == "1" else "viewing"
     cache.set(
