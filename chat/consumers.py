@@ -349,7 +349,7 @@ class AgentConsoleConsumer(_DeskSocket):
                 "capacity": (presence.capacity if presence else None) or rules.capacity,
             },
             services.team_json(visitor.tenant),
-            services.queue_json(visitor.tenant),
+            services.queue_json(visitor.tenant, visitor.membership),
         ]
         for offer in ChatOffer.objects.filter(
             agent=visitor.user, answer=ChatOffer.Answer.PENDING
@@ -499,7 +499,8 @@ class AgentConsoleConsumer(_DeskSocket):
 
     @in_desk
     def queue(self):
-        return services.queue_json(self.scope["visitor"].tenant)
+        visitor = self.scope["visitor"]
+        return services.queue_json(visitor.tenant, visitor.membership)
 
     @in_desk
     def team(self):

@@ -32,7 +32,8 @@ from sla.models import Metric, SLAOutcome
 from sla.selectors import policy_book
 from tickets import services as tickets
 from tickets.events import TranscriptAsked
-from tickets.models import Channel, Message, Status, Ticket
+from tickets.models import Channel, GroupMember, Message, Status, Ticket
+from tickets.selectors import tickets_visible_to_agent
 
 # An agent console says it is alive this often; one not heard from for twice as long is
 # not offered chats (it may be gone) and, after the desk's grace, loses its chats.
@@ -542,6 +543,8 @@ def chat_pick(*, chat: Chat, membership: Membership) -> Chat:
     chat = _lock(chat)
     if chat.state != Chat.State.QUEUED:
         raise ValidationError(_("This chat is no longer waiting."))
+    if not tickets_visible_to_agent(membership).filter(pk=chat.ticket_id).exists():
+        raise ValidationError(_("This chat is for another group's agents."))
     now = timezone.now()
     ChatOffer.objects.filter(chat=chat, answer=ChatOffer.Answer.PENDING).update(
         answer=ChatOffer.Answer.WITHDRAWN, answered_at=now
@@ -666,9 +669,18 @@ def route_waiting_chats(tenant: Tenant, now=None) -> list[ChatOffer]:
     )
     load = {p.agent_id: active.get(p.agent_id, 0) + pending.get(p.agent_id, 0) for p in agents}
     passed = _agents_who_passed([chat.pk for chat in waiting])
+    teams = _group_agents({chat.ticket.group_id for chat in waiting} - {None})
     made = []
     for chat in waiting:
-        spare = [p for p in agents if load[p.agent_id] < (p.capacity or rules.capacity)]
+        # A chat routed to a group (routing/) is offered to that group's agents; a group
+        # nobody is in yet does not strand it.
+        team = teams.get(chat.ticket.group_id)
+        spare = [
+            p
+            for p in agents
+            if load[p.agent_id] < (p.capacity or rules.capacity)
+            and (not team or p.agent_id in team)
+        ]
         fresh = [p for p in spare if p.agent_id not in passed.get(chat.pk, set())]
         choice = min(fresh or spare, key=lambda p: (load[p.agent_id], p.idle_since), default=None)
         if choice is None:
@@ -694,6 +706,18 @@ def route_waiting_chats(tenant: Tenant, now=None) -> list[ChatOffer]:
             },
         )
     return made
+
+
+def _group_agents(group_ids: set[int]) -> dict[int, set[int]]:
+    """The agents of each of these groups (one query, none without groups)."""
+    if not group_ids:
+        return {}
+    teams: dict[int, set[int]] = {}
+    for group_id, agent_id in GroupMember.objects.filter(group_id__in=group_ids).values_list(
+        "group_id", "agent_id"
+    ):
+        teams.setdefault(group_id, set()).add(agent_id)
+    return teams
 
 
 def _agents_who_passed(chat_ids: list[int]) -> dict[int, set[int]]:
@@ -764,8 +788,11 @@ def team_json(tenant: Tenant) -> dict:
     return {"type": "team", "agents": people}
 
 
-def queue_json(tenant: Tenant) -> dict:
-    waiting = Chat.objects.filter(state=Chat.State.QUEUED).select_related("ticket", "customer")
+def queue_json(tenant: Tenant, member: Membership | None) -> dict:
+    """The waiting chats `member` may see (a desk may keep agents to their groups)."""
+    waiting = Chat.objects.filter(
+        state=Chat.State.QUEUED, ticket__in=tickets_visible_to_agent(member)
+    ).select_related("ticket", "customer")
     return {
         "type": "queue",
         "waiting": [

@@ -127,6 +127,8 @@ def identify(scope) -> Visitor | None:
                 .select_related("organization__plan")
                 .first()
             )
+            if membership is not None:
+                membership.tenant = tenant  # the same row, already read
         request.user, request.membership = user, membership
         owed = user.is_authenticated and second_factor_need(request) is not Need.NOTHING
     return Visitor(

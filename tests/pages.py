@@ -305,6 +305,8 @@ PAGES: dict[str, Page] = {
         AGENT, ("customer", "organization"), {"q": "carol"}, fragment_of="agent_ticket_new"
     ),
     "agent_presence": Page(AGENT, (), fragment_of="agent_ticket"),
+    # The articles the ticket's words suggest, loaded after its page.
+    "agent_ticket_articles": Page(AGENT, ("article",), fragment_of="agent_ticket"),
     "kb_insights": Page(ADMIN, ("missed_search",)),
     "insights_dashboard": Page(ADMIN, ("csat_comment",)),
     "sla_report": Page(ADMIN, ("subject",)),
