@@ -322,10 +322,9 @@ async def run_active(config: Config, commands) -> None:
         seconds=time.perf_counter() - started,
     )
 
-    async def customer_lines(i: int, socket, rnd: Round, stop: asyncio.Event) -> None:
-        period = 1 / config.rate
-        at = rnd.started + rng.uniform(0, period)
-        n = 0
+    async def ticks(first: float, period: float, stop: asyncio.Event):
+        """0, 1, 2 ... at `first`, then every `period` seconds, until `stop` is set."""
+        at, n = first, 0
         while True:
             delay = at - time.perf_counter()
             if delay > 0:
@@ -336,6 +335,13 @@ async def run_active(config: Config, commands) -> None:
                     pass
             if stop.is_set():
                 return
+            yield n
+            n += 1
+            at += period
+
+    async def customer_lines(i: int, socket, rnd: Round, stop: asyncio.Event) -> None:
+        period = 1 / config.rate
+        async for n in ticks(rnd.started + rng.uniform(0, period), period, stop):
             key = uuid.uuid4().hex
             body = {"type": "send", "client_key": key, "body": f"Line {n} of chat {i}"}
             rnd.sent[key] = time.perf_counter()
@@ -343,25 +349,13 @@ async def run_active(config: Config, commands) -> None:
                 await socket.send(json.dumps(body))
             except ConnectionClosed:
                 return
-            n += 1
-            at += period
 
     async def agent_lines(a: int, socket, rnd: Round, stop: asyncio.Event) -> None:
         mine = [uuid.UUID(key).hex for key, _s, agent in config.chats if agent == a]
         if not mine or config.agent_every <= 0:
             return
-        at = rnd.started + rng.uniform(0, config.agent_every)
-        n = 0
-        while True:
-            delay = at - time.perf_counter()
-            if delay > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), delay)
-                    return
-                except TimeoutError:
-                    pass
-            if stop.is_set():
-                return
+        first = rnd.started + rng.uniform(0, config.agent_every)
+        async for n in ticks(first, config.agent_every, stop):
             key = uuid.uuid4().hex
             chat = mine[n % len(mine)]
             body = {"type": "send", "chat": chat, "client_key": key, "body": f"Reply {n}"}
@@ -370,8 +364,6 @@ async def run_active(config: Config, commands) -> None:
                 await socket.send(json.dumps(body))
             except ConnectionClosed:
                 return
-            n += 1
-            at += config.agent_every
 
     async def lag(rnd: Round, stop: asyncio.Event) -> None:
         """How late this process's event loop wakes up: the generator's own delay."""
