@@ -231,3 +231,26 @@ class FailoverCache(BaseCache):
     def close(self, **kwargs) -> None:
         self.primary.close(**kwargs)
         self.fallback.close(**kwargs)
+
+
+def forget_when_changed(
+    forget: Callable[[int], None], models: Iterable[type], *, name: str, through: Iterable = ()
+) -> None:
+    """Drop a desk's cached value, `forget(tenant_id)`, whenever a row of `models` (or a
+    link of the many-to-many `through` tables) is saved or deleted; and again after
+    commit, as a reader that reloaded it meanwhile read the old rows."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    def changed(sender, instance, **kwargs) -> None:
+        tenant_id = instance.tenant_id
+        forget(tenant_id)
+        transaction.on_commit(lambda: forget(tenant_id))
+
+    for model in models:
+        label = model._meta.label
+        post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"{name}-{label}")
+        post_delete.connect(changed, sender=model, weak=False, dispatch_uid=f"{name}-del-{label}")
+    for table in through:
+        m2m_changed.connect(
+            changed, sender=table, weak=False, dispatch_uid=f"{name}-{table._meta.label}"
+        )

@@ -497,14 +497,7 @@ def ticket_reply(
         new_status = status or (Status.OPEN if ticket.status == Status.NEW else ticket.status)
         if new_status != ticket.status:
             _set_status(ticket, new_status, author)
-        replied = AgentReplied(
-            tenant_id=ticket.tenant_id,
-            ticket_id=ticket.pk,
-            message_id=message.pk,
-            actor_id=author.pk,
-            notify=notify,
-        )
-        events.publish(replied, ticket=ticket, message=message)
+        _publish_reply(AgentReplied, ticket, message, author, notify=notify)
     else:
         _customer_replied(ticket, author, message, now, notify=notify)
     ticket.updated_at = now
@@ -523,7 +516,18 @@ def _customer_replied(
     elif ticket.status == Status.PENDING:
         _set_status(ticket, Status.OPEN, author)
     sla_clocks.customer_replied(ticket, policy_book(ticket.tenant_id), now)
-    replied = CustomerReplied(
+    _publish_reply(CustomerReplied, ticket, message, author, notify=notify)
+
+
+def _publish_reply(
+    event_class: type[AgentReplied | CustomerReplied],
+    ticket: Ticket,
+    message: Message,
+    author: User,
+    *,
+    notify: bool,
+) -> None:
+    replied = event_class(
         tenant_id=ticket.tenant_id,
         ticket_id=ticket.pk,
         message_id=message.pk,
