@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import loadgen
@@ -37,25 +38,41 @@ def start_gunicorn(
 ) -> subprocess.Popen:
     """gunicorn serving the checkout at `cwd` (this one; bench/sections/events.py also
     serves an older one beside it), once it answers /healthz."""
+    return start_server(gunicorn_command(port), env, port, cwd=cwd, log_name=log_name)
+
+
+def start_server(
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    *,
+    cwd: Path = BASE_DIR,
+    log_name: str,
+    timeout: float = 60,
+    ready: Callable[[subprocess.Popen], bool] = lambda process: True,
+) -> subprocess.Popen:
+    """Run `command`, its output in LOG_DIR/`log_name`, and return once it answers
+    /healthz on `port` and `ready(process)` holds (the bench exits otherwise)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_file = (LOG_DIR / log_name).open("w")
+    log_path = LOG_DIR / log_name
+    output = log_path.open("w")
     process = subprocess.Popen(  # noqa: S603 - our own fixed command
-        gunicorn_command(port), cwd=cwd, env=env, stdout=log_file, stderr=log_file
+        command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
     )
     health = loadgen.Target("health", "GET", "/healthz")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited; see {LOG_DIR / log_name}")
+            raise SystemExit(f"the server exited; see {log_path}")
         try:
             status, _ = loadgen.Client(port, "localhost", timeout=5).send(health, 0)
-            if status == 200:
+            if status == 200 and ready(process):
                 return process
         except OSError:
             pass
         if time.monotonic() > deadline:
             process.terminate()
-            raise SystemExit(f"gunicorn did not answer /healthz; see {LOG_DIR / log_name}")
+            raise SystemExit(f"the server did not answer /healthz; see {log_path}")
         time.sleep(0.2)
 
 

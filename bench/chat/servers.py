@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import loadgen
-from bench.common import BASE_DIR, LOG_DIR, WORKERS
+from bench.common import WORKERS
+from bench.server import start_server
 from helpdesk import devstack
 
 ECHO_APP = "bench.chat.echo:application"
@@ -50,28 +50,15 @@ def web_command(port: int, app: str = "helpdesk.asgi:application") -> list[str]:
 
 
 def _start(command: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / log_name
-    output = log_path.open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own fixed command
-        command, cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
-    )
     port = int(command[command.index("--bind") + 1].rsplit(":", 1)[1])
-    health = loadgen.Target("health", "GET", "/healthz")
-    deadline = time.monotonic() + 90
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited; see {log_path}")
-        try:
-            status, _ = loadgen.Client(port, "localhost", timeout=5).send(health, 0)
-            if status == 200 and len(worker_pids(process.pid)) >= WORKERS:
-                return process
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.terminate()
-            raise SystemExit(f"the server did not answer /healthz; see {log_path}")
-        time.sleep(0.2)
+    return start_server(
+        command,
+        env,
+        port,
+        log_name=log_name,
+        timeout=90,
+        ready=lambda process: len(worker_pids(process.pid)) >= WORKERS,
+    )
 
 
 def start_web(env: dict[str, str], port: int) -> subprocess.Popen:
