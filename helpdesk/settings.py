@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "chat",
     "phone",
     "routing",
+    "rules",
 ]
 
 MIDDLEWARE = [
@@ -302,6 +303,8 @@ CELERY_BEAT_SCHEDULE = {
     # Chat offers not answered in time go to the next agent; chats of agents who went
     # quiet go back to the queue (chat/tasks.py).
     "chat-sweep": {"task": "chat.tasks.sweep", "schedule": 5.0},
+    # Time-based automations (rules/): "pending for 48 hours", "SLA due within 30 minutes".
+    "run-automations": {"task": "rules.tasks.run_automations", "schedule": 60.0},
 }
 
 # -- accounts -----------------------------------------------------------------------------

@@ -225,6 +225,11 @@ class Ticket(TenantOwned):
     first_agent_reply_at = models.DateTimeField(_("first agent reply"), null=True, blank=True)
     solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # When the status last changed (null: not since it was created, or before this was
+    # recorded): "hours since pending" in automations (rules/) counts from it.
+    status_changed_at = models.DateTimeField(
+        _("status changed"), null=True, blank=True, editable=False
+    )
     # How long the customer waited, in the business hours of the ticket's SLA
     # calendar (sla/timers.py): stored when it happens, so the dashboards take
     # medians and percentiles in the database.
@@ -474,6 +479,12 @@ class TicketEvent(TenantOwned):
         # The phone channel (phone/): a callback asked for or made, a call logged.
         CALLBACK = "callback", _("callback")
         CALL = "call", _("logged a call")
+        # A trigger or automation (rules/) fired on the ticket; its changes follow.
+        RULE = "rule", _("applied a rule")
+
+    class RuleKind(models.TextChoices):
+        TRIGGER = "trigger", _("trigger")
+        AUTOMATION = "automation", _("automation")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -482,6 +493,10 @@ class TicketEvent(TenantOwned):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     old_value = models.CharField(max_length=255, blank=True)
     new_value = models.CharField(max_length=255, blank=True)
+    # A change a rule made (rules/): which one, by kind and name as it was then. The
+    # actor is then empty: the desk did it, "by trigger Escalate VIP".
+    rule_kind = models.CharField(max_length=12, choices=RuleKind.choices, blank=True)
+    rule_name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -27,6 +27,7 @@ from helpdesk.outbox import outbox_handler
 from helpdesk.services import email_queue_template
 from helpdesk.tenancy import tenant_url
 from tickets.email_threads import new_message_id, sent_message_id_record
+from tickets.rendering import render_markdown
 from tickets.reply_tokens import reply_address, reply_token_issue
 
 if TYPE_CHECKING:
@@ -95,6 +96,21 @@ def _send(
             sent_message_id_record(ticket=ticket, message_id=outbound.headers.get("Message-ID", ""))
             queued += 1
     return queued
+
+
+def rule_message(ticket: Ticket, recipients, *, subject: str, body: str, occurrence: str) -> int:
+    """An email a rule (rules/) writes: its own subject and Markdown body, placeholders
+    already filled in; threaded and answerable like every email about the ticket.
+    `occurrence` names the firing, so a job run again queues nothing twice."""
+    return _send(
+        ticket,
+        recipients,
+        "rule",
+        occurrence=occurrence,
+        rule_subject=subject,
+        rule_body=body,
+        rule_body_html=render_markdown(body),
+    )
 
 
 def _staff(exclude: User | None = None) -> list[User]:

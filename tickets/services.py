@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -121,9 +123,25 @@ def _next_number(tenant: Tenant) -> int:
     return row[0]
 
 
+# The rule (rules/) whose actions are running, if any, as (kind, name): every audit row
+# written meanwhile says so, "by trigger Escalate VIP".
+_acting_rule: ContextVar[tuple[str, str] | None] = ContextVar("acting_rule", default=None)
+
+
+@contextmanager
+def changes_by_rule(kind: str, name: str) -> Iterator[None]:
+    """Attribute the audit rows of the changes made inside to the rule `name`."""
+    token = _acting_rule.set((kind, name[:100]))
+    try:
+        yield
+    finally:
+        _acting_rule.reset(token)
+
+
 def _event(
     ticket: Ticket, actor: User | None, kind: str, old: object = "", new: object = ""
 ) -> TicketEvent:
+    rule_kind, rule_name = _acting_rule.get() or ("", "")
     return TicketEvent(
         tenant_id=ticket.tenant_id,
         ticket=ticket,
@@ -131,7 +149,15 @@ def _event(
         kind=kind,
         old_value=str(old)[:255],
         new_value=str(new)[:255],
+        rule_kind=rule_kind,
+        rule_name=rule_name,
     )
+
+
+def ticket_record_rule(*, ticket: Ticket, kind: str, name: str) -> TicketEvent:
+    """The audit row of a rule firing on a ticket; its changes follow, attributed."""
+    with changes_by_rule(kind, name):
+        return _record(ticket, None, TicketEvent.Kind.RULE, new=name)
 
 
 def _record(ticket: Ticket, actor: User | None, kind: str, old: object = "", new: object = ""):
@@ -555,6 +581,18 @@ def ticket_add_note(
     return message
 
 
+@transaction.atomic
+def ticket_add_desk_note(*, ticket: Ticket, body: str) -> Message:
+    """An internal note written by the desk itself (a rule's), with no author."""
+    message = _add_message(ticket, author=None, body=body, is_internal=True, channel=Channel.WEB)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    noted = NoteAdded(
+        tenant_id=ticket.tenant_id, ticket_id=ticket.pk, message_id=message.pk, actor_id=None
+    )
+    events.publish(noted, ticket=ticket, message=message)
+    return message
+
+
 # -- mail whose sender could not be confirmed: held for an agent's review ------------------
 
 
@@ -670,6 +708,7 @@ def _set_status(
         return
     now = timezone.now()
     ticket.status = status
+    ticket.status_changed_at = now
     sla_clocks.status_changed(ticket, policy_book(ticket.tenant_id), status, now, old=old)
     if status == Status.SOLVED:
         ticket.solved_at = now

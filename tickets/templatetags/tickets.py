@@ -364,6 +364,15 @@ def _external_images_notice(request, *, blocked: int, shown: bool) -> str:
     )
 
 
+def _who(event: TicketEvent) -> str:
+    """Who made a change: its agent or customer, or the rule that made it."""
+    if event.rule_kind == TicketEvent.RuleKind.TRIGGER:
+        return _("Trigger “%(name)s”") % {"name": event.rule_name}
+    if event.rule_kind == TicketEvent.RuleKind.AUTOMATION:
+        return _("Automation “%(name)s”") % {"name": event.rule_name}
+    return event.actor.display_name if event.actor else ""
+
+
 @register.simple_tag(takes_context=True)
 def audit_trail_items(context) -> SafeString:
     """The ticket's history (context["events"], actors joined), oldest first."""
@@ -385,14 +394,17 @@ def audit_trail_items(context) -> SafeString:
         elif event.old_value or event.new_value:
             old = format_html("<del>{}</del> → ", event.old_label) if event.old_value else ""
             change = format_html(": {}{}", old, event.new_label)
+        what = kinds.get(event.kind, event.kind)
+        if event.kind == TicketEvent.Kind.RULE:
+            what, change = _("fired"), ""
         items.append(
             format_html(
                 '\n        <li><time datetime="{}">{}</time> · '
                 "<strong>{}</strong> {}{}</li>\n      ",
                 date_format(created, "c"),
                 date_format(created, "SHORT_DATETIME_FORMAT"),
-                (event.actor.display_name if event.actor else "") or system,
-                kinds.get(event.kind, event.kind),
+                _who(event) or system,
+                what,
                 change,
             )
         )
