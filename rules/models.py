@@ -9,6 +9,7 @@ passed ("pending for more than 48 hours"). Admins edit them as two lists
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
 
 from helpdesk.models import TenantOwned
 from rules.conditions import Field, Op
@@ -45,18 +46,26 @@ class Rule(TenantOwned):
         return self.name
 
 
-class TriggerManager(models.Manager):
+class _KindManager(models.Manager):
+    """The rules of one kind. Wrapped in the desk's scope like every tenant model's
+    manager: a proxy's own manager replaces the scoped one it would inherit."""
+
+    kind = ""
+
     def get_queryset(self):
-        return super().get_queryset().filter(kind=Rule.Kind.TRIGGER)
+        return super().get_queryset().filter(kind=self.kind)
 
 
-class AutomationManager(models.Manager):
-    def get_queryset(self):
-        return super().get_queryset().filter(kind=Rule.Kind.AUTOMATION)
+class _Triggers(_KindManager):
+    kind = "trigger"
+
+
+class _Automations(_KindManager):
+    kind = "automation"
 
 
 class Trigger(Rule):
-    objects = TriggerManager()
+    objects = ScopedManager(_Triggers, tenant="tenant")
 
     class Meta:
         proxy = True
@@ -69,7 +78,7 @@ class Trigger(Rule):
 
 
 class Automation(Rule):
-    objects = AutomationManager()
+    objects = ScopedManager(_Automations, tenant="tenant")
 
     class Meta:
         proxy = True

@@ -109,7 +109,23 @@ def desks(acme, globex):
                 tenant=desk.tenant, terms=f"{desk.tenant.name} secret macro, {desk.tenant.slug}"
             )
             _routing_rows(desk, ticket)
+            _rules_rows(desk)
     return acme, globex
+
+
+def _rules_rows(desk):
+    from rules.models import Action, Automation, Condition, Trigger
+
+    secret = f"{desk.tenant.name} secret macro"
+    for model, field, op, value in (
+        (Trigger, "channel", "is", "web"),
+        (Automation, "hours_since_created", "greater_than", "1"),
+    ):
+        rule = model.objects.create(tenant=desk.tenant, name=f"{secret} {model.__name__}")
+        Condition.objects.create(
+            tenant=desk.tenant, rule=rule, field=field, operator=op, value=value
+        )
+        Action.objects.create(tenant=desk.tenant, rule=rule, kind="add_note", body=secret)
 
 
 def _routing_rows(desk, ticket):

@@ -72,6 +72,23 @@ def test_queries_on_tenant_data_outside_a_scope_raise(acme):
         Membership.objects.get(user=acme.customer)
 
 
+def test_every_manager_of_every_tenant_model_needs_a_scope(acme):
+    """Proxies included: a manager a model declares replaces the scoped one it inherits."""
+    from django.apps import apps
+
+    from helpdesk.models import TenantOwned
+
+    checked = 0
+    for model in apps.get_models():
+        if not issubclass(model, TenantOwned):
+            continue
+        for manager in model._meta.managers:
+            with pytest.raises(ScopeError):
+                manager.filter(pk=0).exists()
+            checked += 1
+    assert checked > 50
+
+
 def test_a_scope_shows_only_its_tenants_rows(acme, globex):
     with tenant_scope(acme.tenant):
         names = set(Organization.objects.values_list("name", flat=True))
