@@ -119,6 +119,10 @@ class CompiledRule:
         return True
 
     @property
+    def has_python_checks(self) -> bool:
+        return any(not c.is_query for c in (*self.all, *self.any))
+
+    @property
     def window_field(self) -> str | None:
         """The clock an automation's firings are counted against: its first time
         condition (one of "all"; an automation must have one)."""
@@ -360,12 +364,12 @@ def run_triggers(
         _cycle.reset(token)
 
 
-def _fire(rule: CompiledRule, ticket: Ticket, *, occurrence: str) -> Ticket:
+def _fire(rule: CompiledRule, ticket: Ticket, *, occurrence: str, reread: bool = True) -> Ticket:
     with changes_by_rule(rule.kind, rule.name):
         ticket_record_rule(ticket=ticket, kind=rule.kind, name=rule.name)
         ticket = apply_steps(list(rule.steps), ticket, occurrence=occurrence, webhook=_webhook)
-    # Read again: a note or a webhook does not change the ticket object it was given.
-    return _locked(ticket.pk) or ticket
+    # Read again for the next trigger: a note does not change the object it was given.
+    return (_locked(ticket.pk) or ticket) if reread else ticket
 
 
 def _webhook(endpoint_id: int, ticket: Ticket, occurrence: str) -> None:
@@ -376,18 +380,25 @@ def _webhook(endpoint_id: int, ticket: Ticket, occurrence: str) -> None:
 
 # -- automations ---------------------------------------------------------------------------
 
-BATCH = 200
-# One run acts on at most this many tickets per automation; the next minute's run
+# Tickets claimed per statement, and acted on per job.
+CLAIM_BATCH = 500
+ACT_BATCH = 50
+# One run claims at most this many tickets per automation; the next minute's run
 # takes the rest (the firings already made keep them from being done twice).
 MOST_PER_RUN = 5000
 
 
 def automations_run(*, tenant: Tenant, now: datetime | None = None) -> int:
-    """Fire the desk's active automations on the tickets they match now; how many firings."""
+    """Fire the desk's active automations on the tickets they match now; how many firings.
+
+    Set-based: one query per automation finds what matches, the firings are claimed a
+    few hundred per statement, and their actions are outbox jobs of the claim's
+    transaction (`automation_act`, fifty tickets each), which workers run after commit
+    as they run every other side effect of a write.
+    """
     now = now or timezone.now()
-    return sum(
-        automation_run(rule, now=now) for rule in active_rules(tenant.pk, Rule.Kind.AUTOMATION)
-    )
+    rules = active_rules(tenant.pk, Rule.Kind.AUTOMATION)
+    return sum(automation_run(rule, tenant=tenant, now=now) for rule in rules)
 
 
 def automation_matches(rule: CompiledRule, now: datetime):
@@ -405,61 +416,70 @@ def automation_matches(rule: CompiledRule, now: datetime):
     )
 
 
-def automation_run(rule: CompiledRule, *, now: datetime) -> int:
+def automation_run(rule: CompiledRule, *, tenant: Tenant, now: datetime) -> int:
     if rule.window_field is None:
         return 0  # the editor never saves one; an old row is skipped, never run on every ticket
-    ids = list(
-        automation_matches(rule, now).order_by("pk").values_list("pk", flat=True)[:MOST_PER_RUN]
-    )
-    fired = 0
-    for start in range(0, len(ids), BATCH):
-        fired += _automation_batch(rule, ids[start : start + BATCH], now)
-    return fired
-
-
-def _automation_batch(rule: CompiledRule, ids: list[int], now: datetime) -> int:
-    with transaction.atomic():
-        # Locked and checked again: a ticket changed since the query may no longer match,
-        # and one an agent is saving right now is left to the next run.
-        tickets = list(
-            automation_matches(rule, now)
-            .filter(pk__in=ids)
-            .select_for_update(of=("self",), skip_locked=True)
-            .select_related("requester", "organization", "assignee", "tenant")
-            .order_by("pk")
-        )
-        tickets = [
-            t
-            for t in tickets
+    matches = automation_matches(rule, now).order_by("pk")
+    if rule.has_python_checks:
+        # Business hours now: each ticket's policy calendar, read in Python.
+        found = [
+            (t.pk, t.window)
+            for t in matches.select_related("organization")[:MOST_PER_RUN]
             if rule.python_checks_hold(
                 Facts(ticket=t, now=now, business_open=business_open(t, now))
             )
         ]
-        claimed = _claim(rule, tickets, now)
-        for ticket in tickets:
-            if ticket.pk in claimed:
-                _fire(
-                    rule,
-                    ticket,
-                    occurrence=f"automation:{rule.pk}:{ticket.pk}:{ticket.window.isoformat()}",
+    else:
+        found = list(matches.values_list("pk", "window")[:MOST_PER_RUN])
+    fired = 0
+    for start in range(0, len(found), CLAIM_BATCH):
+        with transaction.atomic():
+            claimed = _claim(rule, tenant, found[start : start + CLAIM_BATCH], now)
+            for first in range(0, len(claimed), ACT_BATCH):
+                firings = [
+                    [pk, window.isoformat()] for pk, window in claimed[first : first + ACT_BATCH]
+                ]
+                outbox_enqueue(
+                    tenant=tenant, handler=automation_act, rule_id=rule.pk, firings=firings
                 )
-        return len(claimed)
+        fired += len(claimed)
+    return fired
 
 
-def _claim(rule: CompiledRule, tickets: list[Ticket], now: datetime) -> set[int]:
-    """Insert the firings; the tickets whose firing this call inserted."""
-    if not tickets:
-        return set()
+def _claim(rule: CompiledRule, tenant: Tenant, found: list, now: datetime) -> list:
+    """Insert the firings of (ticket id, window) pairs; those this call inserted (a run
+    beside it, or before it, has the others)."""
+    if not found:
+        return []
     table = AutomationFiring._meta.db_table
-    rows = [(t.tenant_id, rule.pk, t.pk, t.window, now) for t in tickets]
+    rows = [(tenant.pk, rule.pk, pk, window, now) for pk, window in found]
     placeholders = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
             f'INSERT INTO {table} (tenant_id, rule_id, ticket_id, "window", fired_at) '  # noqa: S608 - our table
-            f"VALUES {placeholders} ON CONFLICT DO NOTHING RETURNING ticket_id",
+            f'VALUES {placeholders} ON CONFLICT DO NOTHING RETURNING ticket_id, "window"',
             [value for row in rows for value in row],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return sorted(cursor.fetchall())
+
+
+@outbox_handler
+def automation_act(tenant: Tenant, *, rule_id: int, firings: list[list]) -> int:
+    """Do an automation's actions on the tickets it fired on (claimed by the run); how
+    many it acted on. A ticket closed meanwhile is left alone; a rule switched off or
+    deleted since acts no more."""
+    rule = next((r for r in active_rules(tenant.pk, Rule.Kind.AUTOMATION) if r.pk == rule_id), None)
+    if rule is None:
+        return 0
+    acted = 0
+    for ticket_id, window in firings:
+        ticket = _locked(ticket_id)
+        if ticket is None or ticket.status == Status.CLOSED:
+            continue
+        occurrence = f"automation:{rule.pk}:{ticket_id}:{window}"
+        _fire(rule, ticket, occurrence=occurrence, reread=False)
+        acted += 1
+    return acted
 
 
 def tenants_with_automations() -> list[int]:

@@ -13,6 +13,7 @@ from bench.sections.kb_search import KbSearch
 from bench.sections.load import UnderLoad
 from bench.sections.plans import QueryPlans
 from bench.sections.queries import QueryCounts
+from bench.sections.rules import RulesCost
 from bench.sections.sla_sweep import SlaSweep
 from bench.sections.targets import Targets
 
@@ -20,6 +21,7 @@ SECTIONS = [
     HttpFigures,
     Targets,
     EventsCost,
+    RulesCost,
     QueryCounts,
     QueryPlans,
     SlaSweep,
