@@ -91,16 +91,14 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
 
 def address_problem(address: IPAddress) -> str | None:
     """Why a request may not go to `address` (None: it may)."""
-    checked = [address]
+    # An IPv6 address carrying an IPv4 one reaches that one: it is judged as that one.
+    ip = address
     if isinstance(address, ipaddress.IPv6Address) and (inner := _embedded_ipv4(address)):
-        checked.append(inner)
-    allowed = allowed_networks()
-    for ip in checked:
-        if any(ip.version == net.version and ip in net for net in allowed):
-            continue
-        if problem := _kind_of_non_public(ip):
-            return problem % {"address": address}
-    return None
+        ip = inner
+    if any(ip.version == net.version and ip in net for net in allowed_networks()):
+        return None
+    problem = _kind_of_non_public(ip)
+    return problem % {"address": address} if problem else None
 
 
 def _kind_of_non_public(ip: IPAddress) -> str | None:
@@ -199,9 +197,14 @@ class _PinnedConnection(http.client.HTTPConnection):
     def _connect_pinned(self) -> socket.socket:
         error: OSError | None = None
         for address in self.target.addresses:
+            # A socket of our own, not create_connection: nothing resolves anything again.
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.settimeout(self.connect_timeout)
             try:
-                sock = socket.create_connection((address, self.port), self.connect_timeout)
+                sock.connect((address, self.port))
             except OSError as failed:
+                sock.close()
                 error = failed
                 continue
             sock.settimeout(self.timeout)
