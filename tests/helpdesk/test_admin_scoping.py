@@ -109,7 +109,26 @@ def desks(acme, globex):
                 tenant=desk.tenant, terms=f"{desk.tenant.name} secret macro, {desk.tenant.slug}"
             )
             _routing_rows(desk, ticket)
+            _webhook_rows(desk, ticket)
     return acme, globex
+
+
+def _webhook_rows(desk, ticket):
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import ticket_payload, webhook_enqueue
+
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=desk.tenant,
+        name=f"{desk.tenant.name} secret macro endpoint",
+        url=f"https://93.184.215.14/{desk.tenant.slug}",
+        events=["ticket.created"],
+    )
+    webhook_enqueue(
+        endpoint=endpoint,
+        event_type="trigger.fired",
+        event_id=f"{desk.tenant.slug}-secret",
+        data={"trigger": {"id": 1, "name": "x"}, "ticket": ticket_payload(ticket)},
+    )
 
 
 def _routing_rows(desk, ticket):
