@@ -323,26 +323,12 @@ def _record(delivery: WebhookDelivery, claimed_at: datetime, response: network.R
         outcome.update(status=Status.FAILED)
     else:
         outcome.update(status=Status.PENDING, next_attempt_at=now + backoff(delivery.attempts))
-    with transaction.atomic():
-        WebhookAttempt.objects.create(
-            tenant_id=delivery.tenant_id,
-            delivery=delivery,
-            number=delivery.attempts,
-            started_at=claimed_at,
-            response_status=response.status,
-            response_ms=response.ms,
-            error=response.error,
-        )
-        # Only while the claim is ours: after the lease the sweep may have handed it on.
-        WebhookDelivery.objects.filter(
-            pk=delivery.pk, status=Status.SENDING, claimed_at=claimed_at
-        ).update(**outcome)
-        if response.ok:
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-                consecutive_failures=0, last_success_at=now
-            )
-        else:
-            _count_failure(endpoint, delivery, response, now)
+    try:
+        with transaction.atomic():
+            _store_outcome(delivery, claimed_at, response, outcome, now)
+    except IntegrityError:
+        # The endpoint (and so the delivery) was deleted while the request was out.
+        return
     if not response.ok:
         logger.info(
             "Webhook delivery %s to endpoint %s failed (attempt %d): %s %s",
@@ -352,6 +338,30 @@ def _record(delivery: WebhookDelivery, claimed_at: datetime, response: network.R
             response.status,
             response.error,
         )
+
+
+def _store_outcome(delivery, claimed_at, response, outcome: dict, now) -> None:
+    """The attempt's line of the log, the delivery's state, the endpoint's run."""
+    endpoint = delivery.endpoint
+    WebhookAttempt.objects.create(
+        tenant_id=delivery.tenant_id,
+        delivery=delivery,
+        number=delivery.attempts,
+        started_at=claimed_at,
+        response_status=response.status,
+        response_ms=response.ms,
+        error=response.error,
+    )
+    # Only while the claim is ours: after the lease the sweep may have handed it on.
+    WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=Status.SENDING, claimed_at=claimed_at
+    ).update(**outcome)
+    if response.ok:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            consecutive_failures=0, last_success_at=now
+        )
+    else:
+        _count_failure(endpoint, delivery, response, now)
 
 
 def _count_failure(
