@@ -4,6 +4,7 @@ Defaults are safe for production (DEBUG off, secure cookies); `make run` asks
 for DEBUG explicitly. See the configuration table in README.md.
 """
 
+import ipaddress
 import re
 import sys
 from pathlib import Path
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "chat",
     "phone",
     "routing",
+    "webhooks",
     "rules",
 ]
 
@@ -305,7 +307,28 @@ CELERY_BEAT_SCHEDULE = {
     "chat-sweep": {"task": "chat.tasks.sweep", "schedule": 5.0},
     # Time-based automations (rules/): "pending for 48 hours", "SLA due within 30 minutes".
     "run-automations": {"task": "rules.tasks.run_automations", "schedule": 60.0},
+    # Webhook deliveries whose wake-up was lost, whose back-off is over, or whose worker
+    # died mid-request (webhooks/services.py).
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 60.0},
 }
+
+# -- outbound webhooks (docs/webhooks.md) ---------------------------------------------------
+
+# Networks that endpoints may reach although they are not public (private, loopback,
+# link-local ...): comma-separated CIDRs, e.g. "10.20.0.0/16". Empty: public addresses only.
+WEBHOOK_ALLOWED_PRIVATE_NETWORKS = env_list("WEBHOOK_ALLOWED_PRIVATE_NETWORKS", [])
+for _network in WEBHOOK_ALLOWED_PRIVATE_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"WEBHOOK_ALLOWED_PRIVATE_NETWORKS: {_network!r} is not a network (use CIDRs)."
+        ) from None
+# An endpoint is turned off after this many failed attempts in a row.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 10)
+# Seconds to connect, and for the whole request (the answer included).
+WEBHOOK_CONNECT_TIMEOUT = env_float("WEBHOOK_CONNECT_TIMEOUT", 5.0)
+WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
 
 # -- accounts -----------------------------------------------------------------------------
 

@@ -46,9 +46,11 @@ class Step:
     endpoint_id: int | None = None
 
 
-def clean_action(kind: str, value: str, subject: str, body: str) -> str:
+def clean_action(kind: str, value: str, subject: str, body: str, endpoint=None) -> str:
     """The stored value of an action (in the desk's scope), or a ValidationError in words."""
     value = (value or "").strip()
+    if kind == Action.Kind.CALL_WEBHOOK and endpoint is None:
+        raise ValidationError(_("Choose the webhook to call."))
     if kind in SETS:
         clearable = (Action.Kind.SET_ASSIGNEE, Action.Kind.SET_GROUP, Action.Kind.SET_CATEGORY)
         if kind in clearable and value.casefold() in NOBODY:

@@ -120,6 +120,8 @@ class AutomationConditionInline(ConditionInline):
 class ActionForm(forms.ModelForm):
     class Meta:
         model = Action
+        # The webhook is added by the inline, in the desk's scope (its choices are the
+        # desk's endpoints).
         fields = ("kind", "value", "subject", "body")
         widgets = {
             "value": forms.TextInput(attrs={"size": 28}),
@@ -138,7 +140,11 @@ class ActionForm(forms.ModelForm):
             return data
         try:
             data["value"] = clean_action(
-                kind, data.get("value", ""), data.get("subject", ""), data.get("body", "")
+                kind,
+                data.get("value", ""),
+                data.get("subject", ""),
+                data.get("body", ""),
+                data.get("endpoint"),
             )
         except ValidationError as error:
             self.add_error("value" if kind not in ("add_note",) else "body", error)
@@ -157,6 +163,7 @@ class ActionFormSet(BaseInlineFormSet):
 class ActionInline(TenantInlineMixin, admin.StackedInline):
     model = Action
     form = ActionForm
+    fields = ("kind", "value", "endpoint", "subject", "body")
     formset = ActionFormSet
     extra = 1
 

@@ -151,6 +151,16 @@ class Action(TenantOwned):
         ),
     )
 
+    endpoint = models.ForeignKey(
+        "webhooks.WebhookEndpoint",
+        on_delete=models.RESTRICT,  # not while a rule calls it; gone with its desk
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("webhook"),
+        help_text=_("For “Call a webhook”: the endpoint to post the ticket to."),
+    )
+
     class Meta:
         verbose_name = _("action")
         verbose_name_plural = _("actions")

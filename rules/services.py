@@ -23,6 +23,7 @@ inserted is acted on: two runs at once, or one run twice, fire once.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from rules.conditions import (
     window_column,
 )
 from rules.models import AutomationFiring, Rule
+from rules.webhooks import call_webhook
 from sla.selectors import policy_book
 from tickets.events import AgentReplied, CustomerReplied, NoteAdded, TicketChanged, TicketCreated
 from tickets.models import Message, Status, Ticket
@@ -367,15 +369,10 @@ def run_triggers(
 def _fire(rule: CompiledRule, ticket: Ticket, *, occurrence: str, reread: bool = True) -> Ticket:
     with changes_by_rule(rule.kind, rule.name):
         ticket_record_rule(ticket=ticket, kind=rule.kind, name=rule.name)
-        ticket = apply_steps(list(rule.steps), ticket, occurrence=occurrence, webhook=_webhook)
+        webhook = functools.partial(call_webhook, rule)
+        ticket = apply_steps(list(rule.steps), ticket, occurrence=occurrence, webhook=webhook)
     # Read again for the next trigger: a note does not change the object it was given.
     return (_locked(ticket.pk) or ticket) if reread else ticket
-
-
-def _webhook(endpoint_id: int, ticket: Ticket, occurrence: str) -> None:
-    from rules.webhooks import call_webhook
-
-    call_webhook(endpoint_id, ticket, occurrence)
 
 
 # -- automations ---------------------------------------------------------------------------

@@ -168,3 +168,15 @@ def acme(db) -> Desk:
 @pytest.fixture
 def globex(db) -> Desk:
     return build_desk("globex", "Globex")
+
+
+@pytest.fixture
+def receiver(settings):
+    """A local webhook receiver (tests/webhooks/receiver.py), and the operator's setting
+    that lets endpoints reach loopback."""
+    from tests.webhooks.receiver import Receiver
+
+    settings.WEBHOOK_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8"]
+    server = Receiver()
+    yield server
+    server.stop()

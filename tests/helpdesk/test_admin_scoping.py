@@ -110,6 +110,7 @@ def desks(acme, globex):
             )
             _routing_rows(desk, ticket)
             _rules_rows(desk)
+            _webhook_rows(desk, ticket)
     return acme, globex
 
 
@@ -126,6 +127,24 @@ def _rules_rows(desk):
             tenant=desk.tenant, rule=rule, field=field, operator=op, value=value
         )
         Action.objects.create(tenant=desk.tenant, rule=rule, kind="add_note", body=secret)
+
+
+def _webhook_rows(desk, ticket):
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import ticket_payload, webhook_enqueue
+
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=desk.tenant,
+        name=f"{desk.tenant.name} secret macro endpoint",
+        url=f"https://93.184.215.14/{desk.tenant.slug}",
+        events=["ticket.created"],
+    )
+    webhook_enqueue(
+        endpoint=endpoint,
+        event_type="trigger.fired",
+        event_id=f"{desk.tenant.slug}-secret",
+        data={"trigger": {"id": 1, "name": "x"}, "ticket": ticket_payload(ticket)},
+    )
 
 
 def _routing_rows(desk, ticket):
