@@ -238,7 +238,11 @@ def forget_when_changed(
 ) -> None:
     """Drop a desk's cached value, `forget(tenant_id)`, whenever a row of `models` (or a
     link of the many-to-many `through` tables) is saved or deleted; and again after
-    commit, as a reader that reloaded it meanwhile read the old rows."""
+    commit, as a reader that reloaded it meanwhile read the old rows.
+
+    A row saved through a proxy model (the admin's Trigger for a Rule) signals as the
+    proxy: the proxies of `models` are listened to as well."""
+    from django.apps import apps
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
     def changed(sender, instance, **kwargs) -> None:
@@ -246,6 +250,12 @@ def forget_when_changed(
         forget(tenant_id)
         transaction.on_commit(lambda: forget(tenant_id))
 
+    models = list(models)
+    models += [
+        proxy
+        for proxy in apps.get_models()
+        if proxy._meta.proxy and proxy._meta.concrete_model in models and proxy not in models
+    ]
     for model in models:
         label = model._meta.label
         post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"{name}-{label}")

@@ -11,7 +11,8 @@ class RulesConfig(AppConfig):
         from rules.models import Action, Condition, Rule
         from rules.services import forget_rules
 
-        # Ticket events read each desk's rules from the cache (rules.services.active_rules).
+        # Ticket events read each desk's rules from the cache (rules.services.active_rules);
+        # the admin's Trigger and Automation are proxies of Rule, heard as well.
         forget_when_changed(forget_rules, [Rule, Condition, Action], name="rules")
 
     def demo_data(self, tenant):

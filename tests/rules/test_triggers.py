@@ -207,14 +207,26 @@ def test_group_assignee_category_and_email_actions(acme):
     assert [m for m in mail.outbox if m.to == [acme.agent.email] and "Assigned" in m.subject]
 
 
-def test_inactive_triggers_and_other_desks_triggers_never_fire(acme, globex):
+def test_a_trigger_switched_off_in_the_admin_stops_at_once(acme):
+    rule = make_trigger(acme, "Tagger", [("channel", "is", "Web")], [("add_tags", "on")])
+    assert refresh(acme, make_ticket(acme)).tags == ["on"]  # the desk's rules are cached now
+    response = acme.client(acme.admin).post(
+        "/admin/rules/trigger/",
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": str(rule.pk),
+            "form-0-position": "0",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    assert refresh(acme, make_ticket(acme)).tags == []
+
+
+def test_other_desks_triggers_never_fire(acme, globex):
     make_trigger(globex, "Globex only", [("channel", "is", "Web")], [("add_tags", "globex")])
-    rule = make_trigger(acme, "Switched off", [("channel", "is", "Web")], [("add_tags", "off")])
-    with acme.scope():
-        Trigger.objects.filter(pk=rule.pk).update(is_active=False)
-        rule.conditions.first().save()  # any change to a rule refreshes the desk's cache
-    ticket = refresh(acme, make_ticket(acme))
-    assert ticket.tags == []
+    assert refresh(acme, make_ticket(acme)).tags == []
     assert refresh(globex, make_ticket(globex)).tags == ["globex"]
 
 
