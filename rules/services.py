@@ -468,9 +468,17 @@ def automation_act(tenant: Tenant, *, rule_id: int, firings: list[list]) -> int:
     rule = next((r for r in active_rules(tenant.pk, Rule.Kind.AUTOMATION) if r.pk == rule_id), None)
     if rule is None:
         return 0
+    # The job's tickets locked and read in one query, in id order (as every batch locks).
+    tickets = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update(of=("self",))
+        .select_related("requester", "organization", "assignee", "tenant")
+        .filter(pk__in=[ticket_id for ticket_id, _window in firings])
+        .order_by("pk")
+    }
     acted = 0
     for ticket_id, window in firings:
-        ticket = _locked(ticket_id)
+        ticket = tickets.get(ticket_id)
         if ticket is None or ticket.status == Status.CLOSED:
             continue
         occurrence = f"automation:{rule.pk}:{ticket_id}:{window}"

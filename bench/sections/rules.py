@@ -95,6 +95,7 @@ class RulesCost(Section):
         self.check_ms: list[float] = []
         self.results: dict[str, Measured] = {}  # "without" / "with" -> best
         self.automation_ms: list[float] = []
+        self.act_ms: list[float] = []
         self.fired: list[int] = []
         self.missing = ""
         self.sweep_note = ""
@@ -234,6 +235,7 @@ class RulesCost(Section):
                 with tenant_scope(tenant):
                     self.fired.append(automations_run(tenant=tenant, now=timezone.now()))
                 self.automation_ms.append((time.perf_counter() - started) * 1000)
+                self.act_ms.append(self._act(tenant))
                 self._put_back(tenant, step)
         finally:
             with tenant_scope(tenant):
@@ -242,6 +244,26 @@ class RulesCost(Section):
             f"rules: automation over {OPEN_TICKETS:,} tickets, {PENDING:,} matching: "
             f"median {statistics.median(self.automation_ms):.0f} ms, fired {self.fired}"
         )
+
+    @staticmethod
+    def _act(tenant) -> float:
+        """The run's actions, as workers do them after it: its outbox jobs, one after
+        the other in this process; their time in ms."""
+        from helpdesk.models import OutboxJob
+        from helpdesk.outbox import handler_name, outbox_run
+        from helpdesk.tenancy import tenant_scope
+        from rules.services import automation_act
+
+        with tenant_scope(tenant):
+            jobs = list(
+                OutboxJob.objects.filter(handler=handler_name(automation_act)).values_list(
+                    "pk", flat=True
+                )
+            )
+            started = time.perf_counter()
+            for job in jobs:
+                outbox_run(job_id=job)
+            return (time.perf_counter() - started) * 1000
 
     @staticmethod
     def _put_back(tenant, step: int) -> None:
@@ -302,8 +324,10 @@ class RulesCost(Section):
             slowest = max(self.automation_ms)
             rows.append(
                 (
-                    f"Automation over 1,000,000 tickets with {PENDING:,} matching, < 2 s",
-                    f"{slowest:.0f} ms (slowest of {AUTOMATION_RUNS})",
+                    f"Automation over 1,000,000 tickets with {PENDING:,} matching, < 2 s "
+                    "(the run beat makes: find, claim, queue the actions)",
+                    f"{slowest:.0f} ms (slowest of {AUTOMATION_RUNS}); the actions after it, "
+                    f"in workers: {max(self.act_ms):,.0f} ms",
                     slowest < AUTOMATION_TARGET_MS and all(f == PENDING for f in self.fired),
                 )
             )
@@ -344,6 +368,12 @@ class RulesCost(Section):
                 f'"pending for more than 48 hours: tag and email the requester": '
                 f"{AUTOMATION_RUNS} runs, median "
                 f"{statistics.median(self.automation_ms):.0f} ms, slowest "
-                f"{max(self.automation_ms):.0f} ms; fired {', '.join(map(str, self.fired))}.",
+                f"{max(self.automation_ms):.0f} ms; fired {', '.join(map(str, self.fired))}. "
+                "The run finds the tickets (one query), claims them (500 per statement) and "
+                "queues their actions as outbox jobs of 50 tickets; the actions (a tag "
+                "through `ticket_update`, an email rendered and queued), run afterwards one "
+                f"job after the other in this process as one worker would: median "
+                f"{statistics.median(self.act_ms):,.0f} ms for the {PENDING:,} tickets, "
+                f"{statistics.median(self.act_ms) / PENDING:.1f} ms each.",
             ]
         return lines
