@@ -86,6 +86,7 @@ def test_the_default_sections():
         "Figures",
         "Targets",
         "Domain events",
+        "Triggers and automations",
         "SQL queries per request",
         "Query plans",
         "SLA sweep",
