@@ -6,6 +6,7 @@ only when missing; tickets the API created are deleted again after each run.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -26,6 +27,19 @@ class Fixtures:
     api_payload: dict
     api_missing: str = ""
     sizes: dict = field(default_factory=dict)
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Token {self.api_key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+
+    def api_creation_body(self, i: int) -> bytes:
+        """A new ticket's JSON, its subject numbered: each request files its own."""
+        payload = self.api_payload
+        return json.dumps({**payload, "subject": f"{payload['subject']} ({i})"}).encode()
 
 
 def ensure_data(env: dict[str, str], *, regenerate: bool) -> tuple[object, str]:

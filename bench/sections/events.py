@@ -65,21 +65,15 @@ class EventsCost(Section):
 
     def _targets(self, run: BenchRun, ticket_number: int) -> list[loadgen.Target]:
         fixtures = run.fixtures
-        headers = {
-            "Authorization": f"Token {fixtures.api_key}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-        payload = fixtures.api_payload
-
-        def create_body(i: int) -> bytes:
-            return json.dumps({**payload, "subject": f"{payload['subject']} ({i})"}).encode()
+        headers = fixtures.api_headers
 
         def reply_body(i: int) -> bytes:
             return json.dumps({"body": f"One more detail, number {i}."}).encode()
 
         return [
-            loadgen.Target(CREATE, "POST", API_PATH, headers, body=create_body, expect=201),
+            loadgen.Target(
+                CREATE, "POST", API_PATH, headers, body=fixtures.api_creation_body, expect=201
+            ),
             loadgen.Target(
                 REPLY,
                 "POST",

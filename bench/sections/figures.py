@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 from bench import loadgen
@@ -54,11 +53,7 @@ class HttpFigures(Section):
             ),
         ]
         if fixtures.api_key:
-            payload = fixtures.api_payload
-
-            def body(i: int) -> bytes:
-                return json.dumps({**payload, "subject": f"{payload['subject']} ({i})"}).encode()
-
+            body = fixtures.api_creation_body
             # The same JSON body, written as one row and nothing more.
             found.append(
                 loadgen.Target(
@@ -71,18 +66,7 @@ class HttpFigures(Section):
                 )
             )
             found.append(
-                loadgen.Target(
-                    API,
-                    "POST",
-                    API_PATH,
-                    {
-                        "Authorization": f"Token {fixtures.api_key}",
-                        "Content-Type": "application/json",
-                        "Accept": "application/json",
-                    },
-                    body=body,
-                    expect=201,
-                )
+                loadgen.Target(API, "POST", API_PATH, fixtures.api_headers, body=body, expect=201)
             )
         return found
 

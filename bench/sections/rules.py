@@ -20,7 +20,6 @@ ticket creation, and an automation's run over 1,000,000 tickets.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 
@@ -155,17 +154,10 @@ class RulesCost(Section):
         from helpdesk.tenancy import tenant_scope
 
         fixtures = run.fixtures
-        headers = {
-            "Authorization": f"Token {fixtures.api_key}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-        payload = fixtures.api_payload
-
-        def create_body(i: int) -> bytes:
-            return json.dumps({**payload, "subject": f"{payload['subject']} ({i})"}).encode()
-
-        targets = [loadgen.Target(CREATE, "POST", API_PATH, headers, body=create_body, expect=201)]
+        body = fixtures.api_creation_body
+        targets = [
+            loadgen.Target(CREATE, "POST", API_PATH, fixtures.api_headers, body=body, expect=201)
+        ]
         tenant = fixtures.tenant
         try:
             for _round in range(ROUNDS):
