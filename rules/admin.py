@@ -21,6 +21,7 @@ from rules.conditions import (
     Field,
     Op,
     Update,
+    ValueNames,
     display_value,
     fields_for,
     operators_for,
@@ -209,10 +210,17 @@ class RuleAdmin(TenantModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("conditions", "actions")
 
+    def changelist_view(self, request, extra_context=None):
+        self._names = ValueNames()  # the list's conditions in words, a query per kind of row
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description=_("conditions and actions"))
     def summary(self, rule):
-        conditions = "; ".join(str(c) for c in rule.conditions.all()[:3])
-        actions = "; ".join(str(a.get_kind_display()) for a in rule.actions.all()[:3])
+        names = getattr(self, "_names", None) or ValueNames()
+        conditions = "; ".join(
+            names.condition(c.field, c.operator, c.value) for c in list(rule.conditions.all())[:3]
+        )
+        actions = "; ".join(str(a.get_kind_display()) for a in list(rule.actions.all())[:3])
         return f"{conditions} → {actions}"
 
     def _extra(self, extra_context):

@@ -290,36 +290,63 @@ def parse_value(field_name: str, op: str, text: str) -> str:
     return ", ".join(word[:100] for word in words)
 
 
-def display_value(field_name: str, value: str) -> str:
-    """A stored value in words, for the editor (a deleted row shows as such)."""
-    if not value:
-        return ""
-    choices = {
-        Field.STATUS: Status,
-        Field.PRIORITY: Priority,
-        Field.CHANNEL: Channel,
-        Field.UPDATE: Update,
-        Field.ACTOR: Actor,
-        Field.BUSINESS_HOURS: BusinessHours,
-    }
-    if field_name in choices:
-        labels = {str(v): str(label) for v, label in choices[field_name].choices}
-        return labels.get(value, value)
-    models_by_field = {
-        Field.CATEGORY: Category,
-        Field.GROUP: Group,
-        Field.ORGANIZATION: Organization,
-        Field.PLAN: Plan,
-    }
-    if field_name in models_by_field:
-        row = models_by_field[field_name].objects.filter(pk=value).first()
-        return str(row.name) if row else _("(deleted)")
-    if field_name == Field.ASSIGNEE:
-        from helpdesk.models import User
+CHOICES_BY_FIELD = {
+    Field.STATUS: Status,
+    Field.PRIORITY: Priority,
+    Field.CHANNEL: Channel,
+    Field.UPDATE: Update,
+    Field.ACTOR: Actor,
+    Field.BUSINESS_HOURS: BusinessHours,
+}
+ROWS_BY_FIELD = {
+    Field.CATEGORY: Category,
+    Field.GROUP: Group,
+    Field.ORGANIZATION: Organization,
+    Field.PLAN: Plan,
+}
 
-        email = User.objects.filter(pk=value).values_list("email", flat=True).first()
-        return email or _("(deleted)")
-    return value
+
+class ValueNames:
+    """Stored values in words (a deleted row shows as such): each kind of row is read
+    once however many conditions name one, so a list of rules costs a query per kind."""
+
+    def __init__(self) -> None:
+        self._names: dict[object, dict[str, str]] = {}
+
+    def __call__(self, field_name: str, value: str) -> str:
+        if not value:
+            return ""
+        if field_name in CHOICES_BY_FIELD:
+            labels = {str(v): str(label) for v, label in CHOICES_BY_FIELD[field_name].choices}
+            return labels.get(value, value)
+        if field_name in ROWS_BY_FIELD:
+            model = ROWS_BY_FIELD[field_name]
+            if model not in self._names:
+                self._names[model] = {
+                    str(pk): str(name) for pk, name in model.objects.values_list("pk", "name")
+                }
+            return self._names[model].get(value, _("(deleted)"))
+        if field_name == Field.ASSIGNEE:
+            from helpdesk.models import User
+
+            emails = self._names.setdefault(User, {})
+            if value not in emails:
+                found = User.objects.filter(pk=value).values_list("email", flat=True).first()
+                emails[value] = found or _("(deleted)")
+            return emails[value]
+        return value
+
+    def condition(self, field_name: str, op: str, value: str) -> str:
+        """“Category is Billing”: a condition in words."""
+        words = self(field_name, value)
+        return " ".join(
+            str(part) for part in (Field(field_name).label, Op(op).label, words) if part
+        )
+
+
+def display_value(field_name: str, value: str) -> str:
+    """A stored value in words, for the editor."""
+    return ValueNames()(field_name, value)
 
 
 # -- checking one ticket (triggers) ------------------------------------------------------

@@ -45,6 +45,7 @@ from rules.conditions import (
     Actor,
     Facts,
     Update,
+    ValueNames,
     as_q,
     holds,
     window_column,
@@ -516,8 +517,11 @@ def rule_preview(rule: Rule, *, now: datetime | None = None, shown: int = 50) ->
     compiled = compile_rule(rule)
     query = compiled.query(now)
     tickets = Ticket.objects.filter(query, updated_at__gte=now - timedelta(days=PREVIEW_DAYS))
+    names = ValueNames()
     unchecked = [
-        str(c) for c in rule.conditions.all() if not Check(c.field, c.operator, c.value).is_query
+        names.condition(c.field, c.operator, c.value)
+        for c in rule.conditions.all()
+        if not Check(c.field, c.operator, c.value).is_query
     ]
     ordered = tickets.select_related("requester", "assignee").order_by("-updated_at", "-pk")
     return Preview(count=tickets.count(), tickets=list(ordered[:shown]), unchecked=unchecked)
