@@ -40,6 +40,7 @@ from tickets.models import (
     TicketSequence,
 )
 from tickets.rendering import render_markdown
+from tickets.search import reindex
 
 TENANT_SLUG = "bench"
 TICKETS = 100_000
@@ -365,6 +366,8 @@ def generate(log: Callable[[str], None] = print) -> Tenant:
             staff, customers = _people(tenant, rng, log)
             _tickets(tenant, rng, staff, customers, log)
             generate_insights.fill(tenant, random.Random(generate_insights.SEED), log)  # noqa: S311
+            log("  search documents (tickets/search.py)")
+            reindex(tenant_id=tenant.pk)
     log(f"  written in {time.monotonic() - started:.0f} s; VACUUM ANALYZE...")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

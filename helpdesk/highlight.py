@@ -29,6 +29,7 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A run of Chinese characters, or a run of other letters and digits (no underscore).
 _RUN = re.compile(rf"[{_CJK}]+|(?:(?![{_CJK}])[^\W_])+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
+_WORD = re.compile(r"\w", re.UNICODE)
 _STEMS_KEPT = 200_000  # a process forgets its stems past this many (a long-lived worker)
 _stems: dict[str, frozenset[str]] = {}
 
@@ -117,10 +118,51 @@ def marked(text: str, found: Iterable[Term], *, offset: int = 0) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every piece of text escaped above
 
 
+def segment(text: str) -> list[str]:
+    """Words of `text` as full-text search indexes them: Chinese cut by jieba (with the
+    parts of long words), everything else as written; lowercased. Joined by spaces,
+    they are what `to_tsvector('english', ...)` reads (the knowledge base, tickets)."""
+    return [
+        word.lower()
+        for word in rjieba.cut_for_search(text or "")
+        if word.strip() and _WORD.search(word)
+    ]
+
+
+def excerpts(texts: Sequence[str], words: Iterable[str], width: int = 160) -> list[SafeString]:
+    """For each text, a window of `width` characters around its first match, the
+    matches marked (one round trip to the database at most)."""
+    return [
+        excerpt(text, found, width)
+        for text, found in zip(texts, matches(texts, words), strict=True)
+    ]
+
+
+def excerpt(text: str, found: list[Term], width: int = 160) -> SafeString:
+    """A window of `text` around the first of `found` (its matched terms), marked."""
+    start = max(0, found[0].start - width // 3) if found else 0
+    window = text[start : start + width].replace("\n", " ")
+    prefix = "…" if start else ""
+    suffix = "…" if start + width < len(text) else ""
+    return mark_safe(  # noqa: S308 - marked() escapes the text
+        f"{prefix}{marked(window, found, offset=start)}{suffix}"
+    )
+
+
 def highlight(text: str, words: Iterable[str]) -> SafeString:
     """`text`, escaped, with the whole words and Chinese terms that match `words` marked."""
     (found,) = matches([text], words)
     return marked(text, found)
 
 
-__all__ = ["Term", "highlight", "marked", "matches", "terms", "words_of"]
+__all__ = [
+    "Term",
+    "excerpt",
+    "excerpts",
+    "highlight",
+    "marked",
+    "matches",
+    "segment",
+    "terms",
+    "words_of",
+]

@@ -30,10 +30,11 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, QuerySet
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from rapidfuzz import fuzz, process
 
 from helpdesk import highlight
+from helpdesk.highlight import segment
 from knowledge.models import Article, SearchSynonym, split_terms
 from knowledge.rendering import plain_text
 
@@ -82,15 +83,6 @@ _WORD = re.compile(r"\w", re.UNICODE)
 MIN_FULL_TEXT = 3  # fewer full-text hits than this and typo correction joins in
 RELEVANCE_FLOOR = 0.3  # share of the best rank an "any word" result needs to be shown
 TYPO_SCORE = 75  # rapidfuzz ratio (0-100) a vocabulary word needs to replace a typo
-
-
-def segment(text: str) -> list[str]:
-    """Words of `text`: Chinese cut by jieba, everything else as written, lowercased."""
-    return [
-        word.lower()
-        for word in rjieba.cut_for_search(text or "")
-        if word.strip() and _WORD.search(word)
-    ]
 
 
 def query_words(text: str, *, finer: bool = False) -> list[str]:
@@ -391,26 +383,12 @@ SNIPPET_WIDTH = 160
 def snippets(texts: list[str], words: list[str], width: int = SNIPPET_WIDTH) -> list[SafeString]:
     """For each text, a window around its first match, the matches marked as whole words
     and Chinese terms (helpdesk/highlight.py); stop words never count."""
-    words = [w for w in words if w not in STOP_WORDS]
-    return [
-        _window(text, found, width)
-        for text, found in zip(texts, highlight.matches(texts, words), strict=True)
-    ]
+    return highlight.excerpts(texts, [w for w in words if w not in STOP_WORDS], width)
 
 
 def snippet(text: str, words: list[str], width: int = SNIPPET_WIDTH) -> SafeString:
     """A window of `text` around the first query word in it, words marked."""
     return snippets([text], words, width)[0]
-
-
-def _window(text: str, found: list[highlight.Term], width: int) -> SafeString:
-    start = max(0, found[0].start - width // 3) if found else 0
-    window = text[start : start + width].replace("\n", " ")
-    prefix = "…" if start else ""
-    suffix = "…" if start + width < len(text) else ""
-    return mark_safe(  # noqa: S308 - marked() escapes the text
-        f"{prefix}{highlight.marked(window, found, offset=start)}{suffix}"
-    )
 
 
 __all__ = [

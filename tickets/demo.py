@@ -34,6 +34,7 @@ from tickets.models import (
     TicketSequence,
 )
 from tickets.rendering import render_markdown
+from tickets.search import reindex
 
 # (category, subject, customer's message, agent's reply, customer's follow-up)
 SCENARIOS_EN = [
@@ -392,4 +393,6 @@ def seed_tickets(tenant: Tenant, count: int = 200, seed: int = 2026) -> int:
         for metric, result, due, at in ticket._sla_outcomes
     )
     TicketSequence.objects.update_or_create(tenant=tenant, defaults={"last_number": count})
+    # Written in bulk, past the services: their search documents are built here.
+    reindex(tenant_id=tenant.pk)
     return count

@@ -292,6 +292,7 @@ class QueueFilterForm(forms.Form):
         label=_("Sort"),
         required=False,
         choices=[
+            ("relevance", _("Best match (searches)")),
             ("urgent", _("SLA due soonest")),
             ("priority", _("Highest priority first")),
             ("oldest", _("Oldest first")),
@@ -329,5 +330,6 @@ class QueueFilterForm(forms.Form):
             org=(data.get("org") or "").strip(),
             tag=clean_tag(data.get("tag") or ""),
             q=(data.get("q") or "").strip()[:200],
-            sort=data.get("sort") or "urgent",
+            # A search is ranked best match first unless another order is chosen.
+            sort=data.get("sort") or ("relevance" if (data.get("q") or "").strip() else "urgent"),
         )

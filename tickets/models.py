@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -455,6 +456,19 @@ class Attachment(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TicketSearch(TenantOwned):
+    """A ticket's words for agents' search (tickets/search.py): a table of its own, so the
+    ticket's frequent updates never rewrite its index entries."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search"
+    )
+    document = SearchVectorField()
+
+    class Meta:
+        indexes = [GinIndex(fields=["document"], name="ticketsearch_document")]
 
 
 class TicketEvent(TenantOwned):

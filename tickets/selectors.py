@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q, QuerySet, Value
 from django.http import Http404
 
-from helpdesk.input_values import is_whole_number
 from helpdesk.localized import localized_name
 from helpdesk.models import Membership, Role, User
 from helpdesk.read_cache import cached_read, tenant_source
+from tickets import search as ticket_search
 from tickets.models import (
     UNSOLVED,
     Attachment,
@@ -273,15 +273,10 @@ def queue(filters: QueueFilters, *, agent: User, member: Membership | None) -> Q
     if filters.tag:
         tickets = tickets.filter(tags__contains=[filters.tag])
     if filters.q:
-        query = filters.q.strip()
-        if query.startswith("#") and is_whole_number(query[1:]):
-            # "#75" is a ticket number: the unique index answers it at once.
-            tickets = tickets.filter(number=int(query[1:]))
-        else:
-            match = Q(subject__icontains=query) | Q(requester__email__icontains=query)
-            if is_whole_number(query):  # "429" may be a number or an error code in a subject
-                match |= Q(number=int(query))
-            tickets = tickets.filter(match)
+        # Every word of the ticket, or its number (tickets/search.py).
+        tickets = ticket_search.search(tickets, filters.q)
+        if filters.sort == "relevance":
+            return ticket_search.by_relevance(tickets, filters.q)
     if filters.view == "solved" and filters.sort == "urgent":
         order = ["-solved_at", "-pk"]  # recently solved first
     else:

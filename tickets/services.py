@@ -55,6 +55,7 @@ from tickets.models import (
     TicketSequence,
 )
 from tickets.rendering import fill_placeholders, render_markdown, sanitize_html
+from tickets.search import search_add_message, search_index
 from tickets.selectors import customer_may_see, member_by_email
 
 logger = logging.getLogger(__name__)
@@ -227,7 +228,10 @@ def _add_message(
     email_message_id: str = "",
     mail_origin: MailOrigin | None = None,
     client_key: uuid.UUID | None = None,
+    searchable_now: bool = True,
 ) -> Message:
+    """Store a message of `ticket`; its words join the ticket's search document at once
+    (a new ticket's first message is indexed with the ticket, `searchable_now=False`)."""
     if not body.strip() and not uploads:
         raise ValidationError({"body": _("Write a message or attach a file.")})
     origin = (
@@ -261,6 +265,8 @@ def _add_message(
     # second delivery of it cannot add a second message (the id is unique per desk).
     received_message_id_record(ticket=ticket, message_id=email_message_id)
     _attach(ticket, message, uploads)
+    if searchable_now:
+        search_add_message(ticket.pk, body)
     return message
 
 
@@ -360,7 +366,9 @@ def ticket_create(
         body_html=body_html,
         email_message_id=email_message_id,
         mail_origin=mail_origin,
+        searchable_now=False,
     )
+    search_index(ticket, bodies=[body])
     # The creation and the clocks it started: one insert for the audit trail.
     _outcomes, clock_events = sla_clocks.take_records(ticket)
     TicketEvent.objects.bulk_create(
@@ -833,6 +841,8 @@ def ticket_update(
     _publish_changes(ticket, actor, changes)
     ticket.updated_at = timezone.now()
     _save(ticket, actor)
+    if "tags" in changes:
+        search_index(ticket)  # tags are words of the search
     return ticket
 
 
@@ -902,6 +912,9 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
     source.updated_at = target.updated_at = timezone.now()
     _save(source, actor)
     _save(target, actor)
+    # The messages moved: each ticket is found by the words it now holds.
+    search_index(source)
+    search_index(target)
     return target
 
 

@@ -507,9 +507,9 @@ def test_filing_through_a_token_takes_a_fixed_number_of_queries(
 
     # The host's tenant, the token, the membership, the category; then a savepoint (a
     # transaction outside tests), the ticket number, the ticket, its message, its
-    # audit event and the outbox job of its emails. The ticket is answered as
-    # created, not read back.
-    with django_assert_num_queries(11), django_capture_on_commit_callbacks() as queued:
+    # search document, its audit event and the outbox job of its emails. The ticket is
+    # answered as created, not read back.
+    with django_assert_num_queries(12), django_capture_on_commit_callbacks() as queued:
         response = _send(client, "post", "/api/v1/tickets/", body)
 
     assert response.status_code == 201

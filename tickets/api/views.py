@@ -148,7 +148,12 @@ LIST_FILTERS = [
     _many("organization", _("Agents: organization name.")),
     OpenApiParameter("tag", OpenApiTypes.STR, description=_("Agents: a tag.")),
     OpenApiParameter(
-        "q", OpenApiTypes.STR, description=_("Agents: subject, requester email or #number.")
+        "q",
+        OpenApiTypes.STR,
+        description=_(
+            "Agents: words anywhere in the ticket (subject, messages and notes, requester, "
+            "organization, tags) or #number."
+        ),
     ),
 ]
 NUMBER = OpenApiParameter(

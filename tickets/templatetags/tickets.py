@@ -36,6 +36,7 @@ def queue_rows(context) -> SafeString:
     selected = context["selected"]
     path = context["ticket_path"]
     marked_subjects = context.get("marked_subjects") or {}
+    excerpts = context.get("excerpts") or {}
     select = _("Select")
     none = "—"
     now = timezone.now()
@@ -46,6 +47,10 @@ def queue_rows(context) -> SafeString:
         tags = format_html_join("", ' <span class="tag">{}</span>', ((tag,) for tag in ticket.tags))
         if ticket.callback_due_at is not None:
             tags = format_html("{}{}", callback_badge(ticket), tags)
+        if ticket.pk in excerpts:  # what a search found in the ticket's messages
+            tags = format_html(
+                '{}<div class="muted small excerpt">{}</div>', tags, excerpts[ticket.pk]
+            )
         rows.append(
             format_html(
                 "<tr>"

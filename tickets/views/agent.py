@@ -21,6 +21,7 @@ from phone.forms import CallLogForm
 from phone.selectors import callback_of, calls_of
 from plans.selectors import plans_with_organizations
 from success.selectors import latest_score
+from tickets import search as ticket_search
 from tickets.external_images import shows_external_images_on_request
 from tickets.forms import (
     AgentReplyForm,
@@ -94,6 +95,7 @@ def ticket_queue(request):
     context = {
         "tickets": tickets,
         "marked_subjects": _marked_subjects(tickets, filters.q),
+        "excerpts": ticket_search.matching_excerpts(tickets, filters.q) if filters.q else {},
         "has_next": has_next,
         "page": page_number,
         "filters": filters,
