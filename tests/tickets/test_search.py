@@ -125,3 +125,26 @@ def test_a_rebuilt_document_equals_the_one_kept_up_to_date(acme, tickets):
     call_command("reindex_tickets", "--desk", "acme")  # the one without a document
     call_command("reindex_tickets", "--all")
     assert documents() == kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_chats_lines_are_found(acme):
+    import uuid
+
+    from chat import services as chat_services
+    from tests.chat.sockets import pro_plus_customer
+    from tests.chat.test_chat import membership_of, online, start
+
+    pat = pro_plus_customer(acme)
+    online(acme, acme.agent)
+    chat = start(acme, pat)
+    with acme.scope():
+        chat_services.chat_post(
+            chat=chat,
+            author=pat,
+            membership=membership_of(acme, pat),
+            body="The webhook signature never matches",
+            client_key=uuid.uuid4(),
+        )
+        number = chat.ticket.number
+    assert found(acme, "signature") == [number]
