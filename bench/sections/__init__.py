@@ -16,6 +16,7 @@ from bench.sections.queries import QueryCounts
 from bench.sections.rules import RulesCost
 from bench.sections.sla_sweep import SlaSweep
 from bench.sections.targets import Targets
+from bench.sections.ticket_search import TicketSearchCost
 
 SECTIONS = [
     HttpFigures,
@@ -26,6 +27,7 @@ SECTIONS = [
     QueryPlans,
     SlaSweep,
     KbSearch,
+    TicketSearchCost,
     Dashboard,
     HealthScores,
     LiveChat,

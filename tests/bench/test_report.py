@@ -91,6 +91,7 @@ def test_the_default_sections():
         "Query plans",
         "SLA sweep",
         "Knowledge-base search",
+        "Agent ticket search",
         "Insights dashboards",
         "Health scores",
         "Live chat: websockets on `make run`'s server",

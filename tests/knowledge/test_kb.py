@@ -332,14 +332,17 @@ def test_suggestions_follow_what_the_customer_types_and_respect_the_plan(acme, l
 
 
 def test_an_opened_suggestion_counts_as_deflected_unless_the_customer_files(acme, library):
+    from datetime import UTC, datetime
+
     import time_machine
-    from django.utils import timezone
 
     from knowledge.models import Deflection
 
     client = acme.client(acme.customer)
     article = library["password"]
-    start = timezone.now()
+    # A Wednesday noon: both openings fall in one week of the report, whatever the
+    # day and hour the suite runs (at 00:20 on a Monday they would not).
+    start = datetime(2026, 12, 2, 12, tzinfo=UTC)
     with time_machine.travel(start - timedelta(hours=2), tick=False):
         response = client.get(f"/kb/articles/{article.pk}/?from=suggestion")
     assert response.status_code == 302  # to the article's own address, without the marker
@@ -357,7 +360,8 @@ def test_an_opened_suggestion_counts_as_deflected_unless_the_customer_files(acme
     with acme.scope():
         rows = list(Deflection.objects.order_by("opened_at").values_list("ticket", flat=True))
     assert rows[0] is None and rows[1] is not None  # helped once, filed anyway once
-    page = acme.client(acme.admin).get("/agent/kb/insights/").content.decode()
+    with time_machine.travel(start, tick=False):
+        page = acme.client(acme.admin).get("/agent/kb/insights/").content.decode()
     assert "<td>2</td><td>1</td><td>50.0%</td>" in page
 
 
