@@ -214,6 +214,8 @@ QUEUE_VIEWS = {
     "pending": Q(status=Status.PENDING),
     "on_hold": Q(status=Status.ON_HOLD),
     "solved": Q(status__in=[Status.SOLVED, Status.CLOSED]),
+    # Every ticket, whatever its status: where a search finds an old conversation.
+    "all": Q(),
 }
 PAGE_SIZE = 50
 

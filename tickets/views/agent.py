@@ -72,6 +72,7 @@ QUEUE_VIEW_LABELS = {
     "pending": gettext_lazy("Pending"),
     "on_hold": gettext_lazy("On hold"),
     "solved": gettext_lazy("Recently solved"),
+    "all": gettext_lazy("All tickets"),
 }
 
 
