@@ -14,12 +14,17 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from helpdesk.models import Membership, Role, User
-from rules.conditions import Field, display_value, parse_value
+from rules.conditions import Field, ValueNames, parse_value
 from rules.models import Action
 from tickets.models import Category, Group, GroupMember, Status, Ticket
-from tickets.notifications import agent_url, customer_url, rule_message
+from tickets.notifications import rule_message
 from tickets.rendering import fill_placeholders
-from tickets.services import clean_tag, ticket_add_desk_note, ticket_update
+from tickets.services import (
+    clean_tag,
+    ticket_add_desk_note,
+    ticket_placeholders,
+    ticket_update,
+)
 
 # The field an action sets, read and validated as a condition on it is.
 SETS = {
@@ -70,33 +75,10 @@ def clean_action(kind: str, value: str, subject: str, body: str, endpoint=None) 
     return ""
 
 
-def display_action_value(kind: str, value: str) -> str:
+def display_action_value(kind: str, value: str, names: ValueNames | None = None) -> str:
     if kind in SETS:
-        return display_value(SETS[kind], value) if value else ""
+        return (names or ValueNames())(SETS[kind], value)
     return value
-
-
-def placeholders(ticket: Ticket) -> dict[str, dict[str, object]]:
-    requester, agent = ticket.requester, ticket.assignee
-    return {
-        "customer": {
-            "first_name": requester.first_name or requester.email,
-            "name": requester.display_name,
-            "email": requester.email,
-        },
-        "ticket": {
-            "number": ticket.number,
-            "subject": ticket.subject,
-            "status": ticket.get_status_display(),
-            "priority": ticket.get_priority_display(),
-            "url": agent_url(ticket),
-            "customer_url": customer_url(ticket),
-        },
-        "agent": {
-            "first_name": (agent.first_name if agent else "") or "",
-            "name": agent.display_name if agent else "",
-        },
-    }
 
 
 def field_changes(steps: list[Step], ticket: Ticket) -> dict:
@@ -143,7 +125,7 @@ def apply_steps(steps: list[Step], ticket: Ticket, *, occurrence: str, webhook=N
         if step.kind not in (Action.Kind.ADD_NOTE, *EMAILS, Action.Kind.CALL_WEBHOOK):
             continue
         if values is None:
-            values = placeholders(ticket)
+            values = ticket_placeholders(ticket, ticket.assignee)
         if step.kind == Action.Kind.ADD_NOTE:
             ticket_add_desk_note(ticket=ticket, body=fill_placeholders(step.body, values))
         elif step.kind in EMAILS:

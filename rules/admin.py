@@ -1,6 +1,8 @@
 """The rule editor: triggers and automations, each with its conditions and actions as
 rows typed in words, checked as they are saved, and a preview of what a rule matches."""
 
+from contextvars import ContextVar
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -22,7 +24,6 @@ from rules.conditions import (
     Op,
     Update,
     ValueNames,
-    display_value,
     fields_for,
     operators_for,
     parse_value,
@@ -36,6 +37,9 @@ from tickets.models import Category, Channel, Group, Priority, Status
 
 class ConditionForm(forms.ModelForm):
     rule_kind = Rule.Kind.TRIGGER  # set by the inline
+    # The formset's rows share one (set by the inline, per request): a query per kind of
+    # named row, not per condition.
+    names: ValueNames | None = None
 
     class Meta:
         model = Condition
@@ -46,7 +50,8 @@ class ConditionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["field"].choices = [("", "---------"), *fields_for(self.rule_kind)]
         if self.instance.pk and not self.is_bound:
-            self.initial["value"] = display_value(self.instance.field, self.instance.value)
+            names = self.names or ValueNames()
+            self.initial["value"] = names(self.instance.field, self.instance.value)
 
     def clean(self):
         data = super().clean()
@@ -108,6 +113,7 @@ class ConditionInline(TenantTabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         formset.form.rule_kind = self.rule_kind
+        formset.form.names = ValueNames()
         return formset
 
 
@@ -119,6 +125,8 @@ class AutomationConditionInline(ConditionInline):
 
 
 class ActionForm(forms.ModelForm):
+    names: ValueNames | None = None  # shared by the formset's rows (ActionInline)
+
     class Meta:
         model = Action
         # The webhook is added by the inline, in the desk's scope (its choices are the
@@ -132,7 +140,9 @@ class ActionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
-            self.initial["value"] = display_action_value(self.instance.kind, self.instance.value)
+            self.initial["value"] = display_action_value(
+                self.instance.kind, self.instance.value, self.names
+            )
 
     def clean(self):
         data = super().clean()
@@ -164,6 +174,15 @@ class ActionFormSet(BaseInlineFormSet):
 class ActionInline(TenantInlineMixin, admin.StackedInline):
     model = Action
     form = ActionForm
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.names = ValueNames()
+        # The desk's endpoints read once for every row's select, not once per row.
+        endpoint = formset.form.base_fields["endpoint"]
+        endpoint.choices = list(endpoint.choices)
+        return formset
+
     fields = ("kind", "value", "endpoint", "subject", "body")
     formset = ActionFormSet
     extra = 1
@@ -200,6 +219,9 @@ def value_guide() -> list[tuple[str, str]]:
     ]
 
 
+_list_names: ContextVar[ValueNames | None] = ContextVar("rule_list_names", default=None)
+
+
 class RuleAdmin(TenantModelAdmin):
     list_display = ("name", "position", "is_active", "summary")
     list_editable = ("position", "is_active")
@@ -211,12 +233,20 @@ class RuleAdmin(TenantModelAdmin):
         return super().get_queryset(request).prefetch_related("conditions", "actions")
 
     def changelist_view(self, request, extra_context=None):
-        self._names = ValueNames()  # the list's conditions in words, a query per kind of row
-        return super().changelist_view(request, extra_context)
+        # The list's conditions in words, a query per kind of named row. A context
+        # variable, not an attribute: one admin object serves every request's thread.
+        token = _list_names.set(ValueNames())
+        try:
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # now, while the names are set
+            return response
+        finally:
+            _list_names.reset(token)
 
     @admin.display(description=_("conditions and actions"))
     def summary(self, rule):
-        names = getattr(self, "_names", None) or ValueNames()
+        names = _list_names.get() or ValueNames()
         conditions = "; ".join(
             names.condition(c.field, c.operator, c.value) for c in list(rule.conditions.all())[:3]
         )

@@ -4,7 +4,7 @@ A condition is (field, operator, value): "priority is greater than High", "tags 
 any of vip, enterprise", "hours since pending greater than 48". Values are typed by
 admins in words (a category's name, an agent's email, "Urgent") and stored as what
 the ticket stores (the category's id, the priority's number), so a rename does not
-break a rule; `display_value` turns them back into words for the editor.
+break a rule; `ValueNames` turns them back into words for the editor.
 
 Two readers, one meaning:
 - `holds(condition, facts)` checks one ticket in Python: triggers, on every change,

@@ -19,15 +19,13 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import translation
 
 from helpdesk.models import Membership, OutboundEmail, Role, User
 from helpdesk.outbox import outbox_handler
 from helpdesk.services import email_queue_template
-from helpdesk.tenancy import tenant_url
 from tickets.email_threads import new_message_id, sent_message_id_record
-from tickets.rendering import render_markdown
+from tickets.rendering import agent_url, customer_url, render_markdown
 from tickets.reply_tokens import reply_address, reply_token_issue
 
 if TYPE_CHECKING:
@@ -36,14 +34,6 @@ if TYPE_CHECKING:
 
 def thread_root_id(ticket: Ticket) -> str:
     return f"<ticket-{ticket.tenant.slug}-{ticket.number}@{settings.INBOUND_EMAIL_DOMAIN}>"
-
-
-def customer_url(ticket: Ticket) -> str:
-    return tenant_url(ticket.tenant, reverse("hc_ticket_detail", args=[ticket.number]))
-
-
-def agent_url(ticket: Ticket) -> str:
-    return tenant_url(ticket.tenant, reverse("agent_ticket", args=[ticket.number]))
 
 
 def _language(user: User, ticket: Ticket) -> str:

@@ -1,4 +1,4 @@
-"""User-written text to safe HTML.
+"""User-written text to safe HTML, and what the placeholders of macros and rules stand for.
 
 Ticket messages and macros are Markdown (CommonMark with tables and
 strikethrough); raw HTML in them is shown as text, and the rendered HTML is
@@ -6,12 +6,22 @@ sanitized again by nh3 with an allowlist, so a message cannot run script in
 anyone's browser. HTML from email goes through the same sanitizer.
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import nh3
+from django.urls import reverse
 from markdown_it import MarkdownIt
+
+from helpdesk.tenancy import tenant_url
+
+if TYPE_CHECKING:
+    from helpdesk.models import User
+    from tickets.models import Ticket
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).enable(
     ["table", "strikethrough"]
@@ -146,3 +156,36 @@ def fill_placeholders(template: str, values: dict[str, dict[str, object]]) -> st
         return match.group(0) if value is None else str(value)
 
     return _PLACEHOLDER.sub(replace, template)
+
+
+def customer_url(ticket: Ticket) -> str:
+    return tenant_url(ticket.tenant, reverse("hc_ticket_detail", args=[ticket.number]))
+
+
+def agent_url(ticket: Ticket) -> str:
+    return tenant_url(ticket.tenant, reverse("agent_ticket", args=[ticket.number]))
+
+
+def ticket_placeholders(ticket: Ticket, agent: User | None) -> dict[str, dict[str, object]]:
+    """What `{{ customer.first_name }}`-style placeholders of a macro or a rule's text
+    stand for (tickets.rendering.fill_placeholders), `agent` the one writing."""
+    requester = ticket.requester
+    return {
+        "customer": {
+            "first_name": requester.first_name or requester.email,
+            "name": requester.display_name,
+            "email": requester.email,
+        },
+        "ticket": {
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "status": ticket.get_status_display(),
+            "priority": ticket.get_priority_display(),
+            "url": agent_url(ticket),
+            "customer_url": customer_url(ticket),
+        },
+        "agent": {
+            "first_name": (agent.first_name if agent else "") or "",
+            "name": agent.display_name if agent else "",
+        },
+    }

@@ -54,7 +54,12 @@ from tickets.models import (
     TicketEvent,
     TicketSequence,
 )
-from tickets.rendering import fill_placeholders, render_markdown, sanitize_html
+from tickets.rendering import (
+    fill_placeholders,
+    render_markdown,
+    sanitize_html,
+    ticket_placeholders,
+)
 from tickets.search import search_add_message, search_index
 from tickets.selectors import customer_may_see, member_by_email
 
@@ -919,19 +924,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
 
 
 def macro_render(*, macro: Macro, ticket: Ticket, agent: User) -> str:
-    requester = ticket.requester
-    return fill_placeholders(
-        macro.body,
-        {
-            "customer": {
-                "first_name": requester.first_name or requester.email,
-                "name": requester.display_name,
-                "email": requester.email,
-            },
-            "ticket": {"number": ticket.number, "subject": ticket.subject},
-            "agent": {"first_name": agent.first_name, "name": agent.display_name},
-        },
-    )
+    return fill_placeholders(macro.body, ticket_placeholders(ticket, agent))
 
 
 @transaction.atomic

@@ -195,3 +195,25 @@ def test_the_list_shows_each_rules_conditions_in_words_at_a_cost_flat_in_rules(a
     page, many = listed()
     assert "Group is not set; Category is Account; Assignee is set" in page
     assert many <= few + 1  # the groups' names: one more kind of row, read once
+
+
+def test_a_rules_page_costs_the_same_however_many_conditions_name_rows(acme):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_of(rule) -> int:
+        client = acme.client(acme.admin)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(f"/admin/rules/trigger/{rule.pk}/change/")
+        assert 'value="Billing"' in page.content.decode()
+        return len(queries)
+
+    few = make_trigger(acme, "Few", [("category", "is", "Billing")], [("set_category", "Billing")])
+    many = make_trigger(
+        acme,
+        "Many",
+        [("category", "is", "Billing"), ("category", "is_not", "Account")]
+        + [("category", "changed_to", name) for name in ("Billing", "Account", "Technical issue")],
+        [("set_category", "Billing"), ("set_category", "Account")],
+    )
+    assert queries_of(many) == queries_of(few)
