@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench import generate_insights
+from feedback import rollups
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.services import tenant_create
 from helpdesk.tenancy import tenant_scope
@@ -368,6 +369,8 @@ def generate(log: Callable[[str], None] = print) -> Tenant:
             generate_insights.fill(tenant, random.Random(generate_insights.SEED), log)  # noqa: S311
             log("  search documents (tickets/search.py)")
             reindex(tenant_id=tenant.pk)
+            log("  dashboard rollups (feedback/rollups.py)")
+            rollups.rebuild_desk(tenant)
     log(f"  written in {time.monotonic() - started:.0f} s; VACUUM ANALYZE...")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import TenantOwned
+from helpdesk.models import Tenant, TenantOwned
 
 
 class FeedbackSettings(TenantOwned):
@@ -288,3 +288,60 @@ class FeedbackSubmission(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.get_ease_display()} · {self.page}"
+
+
+class DayRollup(TenantOwned):
+    """A desk-day's ticket figures under one grouping, which the dashboards read instead
+    of the tickets behind them (feedback/rollups.py builds them; never edited by hand).
+
+    `grouping` says which dimensions the row is grouped by (rollups.GROUPINGS: none,
+    one, or two of plan, category, priority, channel and agent); the others are NULL.
+    Each measure counts what happened on `day` in the desk's time zone: tickets
+    created, solved (by their latest solve), created and still unsolved now, SLA
+    clocks due (`sla`: {"metric:result": n}), CSAT ratings given, and the business
+    seconds of first responses and resolutions as histograms (rollups.bucket_sql)."""
+
+    day = models.DateField()
+    grouping = models.PositiveSmallIntegerField()
+    plan_id = models.IntegerField(null=True)
+    category_id = models.IntegerField(null=True)
+    priority = models.PositiveSmallIntegerField(null=True)
+    channel = models.CharField(max_length=20, null=True)  # noqa: DJ001 - NULL: not grouped by it
+    agent_id = models.IntegerField(null=True)
+    created = models.PositiveIntegerField(default=0)
+    solved = models.PositiveIntegerField(default=0)
+    unsolved = models.PositiveIntegerField(default=0)
+    # {bucket: count}, only the buckets with counts (most of a day's are empty).
+    first_responses = models.JSONField(default=dict)
+    resolutions = models.JSONField(default=dict)
+    sla = models.JSONField(default=dict)
+    # CSAT ratings given that day (their "agent" is the survey's: who solved the ticket).
+    rated = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "grouping", "day"], name="dayrollup_read")]
+
+    def __str__(self) -> str:
+        return f"{self.day} #{self.grouping}"
+
+
+class RollupStale(TenantOwned):
+    """A desk-day whose rollups must be rebuilt (NULL: every day of the desk).
+
+    Database triggers (migration 0005) append a row whenever a ticket, SLA outcome,
+    organization's plan or desk's time zone changes what a day's figures are, in the
+    writing transaction, from any code path; the worker (rollups.refresh) rebuilds
+    those days and deletes exactly the rows it read, in one transaction. Rows are
+    only appended, never updated, so writers never wait on each other here. The
+    tenant is a plain number: these rows may outlive a desk being deleted."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", editable=False
+    )
+    day = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day or 'all'}"

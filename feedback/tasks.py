@@ -3,6 +3,7 @@
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from feedback import rollups
 from feedback.models import CsatSurvey, SurveyStatus
 from feedback.services import csat_send_due, nps_send_due
 from helpdesk.celery import app
@@ -33,3 +34,14 @@ def send_nps_surveys_for(tenant) -> int:
 def send_nps_surveys() -> int:
     """Beat, hourly: each active tenant asks the contacts who are due."""
     return fan_out(send_nps_surveys_for)
+
+
+@tenant_task()
+def refresh_rollups_for(tenant) -> int:
+    return rollups.refresh(tenant)
+
+
+@app.task(name="feedback.tasks.refresh_rollups")
+def refresh_rollups() -> int:
+    """Beat, every minute: a task per desk whose dashboard rollups have stale days."""
+    return fan_out(refresh_rollups_for, rollups.stale_tenants())

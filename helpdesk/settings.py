@@ -310,6 +310,8 @@ CELERY_BEAT_SCHEDULE = {
     # Webhook deliveries whose wake-up was lost, whose back-off is over, or whose worker
     # died mid-request (webhooks/services.py).
     "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 60.0},
+    # The insights dashboards' rollups of the days that changed (feedback/rollups.py).
+    "refresh-rollups": {"task": "feedback.tasks.refresh_rollups", "schedule": 60.0},
 }
 
 # -- outbound webhooks (docs/webhooks.md) ---------------------------------------------------

@@ -2,7 +2,10 @@
 
 base.py holds what is asked (period, buckets, filters) and the shared pieces;
 tickets.py, surveys.py and kb.py the figures; panels.py turns them into headlines
-and charts for the page (feedback/views/dashboard.py).
+and charts for the page (feedback/views/dashboard.py). The ticket figures (volume,
+speed, SLA, CSAT) are read from the desk-day rollups (from_rollups.py, built by
+feedback/rollups.py) when they hold them; the queries below over the tickets remain
+for what they do not (two filters or more, a desk not rolled up yet).
 
 One function per panel of figures; each runs a few grouped queries over index
 ranges and returns small dataclasses, never model rows by the thousand. Most
@@ -27,7 +30,8 @@ Definitions (docs/feedback-and-dashboards.md says the same for readers):
 - Speed: business time (the ticket's SLA calendar), stored on the ticket when it
   happens. First response: tickets whose first public agent reply falls in the
   period; resolution: tickets solved in the period. Median and 90th percentile
-  are PostgreSQL's `percentile_cont` (interpolated).
+  are PostgreSQL's `percentile_cont` (interpolated); read from the rollups'
+  histograms, within rollups.RELATIVE_ERROR (5%) of it.
 - SLA: clocks that ended (`SLAOutcome`), by due time, as in the SLA report.
 - CSAT: ratings given in the period (by `rated_at`); satisfied = rating >=
   SATISFIED_RATING (4 of 5); % satisfied = satisfied / rated; average = mean rating.

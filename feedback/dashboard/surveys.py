@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
+from feedback.dashboard import from_rollups
 from feedback.dashboard.base import CURRENT, PREVIOUS, Compare, Scope, percent_of
 from feedback.models import SATISFIED_RATING, CsatSurvey, NpsSurvey
 from feedback.selectors import NpsFigure, nps_counts, nps_figure
@@ -76,12 +77,8 @@ def _total(parts) -> Satisfaction:
     )
 
 
-def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Csat:
-    buckets, slots = scope.buckets(), scope.slots()
-    # Per slot (the previous period, or a bucket: the period ends the range) and agent
-    # who solved the ticket, sorted by the agent's name: the trend adds up each slot's
-    # agents, the table each agent's slots.
-    rows = (
+def _rated_rows(scope: Scope):
+    return (
         _rated(scope)
         .annotate(slot=scope.slot("rated_at"))
         .values("slot", "agent")
@@ -94,6 +91,14 @@ def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Cs
         )
         .order_by("agent_name", "agent_email", "agent")
     )
+
+
+def csat(scope: Scope, *, comments_shown: int = 10, no_agent: str = "—") -> Csat:
+    buckets, slots = scope.buckets(), scope.slots()
+    # Per slot (the previous period, or a bucket: the period ends the range) and agent
+    # who solved the ticket, sorted by the agent's name: the trend adds up each slot's
+    # agents, the table each agent's slots.
+    rows = from_rollups.csat_rows(scope) if from_rollups.answers(scope) else _rated_rows(scope)
     by_slot: dict[date | str, list[Satisfaction]] = {}
     agents: dict[int | None, dict] = {}  # in the order of their names
     for row in rows:

@@ -9,6 +9,7 @@ from datetime import date
 from django.db import connection
 from django.db.models import Count, F, FilteredRelation, Q
 
+from feedback.dashboard import from_rollups
 from feedback.dashboard.base import (
     CURRENT,
     LATER,
@@ -56,9 +57,14 @@ def _counts_by_slot(scope: Scope, column: str, *, by_channel: bool = False) -> l
 
 def volume(scope: Scope) -> Volume:
     buckets, slots = scope.buckets(), scope.slots()
-    created_rows = _counts_by_slot(scope, "created_at", by_channel=True)
-    solved_rows = _counts_by_slot(scope, "solved_at")
-    unsolved_now = Ticket.objects.filter(scope.filters.tickets(), solved_at__isnull=True).count()
+    if from_rollups.answers(scope):
+        created_rows, solved_rows, unsolved_now = from_rollups.volume_rows(scope)
+    else:
+        created_rows = _counts_by_slot(scope, "created_at", by_channel=True)
+        solved_rows = _counts_by_slot(scope, "solved_at")
+        unsolved_now = Ticket.objects.filter(
+            scope.filters.tickets(), solved_at__isnull=True
+        ).count()
 
     def tally(rows):
         """Per bucket, and in all for the period (CURRENT), the previous one and later."""
@@ -205,7 +211,7 @@ def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
     previous one) and by category, priority and plan (this period). First responses
     are the tickets first answered in the period, resolutions those solved in it."""
     none_labels = none_labels or {}
-    durations = _durations(scope)
+    durations = from_rollups.durations(scope) if from_rollups.answers(scope) else _durations(scope)
     answered, solved = durations["first_response"], durations["resolution"]
     none = Durations(0, None, None)
     # Labels and order: a handful of rows each, from the desk's cached lists if given.
@@ -228,11 +234,13 @@ def speed(scope: Scope, none_labels: dict[str, str] | None = None) -> Speed:
         ("plan", "plan_id"),
     ):
         known = [*names[key], (None, none_labels.get(grouping, "—"))]
-        by[grouping] = [
+        rows = [
             SpeedRow(label, answered[key].get(value, none), solved[key].get(value, none))
             for value, label in known
-            if value in answered[key] or value in solved[key]
         ]
+        # A group shows when one of its tickets was measured (a ticket answered before
+        # times were kept has no first-response time).
+        by[grouping] = [r for r in rows if r.first_response.count or r.resolution.count]
     return Speed(
         overall=SpeedRow("", answered[""].get(None, none), solved[""].get(None, none)),
         previous=SpeedRow("", answered[PREVIOUS][None], solved[PREVIOUS][None]),
@@ -253,8 +261,8 @@ class Sla:
     breaches: list  # the latest SLABreach rows of the period
 
 
-def sla(scope: Scope, *, breaches_shown: int = 10) -> Sla:
-    rows = (
+def _sla_rows(scope: Scope):
+    return (
         SLAOutcome.objects.filter(scope.filters.tickets("ticket__"))
         .filter(due_at__gte=scope.previous_start, due_at__lt=scope.end)
         .annotate(slot=scope.slot("due_at"))
@@ -262,6 +270,10 @@ def sla(scope: Scope, *, breaches_shown: int = 10) -> Sla:
         .annotate(n=Count("due_at"))
         .order_by()
     )
+
+
+def sla(scope: Scope, *, breaches_shown: int = 10) -> Sla:
+    rows = from_rollups.sla_rows(scope) if from_rollups.answers(scope) else _sla_rows(scope)
     buckets, slots = scope.buckets(), scope.slots()
     cells = {m: {} for m in Metric.values}
     totals = {m: (sla_reports.Cell(), sla_reports.Cell()) for m in Metric.values}
