@@ -343,5 +343,15 @@ class RollupStale(TenantOwned):
     )
     day = models.DateField(null=True)
 
+    class Meta:
+        # Dashboards ask whether a whole-desk rebuild is pending on every request.
+        indexes = [
+            models.Index(
+                fields=["tenant"],
+                condition=models.Q(day__isnull=True),
+                name="rollupstale_whole_desk",
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.day or 'all'}"

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ('tenant', models.ForeignKey(db_constraint=False, editable=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='helpdesk.tenant')),
             ],
             options={
-                'abstract': False,
+                'indexes': [models.Index(condition=models.Q(('day__isnull', True)), fields=['tenant'], name='rollupstale_whole_desk')],
             },
         ),
         migrations.CreateModel(
