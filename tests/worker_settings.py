@@ -8,7 +8,9 @@ chosen moment, as the OOM killer would:
 
 - "after-send": right after the mail backend wrote a message;
 - "while-queueing": as an email is stored, before its transaction commits (inside a
-  survey's transaction, or inside an outbox job rendering a ticket's emails).
+  survey's transaction, or inside an outbox job rendering a ticket's emails);
+- "while-rolling-up": after a desk's dashboard rollups were rebuilt, before the
+  refresh's transaction commits (feedback/rollups.py).
 """
 
 import os
@@ -65,3 +67,13 @@ class DyingWorkerConfig(AppConfig):
         from helpdesk.models import OutboundEmail
 
         post_save.connect(_die_while_queueing, sender=OutboundEmail)
+        if os.environ.get("KILL_WORKER") == "while-rolling-up":
+            from feedback import rollups
+
+            rebuild = rollups._rebuild
+
+            def rebuild_then_die(*args, **kwargs):
+                rebuild(*args, **kwargs)
+                _die()
+
+            rollups._rebuild = rebuild_then_die

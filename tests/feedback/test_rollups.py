@@ -21,8 +21,10 @@ from django.utils import timezone
 from feedback import dashboard, rollups
 from feedback.dashboard import Filters, Period, Scope, from_rollups
 from feedback.models import CsatSurvey, DayRollup, RollupStale, SurveyStatus
+from feedback.tasks import refresh_rollups
 from sla.models import SLAOutcome
 from tests.feedback.helpers import refresh_dashboards
+from tests.processes import Worker, wait_for
 from tests.sla.factories import make_customer_on
 from tests.tickets.factories import category, make_ticket, set_fields
 from tickets.models import Category, Channel, Priority, Status, Ticket
@@ -347,3 +349,31 @@ def test_a_histograms_percentiles_are_within_the_stated_error(db, seed):
         assert rollups.percentile(histogram, fraction) == pytest.approx(
             expected, rel=rollups.RELATIVE_ERROR
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_while_rolling_up_loses_nothing(acme, queue, tmp_path, monkeypatch):
+    """SIGKILL after the rebuild, before its transaction commits: nothing of it is
+    kept, the desk's days stay stale, and a second worker's refresh builds them."""
+    spread(acme, n=80)
+    stale_before = _stale_rows()
+    dying = Worker(tmp_path, kill="while-rolling-up")
+    try:
+        refresh_rollups.delay()
+        assert dying.wait_killed() == -9
+    finally:
+        dying.stop()
+    with acme.scope():
+        assert not DayRollup.objects.exists()
+    assert _stale_rows() == stale_before
+    second = Worker(tmp_path, visibility_timeout=1)
+    try:
+        refresh_rollups.delay()
+        wait_for(lambda: _stale_rows() == 0, message="the second worker's refresh")
+    finally:
+        second.stop()
+    rolled_up = _snapshot(acme)
+    with acme.scope():
+        rollups.rebuild_desk(acme.tenant)
+    assert _snapshot(acme) == rolled_up
+    assert assert_same_figures(acme, monkeypatch) > 50
