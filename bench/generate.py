@@ -1,11 +1,14 @@
-"""The benchmark's data: one tenant, `bench`, with 100,000 tickets and 300,000 messages,
-and what the insights dashboards read (bench/generate_insights.py).
+"""The benchmark's data: a desk, `bench`, with 100,000 tickets and 300,000 messages,
+and what the insights dashboards read (bench/generate_insights.py); with
+`bench.run --tickets N`, a second desk of N tickets beside it (`bench-1m` for
+1,000,000), generated the same way: three messages a ticket, the same people and
+organizations, the same seed (the `bench` desk is what it always was).
 
-Written directly with bulk_create in batches (as tickets/demo.py writes demo
-history), inside one transaction and the tenant's scope: a run that fails
-leaves nothing behind. Bodies are rendered once per distinct text, users get an
-unusable password (nobody logs in with one; the benchmark opens sessions
-directly), and the numbers continue from the ticket sequence.
+Written directly, people with bulk_create and tickets, messages and events with COPY
+(`copy_rows`), CHUNK tickets at a time, inside one transaction and the tenant's
+scope: a run that fails leaves nothing behind. Bodies are rendered once per distinct
+text, users get an unusable password (nobody logs in with one; the benchmark opens
+sessions directly), and the numbers continue from the ticket sequence.
 
 Called by bench/run.py with Django set up on the bench database.
 """
@@ -20,10 +23,11 @@ from decimal import Decimal
 from itertools import accumulate
 
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.utils import timezone
 
 from bench import generate_insights
+from bench.common import TICKETS, desk_slug
 from feedback import rollups
 from helpdesk.models import Membership, Role, Tenant, User
 from helpdesk.services import tenant_create
@@ -43,9 +47,8 @@ from tickets.models import (
 from tickets.rendering import render_markdown
 from tickets.search import reindex
 
-TENANT_SLUG = "bench"
-TICKETS = 100_000
-MESSAGES = 300_000
+MESSAGES_PER_TICKET = 3
+MESSAGES = TICKETS * MESSAGES_PER_TICKET
 STAFF = 6  # one admin and five agents
 ORGANIZATIONS = 200
 CUSTOMERS = 2_000
@@ -95,41 +98,42 @@ STATUS_WEIGHTS = {
 }
 
 
-def bench_tenant() -> Tenant | None:
-    return Tenant.objects.filter(slug=TENANT_SLUG).first()
+def bench_tenant(tickets: int = TICKETS) -> Tenant | None:
+    return Tenant.objects.filter(slug=desk_slug(tickets)).first()
 
 
-def data_sizes(tenant: Tenant) -> dict[str, int]:
-    """Counts of the generated data (tickets numbered past TICKETS are the API's, not ours)."""
+def data_sizes(tenant: Tenant, tickets: int = TICKETS) -> dict[str, int]:
+    """Counts of the generated data (tickets numbered past `tickets` are the API's, not ours)."""
     with tenant_scope(tenant):
         return {
-            "tickets": Ticket.objects.filter(number__lte=TICKETS).count(),
-            "messages": Message.objects.filter(ticket__number__lte=TICKETS).count(),
-            "events": TicketEvent.objects.filter(ticket__number__lte=TICKETS).count(),
+            "tickets": Ticket.objects.filter(number__lte=tickets).count(),
+            "messages": Message.objects.filter(ticket__number__lte=tickets).count(),
+            "events": TicketEvent.objects.filter(ticket__number__lte=tickets).count(),
             "organizations": Organization.objects.count(),
             "customers": Membership.objects.filter(role=Role.CUSTOMER).count(),
             "staff": Membership.objects.filter(role__in=[Role.AGENT, Role.ADMIN]).count(),
         }
 
 
-def is_complete(tenant: Tenant | None) -> bool:
+def is_complete(tenant: Tenant | None, tickets: int = TICKETS) -> bool:
     """All generated, the dashboards' data included: data from before the dashboards
     (whose threads were spread over up to two years, so nearly every ticket was solved
-    in the last weeks) is generated again."""
+    in the last weeks) is generated again. Runs add a few notes (the search section's
+    rare word), so there may be more messages than generated."""
     if tenant is None:
         return False
-    sizes = data_sizes(tenant)
-    complete = sizes["tickets"] == TICKETS and sizes["messages"] == MESSAGES
+    sizes = data_sizes(tenant, tickets)
+    complete = sizes["tickets"] == tickets and sizes["messages"] >= tickets * MESSAGES_PER_TICKET
     return complete and generate_insights.has_insights(tenant)
 
 
-def _message_counts(rng: random.Random) -> list[int]:
-    """Messages per ticket: 1 to 8, averaging exactly MESSAGES / TICKETS."""
-    counts = [rng.choice([1, 2, 2, 3, 3, 4, 4, 5]) for _ in range(TICKETS)]
-    difference = MESSAGES - sum(counts)
+def _message_counts(rng: random.Random, tickets: int) -> list[int]:
+    """Messages per ticket: 1 to 8, averaging exactly MESSAGES_PER_TICKET."""
+    counts = [rng.choice([1, 2, 2, 3, 3, 4, 4, 5]) for _ in range(tickets)]
+    difference = tickets * MESSAGES_PER_TICKET - sum(counts)
     step = 1 if difference > 0 else -1
     while difference:
-        i = rng.randrange(TICKETS)
+        i = rng.randrange(tickets)
         if 1 <= counts[i] + step <= 8:
             counts[i] += step
             difference -= step
@@ -220,7 +224,33 @@ def _people(tenant: Tenant, rng: random.Random, log: Callable[[str], None]):
     return staff_users, list(zip(users, customer_orgs, strict=True))
 
 
-def _tickets(tenant, rng, staff, customers, log) -> None:
+def copy_rows(model, rows: list) -> None:
+    """Write model instances with COPY: a fraction of bulk_create's time (building the
+    INSERT statements took most of it). Their ids are drawn from the table's sequence
+    first, in order, as bulk_create would number them, so rows that point at them
+    (messages at their ticket) can follow."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    fields = model._meta.concrete_fields
+    db = connections[router.db_for_write(model)]  # not the proxy: asked for every value
+    with db.cursor() as cursor:
+        if rows[0].pk is None:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, len(rows)],
+            )
+            for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+                row.pk = pk
+        columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [field.get_db_prep_save(getattr(row, field.attname), db) for field in fields]
+                )
+
+
+def _tickets(tenant, rng, staff, customers, log, tickets: int) -> None:
     now = timezone.now()
     categories = {c.name: c for c in Category.objects.all()}
     html: dict[str, str] = {}
@@ -230,14 +260,14 @@ def _tickets(tenant, rng, staff, customers, log) -> None:
             html[body] = render_markdown(body)
         return html[body]
 
-    counts = _message_counts(rng)
+    counts = _message_counts(rng, tickets)
     statuses = list(STATUS_WEIGHTS)
     weights = list(STATUS_WEIGHTS.values())
     channels = [Channel.WEB] * 6 + [Channel.EMAIL] * 3 + [Channel.API]
     written = 0
-    for first in range(1, TICKETS + 1, CHUNK):
-        numbers = range(first, min(first + CHUNK, TICKETS + 1))
-        tickets, threads = [], []
+    for first in range(1, tickets + 1, CHUNK):
+        numbers = range(first, min(first + CHUNK, tickets + 1))
+        rows, threads = [], []
         for number in numbers:
             customer, org = rng.choice(customers)
             chinese = customer.preferred_language == "zh-hans" or rng.random() < 0.1
@@ -289,7 +319,7 @@ def _tickets(tenant, rng, staff, customers, log) -> None:
             if solved_at and solved_at > now:
                 solved_at = now
             channel = rng.choice(channels)
-            tickets.append(
+            rows.append(
                 Ticket(
                     tenant=tenant,
                     number=number,
@@ -310,11 +340,11 @@ def _tickets(tenant, rng, staff, customers, log) -> None:
                 )
             )
             threads.append((thread, agent if assigned else None, customer, channel))
-        Ticket.objects.bulk_create(tickets, batch_size=BATCH)
+        copy_rows(Ticket, rows)
 
         messages, events = [], []
         kind = TicketEvent.Kind
-        for ticket, (thread, assignee, customer, channel) in zip(tickets, threads, strict=True):
+        for ticket, (thread, assignee, customer, channel) in zip(rows, threads, strict=True):
             for author, body, at, internal in thread:
                 messages.append(
                     Message(
@@ -348,24 +378,33 @@ def _tickets(tenant, rng, staff, customers, log) -> None:
                         created_at=at,
                     )
                 )
-        Message.objects.bulk_create(messages, batch_size=BATCH)
-        TicketEvent.objects.bulk_create(events, batch_size=BATCH)
-        written += len(tickets)
-        if written % 25_000 == 0 or written == TICKETS:
+        copy_rows(Message, messages)
+        copy_rows(TicketEvent, events)
+        written += len(rows)
+        if written % 25_000 == 0 or written == tickets:
             log(f"  {written:,} tickets written")
-    TicketSequence.objects.update_or_create(tenant=tenant, defaults={"last_number": TICKETS})
+    TicketSequence.objects.update_or_create(tenant=tenant, defaults={"last_number": tickets})
 
 
-def generate(log: Callable[[str], None] = print) -> Tenant:
-    """Create the bench tenant and its data (the caller makes sure it is not there yet)."""
+def generate(log: Callable[[str], None] = print, *, tickets: int = TICKETS) -> Tenant:
+    """Create the desk of `tickets` tickets and its data (the caller makes sure it is not
+    there yet). Every desk starts from the same seed: the same people, organizations and
+    kinds of tickets, only more of them."""
     started = time.monotonic()
     rng = random.Random(SEED)  # noqa: S311 - benchmark content, not secrets
+    name = "Bench Analytics" if tickets == TICKETS else f"Bench Analytics, {tickets:,} tickets"
     with transaction.atomic():
-        tenant = tenant_create(slug=TENANT_SLUG, name="Bench Analytics")
+        tenant = tenant_create(slug=desk_slug(tickets), name=name)
         with tenant_scope(tenant):
             seed_macros(tenant)
             staff, customers = _people(tenant, rng, log)
-            _tickets(tenant, rng, staff, customers, log)
+            _tickets(tenant, rng, staff, customers, log, tickets)
+            # Statistics of what this transaction wrote (ANALYZE counts its own rows):
+            # without them the new desk looks empty to the planner, which then reads all
+            # its tickets for every batch of "the next ones by id" (the surveys' below,
+            # tickets/search.py reindex's): half an hour at a million tickets.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Ticket._meta.db_table}, {Message._meta.db_table}")
             generate_insights.fill(tenant, random.Random(generate_insights.SEED), log)  # noqa: S311
             log("  search documents (tickets/search.py)")
             reindex(tenant_id=tenant.pk)
@@ -373,6 +412,7 @@ def generate(log: Callable[[str], None] = print) -> Tenant:
             rollups.rebuild_desk(tenant)
     log(f"  written in {time.monotonic() - started:.0f} s; VACUUM ANALYZE...")
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+        # Inside a caller's transaction (a test's) VACUUM cannot run; ANALYZE can.
+        cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
     log(f"  done in {time.monotonic() - started:.0f} s")
     return tenant

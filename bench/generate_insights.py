@@ -1,4 +1,4 @@
-"""What the insights dashboards read, added to the bench tenant's 100,000 tickets.
+"""What the insights dashboards read, added to a bench desk's tickets (100,000 or more).
 
 - Each ticket's first-response and resolution times in business seconds, in the
   calendar of the SLA policy its plan and priority get (as sla/timers.py stores
@@ -11,7 +11,8 @@
 - Knowledge base: 40 articles, their daily views for 400 days, votes, suggestion
   deflections and searches that found nothing.
 
-Added in the same transaction as the tickets by `generate.generate`; bench data
+Added in the same transaction as the tickets by `generate.generate`, CHUNK tickets
+at a time (a million tickets' rows would not all fit in memory at once); bench data
 from before the dashboards lacks it and is generated again (`generate.is_complete`).
 """
 
@@ -42,6 +43,7 @@ from sla.selectors import policy_book
 from tickets.models import Ticket
 
 BATCH = 5_000
+CHUNK = 50_000  # tickets read, and their durations, outcomes and surveys written, per round
 SEED = 6_000
 CSAT_SENT = 0.7
 CSAT_RATED = 0.3
@@ -71,26 +73,44 @@ def has_insights(tenant: Tenant) -> bool:
 def fill(tenant: Tenant, rng: random.Random, log: Callable[[str], None]) -> None:
     """Everything above, inside the caller's transaction and the tenant's scope."""
     now = timezone.now()
-    tickets = list(
-        Ticket.objects.values_list(
-            "pk",
-            "created_at",
-            "first_agent_reply_at",
-            "solved_at",
-            "priority",
-            "organization__plan",
-            "assignee",
-            "requester",
-        )
-    )
-    _durations_and_outcomes(tenant, tickets, now, log)
-    _csat(tenant, tickets, rng, log)
-    _nps(tenant, rng, now, log)
-    _knowledge(tenant, [t[0] for t in tickets], rng, now, log)
-
-
-def _durations_and_outcomes(tenant, tickets, now, log) -> None:
     book = policy_book(tenant)
+    ticket_ids = []
+    counts = {"durations": 0, "outcomes": 0, "surveys": 0, "rated": 0}
+    last = 0
+    while True:
+        # In id order: the surveys draw from `rng` ticket after ticket, so which
+        # tickets get one follows the order (before chunks, whatever order the scan
+        # of every ticket returned).
+        tickets = list(
+            Ticket.objects.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "created_at",
+                "first_agent_reply_at",
+                "solved_at",
+                "priority",
+                "organization__plan",
+                "assignee",
+                "requester",
+            )[:CHUNK]
+        )
+        if not tickets:
+            break
+        last = tickets[-1][0]
+        ticket_ids += [t[0] for t in tickets]
+        _durations_and_outcomes(tenant, book, tickets, now, counts)
+        _csat(tenant, tickets, rng, counts)
+    log(
+        f"  business durations of {counts['durations']:,} tickets, "
+        f"{counts['outcomes']:,} SLA outcomes"
+    )
+    log(f"  {counts['surveys']:,} CSAT surveys sent, {counts['rated']:,} rated")
+    _nps(tenant, rng, now, log)
+    _knowledge(tenant, ticket_ids, rng, now, log)
+
+
+def _durations_and_outcomes(tenant, book, tickets, now, counts) -> None:
     table = connection.ops.quote_name(Ticket._meta.db_table)
     durations, outcomes = [], []
     for pk, created, replied, solved, priority, plan, _assignee, _requester in tickets:
@@ -131,10 +151,11 @@ def _durations_and_outcomes(tenant, tickets, now, log) -> None:
                 [value for row in batch for value in row],
             )
     SLAOutcome.objects.bulk_create(outcomes, batch_size=BATCH, ignore_conflicts=True)
-    log(f"  business durations of {len(durations):,} tickets, {len(outcomes):,} SLA outcomes")
+    counts["durations"] += len(durations)
+    counts["outcomes"] += len(outcomes)
 
 
-def _csat(tenant, tickets, rng, log) -> None:
+def _csat(tenant, tickets, rng, counts) -> None:
     surveys = []
     for pk, _created, _replied, solved, _priority, _plan, assignee, requester in tickets:
         if solved is None:
@@ -161,8 +182,8 @@ def _csat(tenant, tickets, rng, log) -> None:
             )
         )
     CsatSurvey.objects.bulk_create(surveys, batch_size=BATCH)
-    rated = sum(1 for s in surveys if s.rating)
-    log(f"  {len(surveys):,} CSAT surveys sent, {rated:,} rated")
+    counts["surveys"] += len(surveys)
+    counts["rated"] += sum(1 for s in surveys if s.rating)
 
 
 def _nps(tenant, rng, now, log) -> None:

@@ -25,9 +25,9 @@ class Measured:
         return max(self.sequential_other, self.concurrent_other)
 
 
-def check_pages(port: int, found: list[loadgen.Target]) -> None:
+def check_pages(port: int, found: list[loadgen.Target], host: str = HOST_NAME) -> None:
     """Every target answers as expected before anything is timed (no login redirects)."""
-    client = loadgen.Client(port, f"{HOST_NAME}:{port}")
+    client = loadgen.Client(port, f"{host}:{port}")
     for target in found:
         status, data = client.send(target, 999_999)
         if status != target.expect:

@@ -111,6 +111,38 @@ def sequential(port: int, host: str, target: Target, *, requests: int, warmup: i
     return result
 
 
+def alternating(
+    port: int,
+    targets: list[tuple[str, Target]],
+    *,
+    requests: int,
+    warmup: int,
+    seconds: float = math.inf,
+    least: int = 1,
+) -> list[Result]:
+    """One request at a time, taking turns between `targets` (host, target): A, B, A, B...
+    so that each sees the same state of the machine. `warmup` untimed rounds, then
+    `requests` timed ones, or fewer (never under `least`) once `seconds` have passed."""
+    clients = [Client(port, host) for host, _target in targets]
+    lock = threading.Lock()
+    warm = [Result([], 0.0) for _ in targets]
+    for i in range(warmup):
+        for client, (_host, target), result in zip(clients, targets, warm, strict=True):
+            _timed(client, target, i, result, lock)
+    results = [Result([], 0.0, errors=w.errors, first_error=w.first_error) for w in warm]
+    started = time.perf_counter()
+    for n, i in enumerate(range(warmup, warmup + requests)):
+        if n >= least and time.perf_counter() - started > seconds:
+            break
+        for client, (_host, target), result in zip(clients, targets, results, strict=True):
+            _timed(client, target, i, result, lock)
+    elapsed = time.perf_counter() - started
+    for client, result in zip(clients, results, strict=True):
+        result.elapsed = elapsed  # every target's turns together
+        client.close()
+    return results
+
+
 def concurrent(
     port: int, host: str, target: Target, *, clients: int, seconds: float, offset: int
 ) -> Result:

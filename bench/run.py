@@ -3,15 +3,19 @@
     python -m bench.run                 # generate the data if missing, measure, write RESULTS.md
     python -m bench.run --regenerate    # drop the bench database and generate it again
     python -m bench.run --only dashboard  # some sections only; RESULTS.md is left alone
+    python -m bench.run --tickets 1000000  # also a desk of 1,000,000 tickets, compared (scale)
 
 1. Services: the embedded PostgreSQL and Redis (or DATABASE_URL / REDIS_URL's
    servers), with a database of its own, `helpdesk_bench`, and Redis database 8
    (BENCH_REDIS_DB): dev and test data are never touched.
 2. Data: tenant `bench` with 100,000 tickets and 300,000 messages (bench/generate.py),
-   generated only when missing.
+   and with `--tickets N` a second desk of N tickets (`bench-1m`, served at
+   bench-1m.localhost), generated only when missing.
 3. SQL queries per request, in-process with django.test.Client.
 4. gunicorn (2 sync workers, DEBUG off, bench.settings) on a free port of 127.0.0.1,
-   measured over HTTP by bench/loadgen.py: one request at a time, then 8 clients.
+   measured over HTTP by bench/loadgen.py: one request at a time, then 8 clients;
+   then what sections measure over HTTP their own way (the two desks' requests taking
+   turns, bench/sections/scale.py).
 5. Tickets the API created are deleted again, and bench/RESULTS.md is rewritten.
 
 Each step lives in a module of its own: services.py (1), fixtures.py (2),
@@ -28,7 +32,7 @@ import os
 import sys
 import time
 
-from bench.common import BASE_DIR, LOG_DIR, RESULTS, STARTED, WORKERS, log
+from bench.common import BASE_DIR, LOG_DIR, RESULTS, STARTED, TICKETS, WORKERS, desk_host, log
 from bench.cpu import wait_for_quiet
 from bench.fixtures import cleanup, ensure_data, make_fixtures
 from bench.http_load import check_pages, measure
@@ -75,6 +79,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--generate-only", action="store_true", help="make sure the data exists, then stop"
     )
     parser.add_argument(
+        "--tickets",
+        type=int,
+        default=TICKETS,
+        help=f"tickets of a second desk, measured beside the {TICKETS:,} of `bench` "
+        "(section scale), e.g. 1000000; generated when missing",
+    )
+    parser.add_argument(
         "--only",
         default="",
         help="comma-separated sections to run (bench/sections/<name>.py), e.g. dashboard; "
@@ -85,6 +96,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--chat-idle must be between 0 and 2000")
     if not 1 <= args.chat_seconds <= 600:
         parser.error("--chat-seconds must be between 1 and 600")
+    if args.tickets < 100:
+        parser.error("--tickets must be at least 100")
     args.only = [name for name in args.only.split(",") if name]
     unknown = set(args.only) - {section_name(s) for s in SECTIONS}
     if unknown:
@@ -97,7 +110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    env = bench_env()
+    scales = tuple(dict.fromkeys([TICKETS, args.tickets]))  # the bench's desk first
+    env = bench_env(hosts=tuple(desk_host(tickets) for tickets in scales))
     os.environ.update(env)
     prepare_database(env, drop=args.regenerate)
     log("collectstatic")
@@ -108,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.db import connections
 
-    tenant, data_note = ensure_data(env, regenerate=False)
+    tenant, data_note = ensure_data(env, regenerate=False, scales=scales)
     log(f"data: {data_note}")
     if args.generate_only:
         return 0
@@ -136,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     run.busy_before = wait_for_quiet(args.wait_quiet)
     run.load_before = os.getloadavg()
     found = [target for section in run.sections for target in section.http_targets(run)]
-    if found:
+    own_way = [section for section in run.sections if section.needs_server(run)]
+    if found or own_way:
         port = free_port()
         log(
             f"gunicorn on 127.0.0.1:{port}, {WORKERS} workers "
@@ -144,8 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         server = start_gunicorn(env, port)
         try:
-            check_pages(port, found)
-            run.measured = measure(port, found, args)
+            if found:
+                check_pages(port, found)
+                run.measured = measure(port, found, args)
+            for section in own_way:
+                section.measure_over_http(run, port)
         finally:
             stop(server)
     run.load_after = os.getloadavg()

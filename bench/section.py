@@ -8,7 +8,9 @@ bench/run.py calls each one's hooks in turn:
    bench/inprocess.py `timed`) and keep the results on the section or on `run`.
 2. `http_targets(run)`: requests to measure over HTTP once gunicorn is up; each is
    measured 1 at a time and with N clients, and gets a row of the Figures table
-   (`run.measured`, in order).
+   (`run.measured`, in order). A section that measures over HTTP its own way (two
+   desks' requests taking turns) says so with `needs_server(run)`, and its
+   `measure_over_http(run, port)` runs after those, gunicorn still up.
 3. `targets(run)`: rows of the Targets table, `(target, measured, met)` with `met`
    True, False or None (not measured).
 4. `report(run)`: the Markdown lines under the section's `## title`.
@@ -64,6 +66,13 @@ class Section:
     def http_targets(self, run: BenchRun) -> list[Target]:
         """Requests to measure over HTTP against gunicorn."""
         return []
+
+    def needs_server(self, run: BenchRun) -> bool:
+        """Whether gunicorn must run for `measure_over_http`."""
+        return False
+
+    def measure_over_http(self, run: BenchRun, port: int) -> None:
+        """Measure over HTTP its own way, against gunicorn on 127.0.0.1:`port`."""
 
     def targets(self, run: BenchRun) -> list[TargetRow]:
         """Rows of the Targets table: (target, measured, met)."""

@@ -19,8 +19,9 @@ def _with_path(url: str, path: str) -> str:
     return urlunsplit(parts._replace(path=path))
 
 
-def bench_env() -> dict[str, str]:
-    """The environment of every process of the benchmark (this one included)."""
+def bench_env(hosts: tuple[str, ...] = (HOST_NAME,)) -> dict[str, str]:
+    """The environment of every process of the benchmark (this one included); `hosts`:
+    the desks' (bench/common.py desk_host)."""
     env = devstack.ensure_services()
     env.update(
         DATABASE_URL=_with_path(env["DATABASE_URL"], f"/{BENCH_DATABASE}"),
@@ -29,7 +30,7 @@ def bench_env() -> dict[str, str]:
         DEBUG="0",
         SECRET_KEY="bench",
         BASE_DOMAIN="localhost",
-        ALLOWED_HOSTS=f"{HOST_NAME},localhost,127.0.0.1",
+        ALLOWED_HOSTS=",".join([*hosts, "localhost", "127.0.0.1"]),
         # The setup the figures in RESULTS.md were measured with: gunicorn's sync workers
         # (bench/server.py), one thread each keeping its connection. The server as
         # `make run` and the Dockerfile run it (threads, pool) is bench/load's.

@@ -14,6 +14,7 @@ from bench.sections.load import UnderLoad
 from bench.sections.plans import QueryPlans
 from bench.sections.queries import QueryCounts
 from bench.sections.rules import RulesCost
+from bench.sections.scale import ScaleComparison
 from bench.sections.sla_sweep import SlaSweep
 from bench.sections.targets import Targets
 from bench.sections.ticket_search import TicketSearchCost
@@ -29,6 +30,7 @@ SECTIONS = [
     KbSearch,
     TicketSearchCost,
     Dashboard,
+    ScaleComparison,
     HealthScores,
     LiveChat,
     UnderLoad,

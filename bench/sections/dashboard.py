@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bench.common import log
+from bench.fixtures import open_session
 from bench.inprocess import QueryCount, measure_request, timed
 from bench.section import BenchRun, Section, TargetRow
 
@@ -33,6 +34,32 @@ def _name(days: int) -> str:
     return f"Insights dashboard, {days} days"
 
 
+def last_day(tenant, tickets: int):
+    """The day of the desk's newest generated ticket (in its time zone): where the
+    dashboards' ranges end."""
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from helpdesk.tenancy import tenant_scope
+    from tickets.models import Ticket
+
+    with tenant_scope(tenant):
+        newest = Ticket.objects.filter(number__lte=tickets).aggregate(newest=Max("created_at"))
+    return timezone.localdate(newest["newest"], tenant.tzinfo)
+
+
+def path_for(end, days: int) -> str:
+    return f"{PATH}?start={end - timedelta(days=days - 1)}&end={end}"
+
+
+def admin_of(tenant):
+    from helpdesk.models import Membership, Role
+    from helpdesk.tenancy import tenant_scope
+
+    with tenant_scope(tenant):
+        return Membership.objects.filter(role=Role.ADMIN).select_related("user")[0].user
+
+
 class Dashboard(Section):
     title = "Insights dashboards"
 
@@ -43,42 +70,19 @@ class Dashboard(Section):
         self.slowest: tuple[float, str, str] = (0.0, "", "")  # ms, SQL, plan
         self.sizes: dict[str, int] = {}
 
-    def _admin_session(self, tenant) -> str:
-        from importlib import import_module
-
-        from django.conf import settings
-        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-
-        from helpdesk.models import Membership, Role
-        from helpdesk.tenancy import tenant_scope
-
-        with tenant_scope(tenant):
-            admin = Membership.objects.filter(role=Role.ADMIN).select_related("user")[0].user
-        session = import_module(settings.SESSION_ENGINE).SessionStore()
-        session[SESSION_KEY] = str(admin.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # the desk's
-        session[HASH_SESSION_KEY] = admin.get_session_auth_hash()
-        session.create()
-        return session.session_key
-
     def measure_in_process(self, run: BenchRun) -> None:
         from django.conf import settings
-        from django.db.models import Max
         from django.test import Client, override_settings
-        from django.utils import timezone
 
         from bench import generate
         from bench.common import HOST_NAME
         from feedback.models import CsatSurvey, NpsSurvey
         from helpdesk.tenancy import tenant_scope
         from sla.models import SLAOutcome
-        from tickets.models import Ticket
 
         tenant = run.fixtures.tenant
+        end = last_day(tenant, generate.TICKETS)
         with tenant_scope(tenant):
-            newest = Ticket.objects.filter(number__lte=generate.TICKETS).aggregate(
-                newest=Max("created_at")
-            )["newest"]
             self.sizes = {
                 "outcomes": SLAOutcome.objects.count(),
                 "csat": CsatSurvey.objects.count(),
@@ -86,12 +90,8 @@ class Dashboard(Section):
                 "nps": NpsSurvey.objects.count(),
                 "answered": NpsSurvey.objects.filter(score__isnull=False).count(),
             }
-        end = timezone.localdate(newest, tenant.tzinfo)
-        self.pages = [
-            Page(days, f"{PATH}?start={end - timedelta(days=days - 1)}&end={end}")
-            for days in RANGES
-        ]
-        self.session_key = self._admin_session(tenant)
+        self.pages = [Page(days, path_for(end, days)) for days in RANGES]
+        self.session_key = open_session(admin_of(tenant))
         admin = Client()
         admin.cookies[settings.SESSION_COOKIE_NAME] = self.session_key
         for page in self.pages:

@@ -4,8 +4,9 @@ agent gets it, in-process on the bench desk.
 Words: "export" (in about a fifth of the bench's tickets, from its scenarios), a rare
 word planted in a few tickets' notes once (the generated data has none), and a word in
 no ticket; each best match first (the default when searching) and in the queue's SLA
-order. Issue 20's target is p95 under 50 ms one request at a time at 1,000,000 tickets;
-this section measures the bench's scale until the bench generates both.
+order. Issue 20's target is p95 under 50 ms one request at a time at 1,000,000 tickets:
+bench/sections/scale.py measures it there (`--tickets 1000000`); this section, the
+bench's desk in-process.
 """
 
 from __future__ import annotations
@@ -29,22 +30,20 @@ def _p95(values: list[float]) -> float:
     return ordered[int(0.95 * (len(ordered) - 1))]
 
 
-def _plant_rare_word(fixtures) -> None:
-    """A note with the rare word on a few tickets spread over the desk (once)."""
+def plant_rare_word(tenant, agent) -> None:
+    """A note by `agent` with the rare word on a few tickets spread over the desk (once)."""
     from helpdesk.tenancy import tenant_scope
     from tickets.models import Ticket
     from tickets.search import search
     from tickets.services import ticket_add_note
 
-    with tenant_scope(fixtures.tenant):
+    with tenant_scope(tenant):
         if search(Ticket.objects.all(), RARE).exists():
             return
         step = max(Ticket.objects.count() // PLANTED, 1)
         numbers = [1 + n * step for n in range(PLANTED)]
         for ticket in Ticket.objects.filter(number__in=numbers):
-            ticket_add_note(
-                ticket=ticket, author=fixtures.agent, body=f"Customer mentions {RARE} again."
-            )
+            ticket_add_note(ticket=ticket, author=agent, body=f"Customer mentions {RARE} again.")
 
 
 class TicketSearchCost(Section):
@@ -58,7 +57,7 @@ class TicketSearchCost(Section):
         from django.test import Client
 
         fixtures = run.fixtures
-        _plant_rare_word(fixtures)
+        plant_rare_word(fixtures.tenant, fixtures.agent)
         agent = Client()
         agent.cookies[settings.SESSION_COOKIE_NAME] = fixtures.session_key
         cases = [

@@ -93,6 +93,7 @@ def test_the_default_sections():
         "Knowledge-base search",
         "Agent ticket search",
         "Insights dashboards",
+        "At 100,000 and 1,000,000 tickets",
         "Health scores",
         "Live chat: websockets on `make run`'s server",
         "Under load: signed-in clients against `make run`'s server",
