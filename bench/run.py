@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     run.removed = cleanup(tenant, env["REDIS_URL"])
     path = LOG_DIR / f"results-{'-'.join(args.only)}.md" if args.only else RESULTS
     write_results(run, seconds=time.monotonic() - STARTED, path=path)
-    log(f"wrote {path.relative_to(BASE_DIR)}")
+    # The data (and the partial results with it) may live outside the checkout
+    # (HELPDESK_DATA_DIR).
+    log(f"wrote {path.relative_to(BASE_DIR) if path.is_relative_to(BASE_DIR) else path}")
     return 0
 
 

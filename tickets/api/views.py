@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from helpdesk.admin_site import tenant_staff_queryset
+from helpdesk.queries import without_parallel_workers
 from plans.models import Organization, Plan
 from tickets.api.common import PRIORITY_NAMES, is_agent, quoted
 from tickets.api.pagination import PagePagination
@@ -268,7 +271,9 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     def list(self, request):
         tickets = _agent_tickets(request) if is_agent(request) else _customer_tickets(request)
-        page = self.paginate_queryset(tickets)
+        searching = is_agent(request) and request.query_params.get("q", "").strip()
+        with without_parallel_workers() if searching else nullcontext():
+            page = self.paginate_queryset(tickets)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def create(self, request):

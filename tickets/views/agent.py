@@ -1,5 +1,6 @@
 """The agent workspace: the queue and the ticket page."""
 
+from contextlib import nullcontext
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from helpdesk import highlight
 from helpdesk.access import role_required
 from helpdesk.input_values import is_whole_number
 from helpdesk.models import Role
+from helpdesk.queries import without_parallel_workers
 from phone.forms import CallLogForm
 from phone.selectors import callback_of, calls_of
 from plans.selectors import plans_with_organizations
@@ -82,12 +84,13 @@ def ticket_queue(request):
     filter_form = QueueFilterForm(request.GET or None, tenant=request.tenant)
     filters = filter_form.filters()
     page_number = (filter_form.cleaned_data.get("page") if filter_form.is_bound else None) or 1
-    tickets, has_next = queue_page(
-        queue(filters, agent=request.user, member=request.membership).select_related(
-            *QUEUE_PAGE_RELATED
-        ),
-        page_number,
-    )
+    with without_parallel_workers() if filters.q else nullcontext():
+        tickets, has_next = queue_page(
+            queue(filters, agent=request.user, member=request.membership).select_related(
+                *QUEUE_PAGE_RELATED
+            ),
+            page_number,
+        )
     choices = agent_choices(request.tenant)
     selected = {int(n) for n in request.GET.getlist("selected") if is_whole_number(n)}
     query = request.GET.copy()
