@@ -327,6 +327,28 @@ class DayRollup(TenantOwned):
         return f"{self.day} #{self.grouping}"
 
 
+class WeekRollup(TenantOwned):
+    """The histograms of a desk's week (Monday to Sunday, its time zone) per grouping:
+    the day rollups' histograms added up (feedback/rollups.py), so a period's
+    percentiles read its whole weeks here and only the days at its edges by day."""
+
+    week = models.DateField()  # its Monday
+    grouping = models.PositiveSmallIntegerField()
+    plan_id = models.IntegerField(null=True)
+    category_id = models.IntegerField(null=True)
+    priority = models.PositiveSmallIntegerField(null=True)
+    channel = models.CharField(max_length=20, null=True)  # noqa: DJ001 - NULL: not grouped by it
+    agent_id = models.IntegerField(null=True)
+    first_responses = models.JSONField(default=dict)
+    resolutions = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "grouping", "week"], name="weekrollup_read")]
+
+    def __str__(self) -> str:
+        return f"{self.week} #{self.grouping}"
+
+
 class RollupStale(TenantOwned):
     """A desk-day whose rollups must be rebuilt (NULL: every day of the desk).
 

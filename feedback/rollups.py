@@ -222,11 +222,12 @@ def _rebuild_sql(*, windowed: bool) -> str:
     )
 
 
-def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Consecutive days as (first, last) runs: each rebuilt by one statement."""
+def _runs(days: Iterable[date], step: int = 1) -> list[tuple[date, date]]:
+    """Consecutive days (`step` apart) as (first, last) runs: each rebuilt by one
+    statement."""
     runs: list[list[date]] = []
     for day in sorted(set(days)):
-        if runs and day - runs[-1][1] == timedelta(days=1):
+        if runs and day - runs[-1][1] == timedelta(days=step):
             runs[-1][1] = day
         else:
             runs.append([day, day])
@@ -238,8 +239,71 @@ def _lock_desk(cursor, tenant: Tenant) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(hashtext('feedback.rollups'), %s)", [tenant.pk])
 
 
+# A week's histograms: its days' added up, per grouping.
+_WEEKS_SQL = """
+WITH entry AS (
+    SELECT (day - (EXTRACT(ISODOW FROM day)::int - 1)) AS week, grouping,
+           plan_id, category_id, priority, channel, agent_id,
+           'first_response' AS clock, h.key, h.value::int AS n
+    FROM feedback_dayrollup, jsonb_each_text(first_responses) h
+    WHERE tenant_id = %(tenant)s AND day BETWEEN %(first)s AND %(last)s
+    UNION ALL
+    SELECT (day - (EXTRACT(ISODOW FROM day)::int - 1)), grouping,
+           plan_id, category_id, priority, channel, agent_id,
+           'resolution', h.key, h.value::int
+    FROM feedback_dayrollup, jsonb_each_text(resolutions) h
+    WHERE tenant_id = %(tenant)s AND day BETWEEN %(first)s AND %(last)s
+),
+summed AS (
+    SELECT week, grouping, plan_id, category_id, priority, channel, agent_id, clock, key,
+           SUM(n) AS n
+    FROM entry
+    GROUP BY week, grouping, plan_id, category_id, priority, channel, agent_id, clock, key
+)
+INSERT INTO feedback_weekrollup
+    (tenant_id, week, grouping, plan_id, category_id, priority, channel, agent_id,
+     first_responses, resolutions)
+SELECT %(tenant)s, week, grouping, plan_id, category_id, priority, channel, agent_id,
+       COALESCE(jsonb_object_agg(key, n) FILTER (WHERE clock = 'first_response'), '{}'),
+       COALESCE(jsonb_object_agg(key, n) FILTER (WHERE clock = 'resolution'), '{}')
+FROM summed
+GROUP BY week, grouping, plan_id, category_id, priority, channel, agent_id
+"""
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _rebuild_weeks(cursor, tenant: Tenant, days: Iterable[date] | None) -> None:
+    """The week rollups of the weeks of `days` (None: every week) from the day rollups."""
+    if days is None:
+        cursor.execute("DELETE FROM feedback_weekrollup WHERE tenant_id = %s", [tenant.pk])
+        cursor.execute(
+            "SELECT MIN(day), MAX(day) FROM feedback_dayrollup WHERE tenant_id = %s", [tenant.pk]
+        )
+        first, last = cursor.fetchone()
+        runs = [] if first is None else [(monday(first), last)]
+    else:
+        weeks = {monday(day) for day in days}
+        runs = [(first, last + timedelta(days=6)) for first, last in _runs(weeks, step=7)]
+    for first, last in runs:
+        cursor.execute(
+            "DELETE FROM feedback_weekrollup WHERE tenant_id = %s AND week BETWEEN %s AND %s",
+            [tenant.pk, first, last],
+        )
+        cursor.execute(_WEEKS_SQL, {"tenant": tenant.pk, "first": first, "last": last})
+
+
 def _rebuild(cursor, tenant: Tenant, days: Iterable[date] | None) -> int:
-    """Replace the desk's rollups of `days` (None: all of them) with ones built now."""
+    """Replace the desk's rollups of `days` (None: all of them) with ones built now:
+    the days', then their weeks'."""
+    written = _rebuild_days(cursor, tenant, days)
+    _rebuild_weeks(cursor, tenant, days)
+    return written
+
+
+def _rebuild_days(cursor, tenant: Tenant, days: Iterable[date] | None) -> int:
     from sla.reports import day_range
 
     if days is None:

@@ -9,6 +9,7 @@ filters, `answers()` is False and tickets.py counts the tickets themselves.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date, timedelta
 
 from django.db import connection
 from django.db.models import Sum
@@ -78,13 +79,47 @@ def volume_rows(scope: Scope) -> tuple[list[dict], list[dict], int]:
     return by_channel, solved, unsolved
 
 
-_HISTOGRAMS_SQL = """
-SELECT day, grouping, category_id, priority, plan_id, first_responses::text, resolutions::text
-FROM feedback_dayrollup
-WHERE tenant_id = %(tenant)s {narrowed}
-  AND (grouping = ANY(%(groupings)s) AND day BETWEEN %(start)s AND %(end)s
-       OR grouping = %(overall)s AND day BETWEEN %(previous_start)s AND %(previous_end)s)
-"""
+def _spans(start: date, end: date) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """A range of days as the week rollups cover it: (the runs of days at its edges, read
+    by day; the Mondays of its whole weeks, first and last, or None)."""
+    first = rollups.monday(start + timedelta(days=6))  # the first Monday on or after start
+    last = rollups.monday(end + timedelta(days=1)) - timedelta(days=7)  # of the last whole week
+    if first > last:
+        return [(start, end)], None
+    edges = [(start, first - timedelta(days=1)), (last + timedelta(days=7), end)]
+    return [(a, b) for a, b in edges if a <= b], (first, last)
+
+
+def _histogram_rows(scope: Scope, wanted: list[int], overall: int, narrowed: dict) -> list:
+    """(date, grouping, category_id, priority, plan_id, first responses, resolutions) of
+    the wanted groupings over the period, and of the overall one over the previous
+    period: whole weeks from the week rollups, the days around them from the days'."""
+    selects, params = [], {"tenant": current_tenant().pk, "wanted": wanted, "overall": overall}
+    # Column names from _FILTERED, values as parameters.
+    where = "".join(f" AND {column} = %(narrowed_{column})s" for column in narrowed)
+    params.update({f"narrowed_{column}": value for column, value in narrowed.items()})
+    for name, period, groupings in (
+        ("current", scope.period, "grouping = ANY(%(wanted)s)"),
+        ("previous", scope.period.previous, "grouping = %(overall)s"),
+    ):
+        days, weeks = _spans(period.start, period.end)
+        for i, (first, last) in enumerate(days):
+            params[f"{name}_day_{i}"], params[f"{name}_day_{i}_end"] = first, last
+            selects.append(
+                "SELECT day, grouping, category_id, priority, plan_id, first_responses::text, "  # noqa: S608
+                f"resolutions::text FROM feedback_dayrollup WHERE tenant_id = %(tenant)s{where} "
+                f"AND {groupings} AND day BETWEEN %({name}_day_{i})s AND %({name}_day_{i}_end)s"
+            )
+        if weeks:
+            params[f"{name}_weeks"], params[f"{name}_weeks_end"] = weeks
+            selects.append(
+                "SELECT week, grouping, category_id, priority, plan_id, first_responses::text, "  # noqa: S608
+                f"resolutions::text FROM feedback_weekrollup WHERE tenant_id = %(tenant)s{where} "
+                f"AND {groupings} AND week BETWEEN %({name}_weeks)s AND %({name}_weeks_end)s"
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("\nUNION ALL\n".join(selects), params)
+        return cursor.fetchall()
 
 
 def durations(scope: Scope) -> dict[str, dict[str, dict]]:
@@ -99,23 +134,9 @@ def durations(scope: Scope) -> dict[str, dict[str, dict]]:
         rollups.grouping_of([*narrowed, column]): column
         for column in ("category_id", "priority", "plan_id")
     }
-    period, previous = scope.period, scope.period.previous
-    params = {
-        "tenant": current_tenant().pk,
-        "groupings": [overall, *breakdowns],
-        "overall": overall,
-        "start": period.start,
-        "end": period.end,
-        "previous_start": previous.start,
-        "previous_end": previous.end,
-        **{f"narrowed_{column}": value for column, value in narrowed.items()},
-    }
-    # Column names from _FILTERED, values as parameters.
-    where = "".join(f" AND {column} = %(narrowed_{column})s" for column in narrowed)
+    period = scope.period
+    rows = _histogram_rows(scope, [overall, *breakdowns], overall, narrowed)
     histograms = {"first_response": defaultdict(list), "resolution": defaultdict(list)}
-    with connection.cursor() as cursor:
-        cursor.execute(_HISTOGRAMS_SQL.format(narrowed=where), params)
-        rows = cursor.fetchall()
     for day, grouping, category_id, priority, plan_id, first_responses, resolutions in rows:
         keys = []
         if day < period.start:

@@ -49,4 +49,23 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['tenant', 'grouping', 'day'], name='dayrollup_read')],
             },
         ),
+        migrations.CreateModel(
+            name='WeekRollup',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('week', models.DateField()),
+                ('grouping', models.PositiveSmallIntegerField()),
+                ('plan_id', models.IntegerField(null=True)),
+                ('category_id', models.IntegerField(null=True)),
+                ('priority', models.PositiveSmallIntegerField(null=True)),
+                ('channel', models.CharField(max_length=20, null=True)),
+                ('agent_id', models.IntegerField(null=True)),
+                ('first_responses', models.JSONField(default=dict)),
+                ('resolutions', models.JSONField(default=dict)),
+                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='helpdesk.tenant')),
+            ],
+            options={
+                'indexes': [models.Index(fields=['tenant', 'grouping', 'week'], name='weekrollup_read')],
+            },
+        ),
     ]

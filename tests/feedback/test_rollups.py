@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from feedback import dashboard, rollups
 from feedback.dashboard import Filters, Period, Scope, from_rollups
-from feedback.models import CsatSurvey, DayRollup, RollupStale, SurveyStatus
+from feedback.models import CsatSurvey, DayRollup, RollupStale, SurveyStatus, WeekRollup
 from feedback.tasks import refresh_rollups
 from sla.models import SLAOutcome
 from tests.feedback.helpers import refresh_dashboards
@@ -184,6 +184,7 @@ def test_rollups_give_the_tickets_figures_for_every_filter(acme, monkeypatch):
     refresh_dashboards()
     with acme.scope():
         assert DayRollup.objects.count() > DAYS
+        assert WeekRollup.objects.filter(week=date(2026, 10, 26)).exists()  # read whole
     assert assert_same_figures(acme, monkeypatch) > 500
 
 
@@ -196,14 +197,16 @@ def test_days_are_the_desks_days_in_the_rollups_too(acme, monkeypatch):
 
 
 def _snapshot(desk) -> list[tuple]:
+    dimensions = ("grouping", "plan_id", "category_id", "priority", "channel", "agent_id")
     with desk.scope():
-        return sorted(
-            DayRollup.objects.values_list(
-                "day", "grouping", "plan_id", "category_id", "priority", "channel", "agent_id",
-                "created", "solved", "unsolved", "first_responses", "resolutions", "sla",
-            ),
-            key=repr,
+        days = DayRollup.objects.values_list(
+            "day", *dimensions, "created", "solved", "unsolved", "first_responses",
+            "resolutions", "sla", "rated", "satisfied", "rating_sum",
         )  # fmt: skip
+        weeks = WeekRollup.objects.values_list(
+            "week", *dimensions, "first_responses", "resolutions"
+        )
+        return sorted([*days, *weeks], key=repr)
 
 
 def test_the_incremental_rollups_equal_a_rebuild_from_scratch(acme, globex, monkeypatch):
