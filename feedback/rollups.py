@@ -2,12 +2,13 @@
 what it shows (days x groupings), not the tickets behind it.
 
 `DayRollup` rows are derived data, rebuilt from the tickets by one SQL statement per
-run of days (`rebuild_days`, `rebuild_desk`): exactly the counts the dashboards
-computed from the tickets, and the business times as histograms. Which days are
-stale is recorded by database triggers in the writing transaction (`RollupStale`,
-migration 0005), whatever wrote; `refresh` (beat, every minute) rebuilds them, so a
-figure is at most about a minute old. Rebuilding a day is idempotent: a worker
-killed halfway loses nothing (its transaction rolls back and the rows stay stale).
+run of days (`refresh`, `rebuild_desk`): exactly the counts the dashboards computed
+from the tickets, and the business times as histograms, also added up per week
+(`WeekRollup`). Which days are stale is recorded by database triggers in the writing
+transaction (`RollupStale`, migration 0006), whatever wrote; `refresh` (beat, every
+minute) rebuilds them, so a figure is at most about a minute old. Rebuilding a day is
+idempotent: a worker killed halfway loses nothing (its transaction rolls back and the
+rows stay stale).
 
 Groupings: none, each of plan, category, priority, channel and agent alone, and the
 pairs a dashboard with one filter needs (the filter's dimension with each breakdown).

@@ -517,9 +517,12 @@ class TicketEvent(TenantOwned):
     old_value = models.CharField(max_length=255, blank=True)
     new_value = models.CharField(max_length=255, blank=True)
     # A change a rule made (rules/): which one, by kind and name as it was then. The
-    # actor is then empty: the desk did it, "by trigger Escalate VIP".
-    rule_kind = models.CharField(max_length=12, choices=RuleKind.choices, blank=True)
-    rule_name = models.CharField(max_length=100, blank=True)
+    # actor is then empty: the desk did it, "by trigger Escalate VIP". Empty by default
+    # in the database too, so code from before rules (the bench's baseline) still writes.
+    rule_kind = models.CharField(
+        max_length=12, choices=RuleKind.choices, blank=True, default="", db_default=""
+    )
+    rule_name = models.CharField(max_length=100, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
