@@ -290,30 +290,38 @@ class FeedbackSubmission(TenantOwned):
         return f"{self.get_ease_display()} · {self.page}"
 
 
-class DayRollup(TenantOwned):
-    """A desk-day's ticket figures under one grouping, which the dashboards read instead
-    of the tickets behind them (feedback/rollups.py builds them; never edited by hand).
+class Rollup(TenantOwned):
+    """What the day and week rollups share: the grouping (rollups.GROUPINGS: none, one,
+    or two of plan, category, priority, channel and agent; the dimensions not grouped
+    by are NULL) and the histograms of business seconds to a first response and to a
+    resolution ({bucket: count}, rollups.bucket_sql; only the buckets with counts)."""
 
-    `grouping` says which dimensions the row is grouped by (rollups.GROUPINGS: none,
-    one, or two of plan, category, priority, channel and agent); the others are NULL.
-    Each measure counts what happened on `day` in the desk's time zone: tickets
-    created, solved (by their latest solve), created and still unsolved now, SLA
-    clocks due (`sla`: {"metric:result": n}), CSAT ratings given, and the business
-    seconds of first responses and resolutions as histograms (rollups.bucket_sql)."""
-
-    day = models.DateField()
     grouping = models.PositiveSmallIntegerField()
     plan_id = models.IntegerField(null=True)
     category_id = models.IntegerField(null=True)
     priority = models.PositiveSmallIntegerField(null=True)
     channel = models.CharField(max_length=20, null=True)  # noqa: DJ001 - NULL: not grouped by it
     agent_id = models.IntegerField(null=True)
+    first_responses = models.JSONField(default=dict)
+    resolutions = models.JSONField(default=dict)
+
+    class Meta:
+        abstract = True
+
+
+class DayRollup(Rollup):
+    """A desk-day's ticket figures under one grouping, which the dashboards read instead
+    of the tickets behind them (feedback/rollups.py builds them; never edited by hand).
+
+    Each measure counts what happened on `day` in the desk's time zone: tickets
+    created, solved (by their latest solve), created and still unsolved now, SLA
+    clocks due (`sla`: {"metric:result": n}), CSAT ratings given, and first responses
+    and resolutions in the histograms."""
+
+    day = models.DateField()
     created = models.PositiveIntegerField(default=0)
     solved = models.PositiveIntegerField(default=0)
     unsolved = models.PositiveIntegerField(default=0)
-    # {bucket: count}, only the buckets with counts (most of a day's are empty).
-    first_responses = models.JSONField(default=dict)
-    resolutions = models.JSONField(default=dict)
     sla = models.JSONField(default=dict)
     # CSAT ratings given that day (their "agent" is the survey's: who solved the ticket).
     rated = models.PositiveIntegerField(default=0)
@@ -327,20 +335,12 @@ class DayRollup(TenantOwned):
         return f"{self.day} #{self.grouping}"
 
 
-class WeekRollup(TenantOwned):
+class WeekRollup(Rollup):
     """The histograms of a desk's week (Monday to Sunday, its time zone) per grouping:
-    the day rollups' histograms added up (feedback/rollups.py), so a period's
-    percentiles read its whole weeks here and only the days at its edges by day."""
+    the day rollups' added up (feedback/rollups.py), so a period's percentiles read its
+    whole weeks here and only the days at its edges by day."""
 
     week = models.DateField()  # its Monday
-    grouping = models.PositiveSmallIntegerField()
-    plan_id = models.IntegerField(null=True)
-    category_id = models.IntegerField(null=True)
-    priority = models.PositiveSmallIntegerField(null=True)
-    channel = models.CharField(max_length=20, null=True)  # noqa: DJ001 - NULL: not grouped by it
-    agent_id = models.IntegerField(null=True)
-    first_responses = models.JSONField(default=dict)
-    resolutions = models.JSONField(default=dict)
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "grouping", "week"], name="weekrollup_read")]
@@ -352,11 +352,11 @@ class WeekRollup(TenantOwned):
 class RollupStale(TenantOwned):
     """A desk-day whose rollups must be rebuilt (NULL: every day of the desk).
 
-    Database triggers (migration 0005) append a row whenever a ticket, SLA outcome,
-    organization's plan or desk's time zone changes what a day's figures are, in the
-    writing transaction, from any code path; the worker (rollups.refresh) rebuilds
-    those days and deletes exactly the rows it read, in one transaction. Rows are
-    only appended, never updated, so writers never wait on each other here. The
+    Database triggers (migration 0006) append a row whenever a ticket, SLA outcome,
+    CSAT rating, organization's plan or desk's time zone changes what a day's figures
+    are, in the writing transaction, from any code path; the worker (rollups.refresh)
+    rebuilds those days and deletes exactly the rows it read, in one transaction. Rows
+    are only appended, never updated, so writers never wait on each other here. The
     tenant is a plain number: these rows may outlive a desk being deleted."""
 
     id = models.BigAutoField(primary_key=True)
