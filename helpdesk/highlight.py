@@ -104,6 +104,24 @@ def matches(texts: Sequence[str], words: Iterable[str]) -> list[list[Term]]:
     return result
 
 
+def mentioning(texts: Sequence[str], words: Iterable[str]) -> list[bool]:
+    """For each of `texts`, whether it may have a term to mark for `words`: never False
+    when matches() would find one, and much cheaper (no jieba, no terms built), so a
+    caller can run matches() on the few texts that pass (one round trip at most)."""
+    words = [term for word in words for term in words_of(word)]
+    latin = [
+        {run for run in _RUN.findall(text.lower()) if not _IS_CJK.match(run)} for text in texts
+    ]
+    _load_stems([*words, *(run for runs in latin for run in runs)])
+    wanted = frozenset().union(*(_meanings(word) for word in words))
+    # A Chinese term matches as written, so a text without it as a substring has none.
+    chinese = [meaning for meaning in wanted if _IS_CJK.match(meaning)]
+    return [
+        any(_stems[run] & wanted for run in runs) or any(term in text for term in chinese)
+        for text, runs in zip(texts, latin, strict=True)
+    ]
+
+
 def marked(text: str, found: Iterable[Term], *, offset: int = 0) -> SafeString:
     """`text` escaped, with `found` (terms of a longer text that `text` starts at
     `offset` of) in <mark>; terms cut by either end of `text` are left unmarked."""
@@ -162,6 +180,7 @@ __all__ = [
     "highlight",
     "marked",
     "matches",
+    "mentioning",
     "segment",
     "terms",
     "words_of",

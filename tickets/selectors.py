@@ -213,7 +213,9 @@ QUEUE_VIEWS = {
     "open": Q(status__in=UNSOLVED),
     "pending": Q(status=Status.PENDING),
     "on_hold": Q(status=Status.ON_HOLD),
-    "solved": Q(status__in=[Status.SOLVED, Status.CLOSED]),
+    # Every solved or closed ticket has its solved time (ticket_set_status): saying so
+    # lets the newest-solved-first page skip the unsolved at the head of that index.
+    "solved": Q(status__in=[Status.SOLVED, Status.CLOSED], solved_at__isnull=False),
     # Every ticket, whatever its status: where a search finds an old conversation.
     "all": Q(),
 }

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpdesk.highlight import highlight, matches, terms, words_of
+from helpdesk.highlight import highlight, matches, mentioning, terms, words_of
 from tests.pages import PERSONAS, client_for, populate, route_samples
 from tests.routes import World, routes
 
@@ -85,6 +85,27 @@ def test_marks_are_whole_terms_that_mean_a_searched_word(text, words):
     for term in terms(text):
         if term.text.isascii() and _meaning(term.text) & wanted:
             assert (term.start, term.end) in spans, term
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(many=st.lists(texts, min_size=1, max_size=6), words=queries)
+def test_a_text_with_something_to_mark_is_always_mentioning(many, words):
+    """The search's excerpts cut only the texts mentioning() passes: it may pass a text
+    with nothing to mark, never fail one with something."""
+    for text, found, maybe in zip(many, matches(many, words), mentioning(many, words), strict=True):
+        if found:
+            assert maybe, (text, words)
+
+
+@pytest.mark.django_db
+def test_mentioning_passes_only_texts_that_may_match():
+    texts = ["Exporting stalls", "Nothing here", "增值税发票", "开发者", "The the the"]
+    assert mentioning(texts, ["exports"]) == [True, False, False, False, False]
+    assert mentioning(texts, ["发票"]) == [False, False, True, False, False]
+    assert mentioning(texts, ["the"]) == [False] * 5  # a stop word means nothing
 
 
 def _meaning(word: str) -> set[str]:

@@ -77,6 +77,20 @@ def test_best_match_first_and_what_matched_is_shown(acme):
     assert "The <mark>exporter</mark> stops at 90%." in page
 
 
+def test_the_excerpt_is_the_first_message_that_says_it(acme):
+    ticket = make_ticket(acme, subject="Weekly report", body="Hello, a question about reports.")
+    with acme.scope():
+        ticket_reply(ticket=ticket, author=acme.agent, body="Which screen?")
+        ticket_reply(ticket=ticket, author=acme.customer, body="Exporting to PDF hangs, 导出失败。")
+        ticket_reply(ticket=ticket, author=acme.agent, body="We export again tonight.")
+    for q, excerpt in [
+        ("exported", "<mark>Exporting</mark> to PDF hangs, 导出失败。"),
+        ("导出", "Exporting to PDF hangs, <mark>导出</mark>失败。"),
+    ]:
+        page = acme.client(acme.agent).get("/agent/", {"q": q, "view": "all"})
+        assert page.context["excerpts"] == {ticket.pk: excerpt}
+
+
 def test_search_stays_inside_the_desk_and_what_the_agent_may_see(acme, globex):
     ours = make_ticket(acme, subject="Refund", body="Refund the ticket please.")
     make_ticket(globex, subject="Refund", body="Refund the ticket please.")
