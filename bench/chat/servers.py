@@ -5,6 +5,8 @@
   bench's settings (DEBUG off, bench.settings) and the database pool the settings give
   it in production (the bench's other server keeps one connection per sync worker).
 - `start_echo`: the same command with the bare echo app (bench/chat/echo.py).
+- `start_stored_echo`: the same command with the echo that stores and publishes each
+  line first (bench/chat/stored_echo.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bench.server import start_server
 from helpdesk import devstack
 
 ECHO_APP = "bench.chat.echo:application"
+STORED_ECHO_APP = "bench.chat.stored_echo:application"
 # Sockets: 2,100 customers and the consoles, and the files every process has open.
 FILES_NEEDED = 8192
 
@@ -67,6 +70,10 @@ def start_web(env: dict[str, str], port: int) -> subprocess.Popen:
 
 def start_echo(env: dict[str, str], port: int) -> subprocess.Popen:
     return _start(web_command(port, ECHO_APP), web_env(env), "chat-echo.log")
+
+
+def start_stored_echo(env: dict[str, str], port: int) -> subprocess.Popen:
+    return _start(web_command(port, STORED_ECHO_APP), web_env(env), "chat-stored-echo.log")
 
 
 # -- /proc ---------------------------------------------------------------------------------

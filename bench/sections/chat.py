@@ -177,6 +177,7 @@ class LiveChat(Section):
         self.asgi: list = []
         self.chat: SocketRun | None = None
         self.echo: SocketRun | None = None
+        self.stored_echo: SocketRun | None = None
         self.idle = 0
         self.active = 0
         self.seconds = 0.0
@@ -229,6 +230,15 @@ class LiveChat(Section):
             self.echo = self._sockets(run, server, port, people, "echo", None)
         finally:
             stop(server)
+
+        port = free_port()
+        log(f"chat: the echo that stores and publishes each line, same command, on {port}")
+        server = servers.start_stored_echo(run.env, port)
+        try:
+            self.stored_echo = self._sockets(run, server, port, people, "echo", None)
+        finally:
+            stop(server)
+            _drop_stored_lines()
         data.forget_messages(run.fixtures.tenant)
         connections.close_all()
 
@@ -437,7 +447,11 @@ class LiveChat(Section):
             f"it: {WORKERS} uvicorn worker processes, pages on a2wsgi's thread pool, websockets "
             "through Channels on the Redis pub/sub layer) with the bench's settings (DEBUG=0, "
             "bench.settings) and the settings' database pool. Baseline: the same command "
-            "serving bench/chat/echo.py, a bare ASGI app sending each frame back.",
+            "serving bench/chat/echo.py, a bare ASGI app sending each frame back; and "
+            "bench/chat/stored_echo.py, which first stores each frame (one INSERT in its "
+            "own transaction, one at a time per process) and publishes it through Redis, "
+            "sending it back when the publication returns: what a chat line must do before "
+            "anyone hears of it, and nothing else.",
             "",
             "Clients (bench/chat/client.py, `websockets` asyncio client, permessage-deflate as "
             f"browsers negotiate, no client pings): one process opens {self.idle:,} idle "
@@ -463,6 +477,16 @@ class LiveChat(Section):
             ("Chat: customer's send → its ack", chat, "ack_ms", self.chat.rounds),
             ("Echo: send → the frame back", echo, "latency_ms", self.echo.rounds),
         ]
+        stored = self.stored_echo.best if self.stored_echo else None
+        if stored is not None:
+            rows.append(
+                (
+                    "Stored echo: send → stored, published, the frame back",
+                    stored,
+                    "latency_ms",
+                    self.stored_echo.rounds,
+                )
+            )
         if busy is not None:
             rows.append(
                 (
@@ -475,6 +499,15 @@ class LiveChat(Section):
             )
         for label, rnd, name, rounds in rows:
             lines.append(self._latency_row(label, rnd, name, rounds))
+        if stored is not None:
+            chat_p95, stored_p95 = (percentile(r.ms(), 0.95) for r in (chat, stored))
+            lines += [
+                "",
+                f"Chat delivery against the stored echo, p95: {chat_p95:.1f} vs "
+                f"{stored_p95:.1f} ms = {chat_p95 / max(stored_p95, 1e-9):.1f} x (against the "
+                f"bare echo: {chat_p95 / max(percentile(echo.ms(), 0.95), 1e-9):.1f} x). What "
+                "storing and publishing a line cost by themselves, and what the chat adds.",
+            ]
         lines += [
             "",
             *self._spread_lines(chat),
@@ -492,6 +525,8 @@ class LiveChat(Section):
             "|---|--:|--:|--:|--:|--:|",
         ]
         shown = [("chat", chat), ("echo", echo)]
+        if stored is not None:
+            shown.append(("stored echo", stored))
         if busy is not None:
             shown.append(("chat, with the agent queue", busy))
         for label, rnd in shown:
@@ -551,7 +586,10 @@ class LiveChat(Section):
             "| RSS with them MiB | KiB per idle socket | sockets per worker (open files) |",
             "|---|--:|--:|--:|--:|--:|--:|--:|",
         ]
-        for label, s in (("chat (`make run`'s)", self.chat), ("echo", self.echo)):
+        servers = [("chat (`make run`'s)", self.chat), ("echo", self.echo)]
+        if self.stored_echo is not None:
+            servers.append(("stored echo", self.stored_echo))
+        for label, s in servers:
             spread = " / ".join(f"{s.files_idle[pid]:,}" for pid in sorted(s.files_idle))
             lines.append(
                 f"| {label} | {s.idle_opened:,} | {s.idle_failed} | {s.idle_seconds:.1f} "
@@ -603,3 +641,13 @@ class LiveChat(Section):
                 f"({under.p95_ms - without.sequential.p95_ms:+.1f} ms), {under.errors} errors.",
             ]
         return lines
+
+
+def _drop_stored_lines() -> None:
+    """The stored echo's table (bench/chat/stored_echo.py), made by its first process."""
+    from django.db import connection
+
+    from bench.chat.stored_echo import TABLE
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")

@@ -146,6 +146,16 @@ def test_a_slow_or_lossy_chat_and_a_slow_queue_are_not_met(db):
     assert "| p95 35.0 ms (WSGI sync workers, same run: 21.0 ms) | **not met** |" in text
 
 
+def test_the_stored_echo_is_reported_beside_the_bare_one(db):
+    section = _section(chat_ms=12.0, echo_ms=5.0, queue_ms=24.0)
+    section.stored_echo = _socket_run("echo", [8.0] * 100)
+    text = render_results(_run([Targets(), section]), seconds=60)
+    assert "| Stored echo: send → stored, published, the frame back | 100 | 8.0 | 8.0 |" in text
+    assert "Chat delivery against the stored echo, p95: 12.0 vs 8.0 ms = 1.5 x" in text
+    assert "(against the bare echo: 2.4 x)" in text
+    assert "| stored echo | 2,000 | 0 |" in text  # its memory row
+
+
 def test_not_measured_reports_so():
     assert LiveChat().report(None) == ["Not measured in this run."]
     assert LiveChat().targets(None) == []
@@ -154,14 +164,17 @@ def test_not_measured_reports_so():
 # -- the load generator against the echo app ----------------------------------------------------
 
 
-@pytest.fixture
-def echo_port():
+def _serve(app: str, env: dict | None = None):
+    """uvicorn serving one of our bench apps on a free port, once it answers."""
+    import os
+
     from helpdesk.devstack import _free_port
 
     port = _free_port()
     server = subprocess.Popen(  # our own app
-        [sys.executable, "-m", "uvicorn", "bench.chat.echo:application", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", app, "--port", str(port)],
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -169,10 +182,15 @@ def echo_port():
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                break
+                return server, port
         except OSError:
             assert time.monotonic() < deadline and server.poll() is None
             time.sleep(0.1)
+
+
+@pytest.fixture
+def echo_port():
+    server, port = _serve("bench.chat.echo:application")
     yield port
     server.terminate()
     server.wait(timeout=10)
@@ -221,6 +239,49 @@ def test_the_generator_measures_the_echo_and_holds_idle_sockets(tmp_path, echo_p
         assert _event(process)["event"] == "done"
         assert process.wait(timeout=30) == 0
     assert ready["seconds"] < 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stored_echo_stores_and_publishes_every_line_before_sending_it_back(tmp_path):
+    from django.conf import settings
+    from django.db import connection
+
+    from bench.chat.stored_echo import TABLE
+
+    db = connection.settings_dict
+    url = f"postgresql://{db['USER']}@/{db['NAME']}?host={db['HOST']}"
+    if db.get("PORT"):
+        url += f"&port={db['PORT']}"
+    server, port = _serve(
+        "bench.chat.stored_echo:application",
+        {"DATABASE_URL": url, "REDIS_URL": settings.REDIS_URL},
+    )
+    try:
+        base = {"mode": "echo", "port": port, "host": f"bench.localhost:{port}"}
+        active = _generator(
+            tmp_path, {**base, "role": "active", "chats": [["k", "s", 0]] * 3, "rate": 10.0}
+        )
+        assert _event(active)["opened"] == 3
+        active.stdin.write("go\n")
+        active.stdin.flush()
+        time.sleep(1.0)
+        active.stdin.write("stop\n")
+        active.stdin.flush()
+        figures = _event(active)
+        assert figures["sent"] >= 20 and figures["delivered"] == figures["sent"]
+        assert figures["lost"] == 0 and figures["duplicated"] == 0
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {TABLE}")
+            # Each line stored once, and each socket's hello.
+            assert cursor.fetchone()[0] == figures["sent"] + 3
+        active.stdin.write("quit\n")
+        active.stdin.flush()
+        assert _event(active)["event"] == "done"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
 
 
 # -- the sessions it signs people in with ----------------------------------------------------------
