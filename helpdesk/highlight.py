@@ -64,11 +64,14 @@ def words_of(query: str) -> list[str]:
 
 def _load_stems(words: Iterable[str]) -> None:
     """Ask PostgreSQL for the stems of the words this process has not seen yet."""
-    unknown = sorted({w.lower() for w in words if not _IS_CJK.match(w)} - _stems.keys())
+    asked = {w.lower() for w in words if not _IS_CJK.match(w)}
+    unknown = sorted(asked - _stems.keys())
     if not unknown:
         return
     if len(_stems) + len(unknown) > _STEMS_KEPT:
+        # Forget the others, not the words the caller is about to read.
         _stems.clear()
+        unknown = sorted(asked)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT word, ts_lexize('english_stem', word) FROM unnest(%s::text[]) AS word",

@@ -108,6 +108,19 @@ def test_mentioning_passes_only_texts_that_may_match():
     assert mentioning(texts, ["the"]) == [False] * 5  # a stop word means nothing
 
 
+@pytest.mark.django_db
+def test_a_process_forgetting_its_stems_still_marks_what_it_was_asked(monkeypatch):
+    from helpdesk import highlight as module
+
+    monkeypatch.setattr(module, "_stems", {})
+    monkeypatch.setattr(module, "_STEMS_KEPT", 3)
+    assert str(highlight("Exports stall", ["export"])) == "<mark>Exports</mark> stall"
+    # Known: export, exports, stall. Three new words overflow what is kept.
+    text = "Exports stall while exporting invoices nightly"
+    assert mentioning([text], ["exported"]) == [True]
+    assert str(highlight(text, ["exported"])).count("<mark>") == 2
+
+
 def _meaning(word: str) -> set[str]:
     from helpdesk import highlight as module
 
