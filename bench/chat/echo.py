@@ -8,10 +8,15 @@ Any HTTP request gets `200 ok` (the bench's health check). Django is never impor
 """
 
 
+async def answer_ok(send) -> None:
+    """Any HTTP request: `200 ok` (the bench's health check)."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
 async def application(scope, receive, send):
     if scope["type"] == "http":
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
+        await answer_ok(send)
         return
     if scope["type"] != "websocket":
         return

@@ -22,6 +22,8 @@ import uuid
 import psycopg
 import redis.asyncio as aioredis
 
+from bench.chat.echo import answer_ok
+
 TABLE = "bench_stored_echo_line"
 
 
@@ -84,8 +86,7 @@ async def process() -> Process:
 
 async def application(scope, receive, send):
     if scope["type"] == "http":
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
+        await answer_ok(send)
         return
     if scope["type"] != "websocket":
         return

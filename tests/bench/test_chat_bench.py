@@ -212,22 +212,28 @@ def _event(process) -> dict:
     return json.loads(process.stdout.readline())
 
 
+def _a_second_of_lines(tmp_path, base: dict, *, sockets: int):
+    """A generator sending 10 lines a second on each of `sockets` sockets for about a
+    second: the process, and the round's figures."""
+    active = _generator(
+        tmp_path, {**base, "role": "active", "chats": [["k", "s", 0]] * sockets, "rate": 10.0}
+    )
+    assert _event(active)["opened"] == sockets
+    active.stdin.write("go\n")
+    active.stdin.flush()
+    time.sleep(1.0)
+    active.stdin.write("stop\n")
+    active.stdin.flush()
+    return active, _event(active)
+
+
 def test_the_generator_measures_the_echo_and_holds_idle_sockets(tmp_path, echo_port):
     base = {"mode": "echo", "port": echo_port, "host": f"bench.localhost:{echo_port}"}
     idle = _generator(tmp_path, {**base, "role": "idle", "idle": [["/ws/x/", "s"]] * 20})
     ready = _event(idle)
     assert (ready["event"], ready["opened"], ready["failed"]) == ("ready", 20, 0)
 
-    active = _generator(
-        tmp_path, {**base, "role": "active", "chats": [["k", "s", 0]] * 5, "rate": 10.0}
-    )
-    assert _event(active)["opened"] == 5
-    active.stdin.write("go\n")
-    active.stdin.flush()
-    time.sleep(1.0)
-    active.stdin.write("stop\n")
-    active.stdin.flush()
-    figures = _event(active)
+    active, figures = _a_second_of_lines(tmp_path, base, sockets=5)
     assert figures["event"] == "round"
     assert figures["sent"] >= 40  # 5 sockets x 10 a second for about a second
     assert figures["delivered"] == figures["sent"] and figures["lost"] == 0
@@ -258,16 +264,7 @@ def test_the_stored_echo_stores_and_publishes_every_line_before_sending_it_back(
     )
     try:
         base = {"mode": "echo", "port": port, "host": f"bench.localhost:{port}"}
-        active = _generator(
-            tmp_path, {**base, "role": "active", "chats": [["k", "s", 0]] * 3, "rate": 10.0}
-        )
-        assert _event(active)["opened"] == 3
-        active.stdin.write("go\n")
-        active.stdin.flush()
-        time.sleep(1.0)
-        active.stdin.write("stop\n")
-        active.stdin.flush()
-        figures = _event(active)
+        active, figures = _a_second_of_lines(tmp_path, base, sockets=3)
         assert figures["sent"] >= 20 and figures["delivered"] == figures["sent"]
         assert figures["lost"] == 0 and figures["duplicated"] == 0
         with connection.cursor() as cursor:
