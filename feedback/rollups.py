@@ -284,11 +284,12 @@ def _rebuild_weeks(cursor, tenant: Tenant, days: Iterable[date] | None) -> None:
             "SELECT MIN(day), MAX(day) FROM feedback_dayrollup WHERE tenant_id = %s", [tenant.pk]
         )
         first, last = cursor.fetchone()
-        runs = [] if first is None else [(monday(first), last)]
-    else:
-        weeks = {monday(day) for day in days}
-        runs = [(first, last + timedelta(days=6)) for first, last in _runs(weeks, step=7)]
-    for first, last in runs:
+        if first is not None:
+            cursor.execute(_WEEKS_SQL, {"tenant": tenant.pk, "first": monday(first), "last": last})
+        return
+    weeks = {monday(day) for day in days}
+    for first, last in _runs(weeks, step=7):
+        last += timedelta(days=6)  # its Sunday
         cursor.execute(
             "DELETE FROM feedback_weekrollup WHERE tenant_id = %s AND week BETWEEN %s AND %s",
             [tenant.pk, first, last],

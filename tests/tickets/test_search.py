@@ -91,6 +91,33 @@ def test_the_excerpt_is_the_first_message_that_says_it(acme):
         assert page.context["excerpts"] == {ticket.pk: excerpt}
 
 
+def test_a_search_pages_query_count_does_not_grow_with_its_rows(acme, monkeypatch):
+    """Its excerpts read the page's messages and the stems of their words at once,
+    whatever the number of rows (each row's words new to the process)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from helpdesk import highlight
+
+    def file(start, stop):
+        for i in range(start, stop):
+            ticket = make_ticket(acme, subject=f"Case {i}", body=f"Hello, question {i}.")
+            with acme.scope():
+                ticket_reply(ticket=ticket, author=acme.customer, body=f"Exporting word{i}x fails.")
+
+    def searched() -> tuple[int, int]:
+        monkeypatch.setattr(highlight, "_stems", {})  # every word unknown to the process
+        with CaptureQueriesContext(connection) as queries:
+            page = acme.client(acme.agent).get("/agent/", {"q": "exported", "view": "all"})
+        assert len(page.context["excerpts"]) == len(page.context["tickets"])
+        return len(page.context["tickets"]), len(queries)
+
+    file(0, 3)
+    assert searched()[0] == 3
+    few = searched()[1]
+    file(3, 20)
+    assert searched() == (20, few)
+
+
 def test_search_stays_inside_the_desk_and_what_the_agent_may_see(acme, globex):
     ours = make_ticket(acme, subject="Refund", body="Refund the ticket please.")
     make_ticket(globex, subject="Refund", body="Refund the ticket please.")
