@@ -344,6 +344,9 @@ def ticket_create(
     _validate_priority_for(organization, priority, by_staff=by_staff)
     if not subject.strip():
         raise ValidationError({"subject": _("Give the request a subject.")})
+    # Read before the number is taken: the tenant's numbering is locked from then
+    # until commit, so other creations wait through whatever comes after.
+    policies = policy_book(tenant)
     now = timezone.now()
     ticket = Ticket(
         tenant=tenant,
@@ -359,7 +362,7 @@ def ticket_create(
         created_at=now,
         updated_at=now,
     )
-    sla_clocks.start(ticket, policy_book(tenant), now, answered=opened_by_desk)
+    sla_clocks.start(ticket, policies, now, answered=opened_by_desk)
     ticket.save(force_insert=True)
     message = _add_message(
         ticket,
