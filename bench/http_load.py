@@ -3,12 +3,17 @@ then N clients; a target disturbed by other processes is measured again."""
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench import loadgen
-from bench.common import HOST_NAME, QUEUE_PATH, log
+from bench.chat import servers
+from bench.common import BENCH_DATABASE, HOST_NAME, QUEUE_PATH, log
 from bench.cpu import DISTURBED, OtherCpu, wait_for_quiet
+
+# Where a request's CPU goes, by process (see `_own_processes`).
+SERVER, POSTGRES, REDIS, LOAD = "server", "PostgreSQL", "Redis", "load generator"
 
 
 @dataclass
@@ -19,10 +24,29 @@ class Measured:
     sequential_other: float = 0.0  # CPU share of other processes meanwhile
     concurrent_other: float = 0.0
     attempts: int = 1
+    # CPU seconds of the benchmark's own processes during the N clients, by part.
+    concurrent_cpu: dict[str, float] = field(default_factory=dict)
 
     @property
     def disturbance(self) -> float:
         return max(self.sequential_other, self.concurrent_other)
+
+    def cpu_ms_per_request(self) -> dict[str, float]:
+        """With N clients: each part's CPU milliseconds per answered request."""
+        answered = max(self.concurrent.count, 1) if self.concurrent else 1
+        return {part: used * 1000 / answered for part, used in self.concurrent_cpu.items()}
+
+
+def _own_processes() -> dict[str, list[int]]:
+    """The benchmark's processes by part: gunicorn (this process's other descendants),
+    PostgreSQL's backends for the bench database, Redis, and this process, whose
+    threads are the load generator's clients."""
+    postgres = servers.postgres_backends(BENCH_DATABASE)
+    redis = servers.redis_pids(os.environ.get("REDIS_URL", ""))
+    # (PostgreSQL and Redis are this process's descendants when it started them.)
+    database_or_cache = {*servers.pids_matching("postgres"), *redis}
+    server = [p for p in servers.descendants(os.getpid()) if p not in database_or_cache]
+    return {SERVER: server, POSTGRES: postgres, REDIS: redis, LOAD: [os.getpid()]}
 
 
 def check_pages(port: int, found: list[loadgen.Target], host: str = HOST_NAME) -> None:
@@ -53,10 +77,12 @@ def _measure_once(port: int, target: loadgen.Target, offset: int, args) -> Measu
         f"{s.rps:.0f} req/s, errors {s.errors} (other processes: {m.sequential_other:.0%})"
     )
     other = OtherCpu()
+    own = servers.CpuUse(_own_processes())
     m.concurrent = loadgen.concurrent(
         port, host, target, clients=args.clients, seconds=args.seconds, offset=offset
     )
     m.concurrent_other = other.share()
+    m.concurrent_cpu = own.seconds({POSTGRES: servers.postgres_backends(BENCH_DATABASE)})
     c = m.concurrent
     log(
         f"{target.name}: {args.clients} clients: {c.rps:.0f} req/s, median {c.median_ms:.1f} ms, "

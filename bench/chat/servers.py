@@ -17,6 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench.common import WORKERS
 from bench.server import start_server
@@ -98,6 +99,16 @@ def worker_pids(master: int) -> list[int]:
     return sorted(found)
 
 
+def descendants(pid: int) -> list[int]:
+    """The children of `pid`, theirs, and so on."""
+    found, parents = [], [pid]
+    while parents:
+        children = [child for parent in parents for child in worker_pids(parent)]
+        found += children
+        parents = children
+    return sorted(found)
+
+
 def rss_kib(pid: int) -> int:
     """Resident memory of a process, KiB (VmRSS in /proc/<pid>/status)."""
     try:
@@ -174,14 +185,24 @@ class CpuUse:
         self.started = time.monotonic()
         self.before = {name: {p: cpu_ticks(p) for p in pids} for name, pids in groups.items()}
 
-    def shares(self, late: dict[str, list[int]] | None = None) -> dict[str, float]:
-        """Each group's share; `late` adds processes that started during the window
-        (PostgreSQL backends opened meanwhile), counted from zero."""
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        scale = os.sysconf("SC_CLK_TCK") * elapsed * (os.cpu_count() or 1)
+    def seconds(self, late: dict[str, list[int]] | None = None) -> dict[str, float]:
+        """Each group's CPU seconds since the start; `late` adds processes that started
+        during the window (PostgreSQL backends opened meanwhile), counted from zero."""
         found = {}
         for name, pids in self.groups.items():
             pids = sorted({*pids, *(late or {}).get(name, [])})
             ticks = sum(max(cpu_ticks(p) - self.before[name].get(p, 0), 0) for p in pids)
-            found[name] = ticks / scale
+            found[name] = ticks / os.sysconf("SC_CLK_TCK")
         return found
+
+    def shares(self, late: dict[str, list[int]] | None = None) -> dict[str, float]:
+        """Each group's share of all CPUs since the start (`late` as for `seconds`)."""
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        scale = elapsed * (os.cpu_count() or 1)
+        return {name: used / scale for name, used in self.seconds(late).items()}
+
+
+def redis_pids(redis_url: str) -> list[int]:
+    """The redis-server listening on `redis_url`'s port."""
+    port = urlsplit(redis_url).port
+    return [p for p in pids_matching("redis-server") if p in pids_matching(f":{port}")]

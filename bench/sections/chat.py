@@ -158,15 +158,6 @@ class SocketRun:
         return grown / self.idle_opened
 
 
-def _redis_pids(redis_url: str) -> list[int]:
-    from urllib.parse import urlsplit
-
-    from bench.chat.servers import pids_matching
-
-    port = urlsplit(redis_url).port
-    return [p for p in pids_matching("redis-server") if p in pids_matching(f":{port}")]
-
-
 class LiveChat(Section):
     title = "Live chat: websockets on `make run`'s server"
 
@@ -323,7 +314,7 @@ class LiveChat(Section):
             "server": [server.pid, *workers],
             "generators": [idle.process.pid, active.process.pid],
             "postgres": servers.postgres_backends(BENCH_DATABASE),
-            "redis": _redis_pids(run.env["REDIS_URL"]),
+            "redis": servers.redis_pids(run.env["REDIS_URL"]),
         }
         cpu = servers.CpuUse(groups)
         other = OtherCpu()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 
 from bench import loadgen
 from bench.common import API_PATH, BARE_INSERT_PATH, BARE_PATH, FILTERED_PATH, QUEUE_PATH
 from bench.cpu import DISTURBED
+from bench.http_load import LOAD, POSTGRES, REDIS, SERVER
 from bench.section import BenchRun, Section, TargetRow
 
 QUEUE = "Agent queue, default view"
@@ -127,6 +129,44 @@ class HttpFigures(Section):
             f"{api.concurrent.rps / max(bare.concurrent.rps, 1e-9):.0%}.",
         ]
 
+    def _cpu_per_request(self, run: BenchRun) -> list[str]:
+        """Where each request's CPU went with N clients, and what API creation would
+        need to reach half the bare INSERT view's throughput."""
+        measured = [m for m in run.measured if m.concurrent_cpu]
+        if not measured:
+            return []
+        cpus = os.cpu_count() or 1
+        lines = [
+            "",
+            f"CPU per request with {run.args.clients} clients, by process, in ms: the server "
+            "(gunicorn's workers), PostgreSQL (the bench database's backends), Redis, and the "
+            "load generator (this run's client threads); *CPUs busy*: all of them together, "
+            f"as a share of the machine's {cpus}.",
+            "",
+            f"| request | {SERVER} | {POSTGRES} | {REDIS} | {LOAD} | total | CPUs busy |",
+            "|---|--:|--:|--:|--:|--:|--:|",
+        ]
+        for m in measured:
+            ms = m.cpu_ms_per_request()
+            busy = sum(m.concurrent_cpu.values()) / max(m.concurrent.elapsed, 1e-9) / cpus
+            lines.append(
+                f"| {m.target.name} | "
+                + " | ".join(f"{ms.get(part, 0.0):.2f}" for part in (SERVER, POSTGRES, REDIS, LOAD))
+                + f" | {sum(ms.values()):.2f} | {busy:.0%} |"
+            )
+        api, insert = run.measured_target(API), run.measured_target(BARE_INSERT)
+        if api and insert and api.concurrent_cpu and insert.concurrent_cpu:
+            a, b = api.cpu_ms_per_request(), insert.cpu_ms_per_request()
+            lines += [
+                "",
+                f"With the CPUs as busy, half the bare INSERT view's throughput leaves a "
+                f"creation about twice its CPU per request: {2 * sum(b.values()):.1f} ms. A "
+                f"creation took {sum(a.values()):.1f} ms: the server {a[SERVER]:.1f} ms "
+                f"(the bare view's {b[SERVER]:.1f}), PostgreSQL {a[POSTGRES]:.1f} ms "
+                f"({b[POSTGRES]:.2f}).",
+            ]
+        return lines
+
     def report(self, run: BenchRun) -> list[str]:
         args, fixtures = run.args, run.fixtures
         by_path = {c.path: c for c in run.counts}
@@ -180,4 +220,5 @@ class HttpFigures(Section):
                 "`Authorization: Token <key>` from `helpdesk.api_tokens.api_token_create` "
                 "and measures it once these exist."
             )
+        lines += self._cpu_per_request(run)
         return lines
