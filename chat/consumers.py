@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import time
 import uuid
@@ -40,6 +41,8 @@ from django.utils.translation import gettext as _
 
 from chat import events, services
 from chat.models import Chat
+from helpdesk.input_guard import BadInput, check_json
+from helpdesk.input_values import BIGINT_MAX, is_whole_number
 from helpdesk.models import User
 from helpdesk.sockets import Visitor, in_desk, socket_language
 
@@ -125,6 +128,9 @@ class _DeskSocket(AsyncJsonWebsocketConsumer):
         return len(self.recent) > RATE_MESSAGES
 
     async def receive_json(self, content, **kwargs):
+        if isinstance(content, BadInput):
+            await self.error("bad_message", content.message)
+            return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.error("bad_message", _("That message could not be read."))
             return
@@ -155,10 +161,17 @@ class _DeskSocket(AsyncJsonWebsocketConsumer):
                 return
 
     async def decode_json(self, text_data):
+        """The message, None when it is not JSON, or BadInput when it holds what pages
+        refuse too (helpdesk/input_guard.py: a NUL or a lone surrogate, deep nesting), or
+        a NaN or an infinity, which JSON does not have."""
         try:
-            return await super().decode_json(text_data)
-        except ValueError:
+            content = json.loads(text_data, parse_constant=_no_constant)
+            check_json(content)
+        except BadInput as bad:
+            return bad
+        except (ValueError, RecursionError):
             return None
+        return content
 
 
 def _client_key(content) -> uuid.UUID | None:
@@ -168,11 +181,18 @@ def _client_key(content) -> uuid.UUID | None:
         return None
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def _after(value) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0
+    """An id the client sent (the last message it saw, a colleague's): 0 unless it is a
+    whole number an id can be."""
+    if isinstance(value, str) and is_whole_number(value.strip()):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= BIGINT_MAX:
+        return value
+    return 0
 
 
 class CustomerChatConsumer(_DeskSocket):
@@ -400,12 +420,14 @@ class AgentConsoleConsumer(_DeskSocket):
             await self.send_json(payload)
 
     def _chat(self, content) -> Chat:
+        """The chat the message names, if this agent may work it (services.chat_for_staff);
+        "not found" alike for a chat of another group and for none."""
         key = content.get("chat")
         try:
             key = uuid.UUID(str(key))
         except ValueError:
             raise ValidationError(_("This chat was not found.")) from None
-        chat = Chat.objects.filter(key=key).select_related("ticket", "agent").first()
+        chat = services.chat_for_staff(key, self.scope["visitor"].membership)
         if chat is None:
             raise ValidationError(_("This chat was not found."))
         return chat

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from statistics import median
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Q
@@ -43,6 +44,8 @@ LIVE_SECONDS = 2 * HEARTBEAT_SECONDS + 10
 MAX_MESSAGE_CHARS = 5000
 # Recent waits that estimate the next one.
 WAIT_SAMPLE = timedelta(days=7)
+# Emails of a chat's transcript a customer may ask for in an hour.
+TRANSCRIPTS_PER_HOUR = 3
 
 
 def chat_settings(tenant: Tenant) -> ChatSettings:
@@ -261,12 +264,24 @@ def chat_post(
     chat = _lock(chat)  # also orders the chat's message ids as they commit
     if client_key is not None:
         known = Message.objects.filter(ticket_id=chat.ticket_id, client_key=client_key).first()
-        if known is not None:
+        if known is not None and known.author_id == author.pk:
             return known
+        if known is not None:  # another's line's key: never theirs to be told about
+            raise ValidationError(_("This message could not be sent: reload the page."))
     if chat.state == Chat.State.ENDED:
         raise ValidationError(_("This chat has ended."))
     if not _may_write(chat, author, membership):
         raise PermissionDenied(_("Only the agent who took this chat can write in it."))
+    if author.pk == chat.customer_id:
+        # Read again at every line: a plan changed (or a membership ended) while the
+        # chat was open stops it here, not only the next chat.
+        reason = refusal(
+            Membership.objects.filter(pk=membership.pk if membership else None, is_active=True)
+            .select_related("organization__plan")
+            .first()
+        )
+        if reason:
+            raise PermissionDenied(reason)
     if len(body) > MAX_MESSAGE_CHARS:
         raise ValidationError(
             _("Keep a message under %(count)s characters.") % {"count": MAX_MESSAGE_CHARS}
@@ -788,6 +803,22 @@ def team_json(tenant: Tenant) -> dict:
     return {"type": "team", "agents": people}
 
 
+def chat_for_staff(key, member: Membership | None) -> Chat | None:
+    """The chat with this key if this member of the staff may work it, else None (the
+    console's every action and the agent's chat pages find chats here). A desk may keep
+    agents to their groups: then its ticket must be visible to them, or the chat offered
+    to them (a chat of no group, or of a group nobody is in, is offered to anyone)."""
+    offered = ChatOffer.objects.filter(
+        agent_id=member.user_id if member else None, answer=ChatOffer.Answer.PENDING
+    ).values("chat")
+    return (
+        Chat.objects.filter(Q(ticket__in=tickets_visible_to_agent(member)) | Q(pk__in=offered))
+        .filter(key=key)
+        .select_related("ticket", "agent")
+        .first()
+    )
+
+
 def queue_json(tenant: Tenant, member: Membership | None) -> dict:
     """The waiting chats `member` may see (a desk may keep agents to their groups)."""
     waiting = Chat.objects.filter(
@@ -843,7 +874,19 @@ def chat_rate(*, chat: Chat, customer: User, rating: int):
 
 
 @transaction.atomic
+def transcripts_used_up() -> str:
+    return _(
+        "The transcript was sent to you %(count)d times in the last hour: look for it in "
+        "your inbox, or ask again later."
+    ) % {"count": TRANSCRIPTS_PER_HOUR}
+
+
 def transcript_send(*, chat: Chat) -> None:
-    """Email the customer the chat's public lines (sent by a worker after commit)."""
+    """Email the customer the chat's public lines (sent by a worker after commit), at
+    most TRANSCRIPTS_PER_HOUR times an hour: each is a mail from the desk's sender."""
+    key = f"chat-transcripts:{chat.tenant_id}:{chat.pk}"
+    cache.add(key, 0, timeout=3600)
+    if cache.incr(key) > TRANSCRIPTS_PER_HOUR:
+        raise ValidationError(transcripts_used_up())
     asked = TranscriptAsked(tenant_id=chat.tenant_id, ticket_id=chat.ticket_id)
     domain_events.publish(asked, ticket=chat.ticket)

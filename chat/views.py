@@ -178,10 +178,15 @@ def files_posted(request, chat: Chat) -> JsonResponse:
 def chat_transcript(request, key):
     """Email the chat's transcript to the customer."""
     chat = _customer_chat(request, key)
-    services.transcript_send(chat=chat)
-    messages.success(
-        request, _("The transcript is on its way to %(email)s.") % {"email": request.user.email}
-    )
+    try:
+        services.transcript_send(chat=chat)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("The transcript is on its way to %(email)s.") % {"email": request.user.email},
+        )
     return redirect(_chat_url(request))
 
 
@@ -225,11 +230,7 @@ def agent_console(request):
 @role_required(Role.AGENT)
 def agent_chat_context(request, key):
     """The customer panel beside a chat in the console: the ticket page's own card."""
-    chat = (
-        Chat.objects.filter(key=key)
-        .select_related("ticket__requester", "ticket__organization__plan")
-        .first()
-    )
+    chat = services.chat_for_staff(key, request.membership)
     if chat is None:
         raise Http404
     ticket = chat.ticket

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import jwt
@@ -242,8 +242,10 @@ def widget_identity(*, tenant: Tenant, token) -> Identity:
             _("The sign-in token is too long to be one of ours."), "unreadable", 400
         )
     claims = _claims(token.strip(), chat_settings(tenant).widget_secret)
-    expires = datetime.fromtimestamp(claims["exp"], UTC)
-    if expires > timezone.now() + TOKEN_MAX_LIFETIME + timedelta(seconds=TOKEN_LEEWAY_SECONDS):
+    # Read as PyJWT checked it (a number, or digits in a string), and compared as a
+    # number: a year past 9999 is no date.
+    latest = timezone.now() + TOKEN_MAX_LIFETIME + timedelta(seconds=TOKEN_LEEWAY_SECONDS)
+    if int(claims["exp"]) > latest.timestamp():
         raise _refused_token(
             _("The sign-in token must expire within 24 hours of being signed."),
             "too_long",

@@ -268,6 +268,7 @@ def widget_home(request):
     notice = {
         "transcript": _("The transcript is on its way to %(email)s.")
         % {"email": request.user.email},
+        "transcript-refused": services.transcripts_used_up(),
         "rating": _("Thank you for rating this chat."),
         "rating-refused": _("Choose a rating from 1 to 5."),
     }.get(request.GET.get("sent"), "")
@@ -319,8 +320,13 @@ def widget_files(request, key):
 @require_POST
 @widget_view()
 def widget_transcript(request, key):
-    services.transcript_send(chat=_customer_chat(request, key))
-    return redirect(reverse("widget_home", args=[request.widget.ticket]) + "?sent=transcript")
+    try:
+        services.transcript_send(chat=_customer_chat(request, key))
+    except ValidationError:
+        sent = "transcript-refused"
+    else:
+        sent = "transcript"
+    return redirect(reverse("widget_home", args=[request.widget.ticket]) + f"?sent={sent}")
 
 
 @require_POST

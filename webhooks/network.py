@@ -120,7 +120,9 @@ def _kind_of_non_public(ip: IPAddress) -> str | None:
         return _("%(address)s is a multicast address; the operator has not allowed such targets.")
     if ip.is_private:
         return _("%(address)s is in a private network; the operator has not allowed such targets.")
-    if ip.is_reserved or not ip.is_global:
+    # fec0::/10 (IPv6's site-local, deprecated but routed on some private networks):
+    # Python calls it global, and neither private nor reserved.
+    if ip.is_reserved or not ip.is_global or getattr(ip, "is_site_local", False):
         return _(
             "%(address)s is not a public internet address; the operator has not allowed "
             "such targets."

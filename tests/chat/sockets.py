@@ -74,9 +74,11 @@ class Socket:
         return _run(self.communicator.receive_output(timeout=timeout), timeout + 5)
 
     def send(self, **message) -> None:
-        _run(
-            self.communicator.send_input({"type": "websocket.receive", "text": json.dumps(message)})
-        )
+        self.send_text(json.dumps(message))
+
+    def send_text(self, text: str) -> None:
+        """A frame as it comes, JSON or not."""
+        _run(self.communicator.send_input({"type": "websocket.receive", "text": text}))
 
     def receive(self, timeout: float = 10) -> dict:
         output = self._output(timeout)

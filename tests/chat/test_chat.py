@@ -244,6 +244,65 @@ def test_too_long_and_too_fast_get_a_clear_error_and_store_nothing(acme):
     socket.close()
 
 
+def test_a_client_key_finds_only_its_own_authors_line(acme):
+    # Each message carries its client_key to both sides: sent again by another person (the
+    # customer with the agent's, an agent not in the chat with the customer's), it is
+    # refused, neither acknowledged as that line nor stored.
+    online(acme, acme.agent)
+    zed = make_member(acme.tenant, "zed@acme.example", Role.AGENT, full_name="Zed")
+    pat = pro_plus_customer(acme)
+    chat = start(acme, pat)
+    agent, theirs, mine = membership_of(acme, acme.agent), uuid.uuid4(), uuid.uuid4()
+    with tenant_scope(acme.tenant):
+        services.chat_pick(chat=chat, membership=agent)
+        line = services.chat_post(
+            chat=chat, author=acme.agent, membership=agent, body="Try CSV", client_key=theirs
+        )
+        services.chat_post(
+            chat=chat, author=pat, membership=membership_of(acme, pat), body="Ok", client_key=mine
+        )
+    customer = Socket(f"/ws/chat/{chat.key}/", host=acme.host, user=pat)
+    customer.send(type="send", client_key=theirs.hex, body="My own words")
+    assert customer.receive_until("error")["message"] == (
+        "This message could not be sent: reload the page."
+    )
+    console = Socket("/ws/agent/", host=acme.host, user=zed)
+    console.send(type="send", chat=chat.key.hex, client_key=mine.hex, body="Zed here")
+    assert customer.nothing_within(0.3)
+    assert console.receive_until("error")["message"] == (
+        "This message could not be sent: reload the page."
+    )
+    customer.send(type="send", client_key=mine.hex, body="Ok")  # its own, sent again
+    assert customer.receive_until("ack")["client_key"] == mine.hex
+    customer.close()
+    console.close()
+    with tenant_scope(acme.tenant):
+        assert list(
+            Message.objects.filter(ticket=chat.ticket).order_by("pk").values_list("body", flat=True)
+        ) == ["Where is my invoice?", line.body, "Ok"]
+
+
+def test_a_customer_whose_plan_loses_chat_mid_chat_can_add_no_line_nor_file(acme):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    pat = pro_plus_customer(acme)
+    chat = start(acme, pat)
+    socket = Socket(f"/ws/chat/{chat.key}/", host=acme.host, user=pat)
+    with tenant_scope(acme.tenant):
+        organization = membership_of(acme, pat).organization
+        organization.plan = acme.pro
+        organization.save(update_fields=["plan"])
+    socket.send(type="send", client_key=uuid.uuid4().hex, body="Still there?")
+    assert "not part of your plan" in socket.receive_until("error")["message"]
+    socket.close()
+    upload = SimpleUploadedFile("log.txt", b"row 500 failed", "text/plain")
+    answer = acme.client(pat).post(f"/chat/{chat.key}/files/", {"attachments": [upload]})
+    assert answer.status_code == 400
+    assert "not part of your plan" in answer.json()["error"]
+    with tenant_scope(acme.tenant):
+        assert Message.objects.filter(ticket=chat.ticket).count() == 1  # the question only
+
+
 # -- the end --------------------------------------------------------------------------------------
 
 
@@ -283,6 +342,18 @@ def test_the_transcript_email_has_what_the_customer_saw_and_never_a_note(acme):
     assert sent.to == [pat.email]
     assert "Export fails" in sent.body and "Try CSV" in sent.body
     assert "SECRET" not in sent.body and "SECRET" not in sent.alternatives[0][0]
+
+
+def test_a_chats_transcript_is_emailed_at_most_three_times_an_hour(acme):
+    pat = pro_plus_customer(acme)
+    chat = start(acme, pat, "Export fails")
+    client = acme.client(pat)
+    mail.outbox.clear()
+    for _n in range(services.TRANSCRIPTS_PER_HOUR):
+        client.post(f"/chat/{chat.key}/transcript/")
+    page = client.post(f"/chat/{chat.key}/transcript/", follow=True)
+    assert "sent to you 3 times in the last hour" in page.content.decode()
+    assert len([m for m in mail.outbox if "Your chat" in m.subject]) == 3
 
 
 # -- isolation -----------------------------------------------------------------------------------

@@ -166,6 +166,35 @@ def test_the_exchange_opens_a_session_and_creates_nothing(acme):
     assert "Signed in as Carol Customer" in page.content.decode()
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": 10**12},  # the year 33658
+        {"exp": 10**20},
+        {"exp": str(10**12)},  # digits as text, which PyJWT accepts
+        {"exp": 1e300},
+        {"exp": float("nan")},
+        {"exp": -(10**20)},
+        {"exp": "soon"},
+        {"iat": 10**20},
+        {"nbf": 10**20},
+        {"iat": "yesterday"},
+        {"email": ["carol@acme-co.example"]},
+        {"name": {"first": "Carol"}},
+    ],
+    ids=repr,
+)
+def test_a_token_the_desk_signed_with_odd_claims_is_refused_in_words(acme, claims):
+    # The desk's own backend signed it, so only the claims can be wrong: a 4xx saying
+    # which, never a 500.
+    widget_on(acme)
+    now = int(timezone.now().timestamp())
+    payload = {"email": acme.customer.email, "iat": now, "exp": now + 600, **claims}
+    answer = exchange(acme, jwt.encode(payload, secret_of(acme), algorithm="HS256"))
+    assert 400 <= answer.status_code < 500, answer.content
+    assert answer.json()["code"] and answer.json()["error"]
+
+
 def test_a_name_the_account_lacks_comes_from_the_token_and_only_then(acme):
     widget_on(acme)
     nameless = make_member(acme.tenant, "nia@acme-co.example", Role.CUSTOMER, organization=acme.org)
@@ -365,6 +394,23 @@ def test_a_ticket_opens_only_its_own_customers_chat(acme):
     socket = Socket(f"/ws/widget/{pats_ticket}/chat/{sams_chat.key}/", host=acme.host)
     assert socket.receive_until("error")["message"] == "This chat was not found."
     assert socket.closed() == CLOSE_NO_SUCH_CHAT
+
+
+def test_the_widgets_transcript_is_emailed_at_most_three_times_an_hour(acme):
+    from django.core import mail
+
+    widget_on(acme)
+    pat = pro_plus_customer(acme)
+    with acme.scope():
+        chat = services.chat_start(membership=pat.memberships.get(), question="Export fails")
+    ticket = widget_ticket(acme, pat)
+    client = acme.client()
+    mail.outbox.clear()
+    for _n in range(services.TRANSCRIPTS_PER_HOUR):
+        client.post(f"/widget/t/{ticket}/chat/{chat.key}/transcript/")
+    refused = client.post(f"/widget/t/{ticket}/chat/{chat.key}/transcript/", follow=True)
+    assert "sent to you 3 times in the last hour" in refused.content.decode()
+    assert len([m for m in mail.outbox if "Your chat" in m.subject]) == 3
 
 
 # -- the widget: chat and knowledge base -------------------------------------------------------

@@ -33,6 +33,7 @@ REFUSED = [
     ),
     ("http://[64:ff9b::a00:1]/", "64:ff9b::a00:1 is in a private network; " + NOT_ALLOWED),
     ("http://[fe80::1]/", "fe80::1 is a link-local address"),
+    ("http://[fec0::1]/hook", "fec0::1 is not a public internet address; " + NOT_ALLOWED),
     ("http://0.0.0.0/", "0.0.0.0 is the unspecified address; " + NOT_ALLOWED),
     ("http://224.0.0.1/", "224.0.0.1 is a multicast address; " + NOT_ALLOWED),
     ("http://100.64.0.1/", "100.64.0.1 is not a public internet address; " + NOT_ALLOWED),
