@@ -16,6 +16,7 @@ from helpdesk.models import Role
 from helpdesk.sockets import CLOSE_FOREIGN_ORIGIN
 from helpdesk.tenancy import tenant_scope
 from tests.chat.sockets import Socket, pro_plus_customer, session_cookie
+from tests.chat.widget import widget_on, widget_ticket
 from tests.helpdesk.factories import make_member
 from tests.processes import RedisServer
 from tickets.models import Channel, Message, Status, Ticket
@@ -344,14 +345,20 @@ def test_the_transcript_email_has_what_the_customer_saw_and_never_a_note(acme):
     assert "SECRET" not in sent.body and "SECRET" not in sent.alternatives[0][0]
 
 
-def test_a_chats_transcript_is_emailed_at_most_three_times_an_hour(acme):
+@pytest.mark.parametrize("where", ["help center", "widget"])
+def test_a_chats_transcript_is_emailed_at_most_three_times_an_hour(acme, where):
     pat = pro_plus_customer(acme)
     chat = start(acme, pat, "Export fails")
-    client = acme.client(pat)
+    if where == "widget":
+        widget_on(acme)
+        ticket = widget_ticket(acme, pat)
+        client, path = acme.client(), f"/widget/t/{ticket}/chat/{chat.key}/transcript/"
+    else:
+        client, path = acme.client(pat), f"/chat/{chat.key}/transcript/"
     mail.outbox.clear()
     for _n in range(services.TRANSCRIPTS_PER_HOUR):
-        client.post(f"/chat/{chat.key}/transcript/")
-    page = client.post(f"/chat/{chat.key}/transcript/", follow=True)
+        client.post(path)
+    page = client.post(path, follow=True)
     assert "sent to you 3 times in the last hour" in page.content.decode()
     assert len([m for m in mail.outbox if "Your chat" in m.subject]) == 3
 

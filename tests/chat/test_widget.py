@@ -396,23 +396,6 @@ def test_a_ticket_opens_only_its_own_customers_chat(acme):
     assert socket.closed() == CLOSE_NO_SUCH_CHAT
 
 
-def test_the_widgets_transcript_is_emailed_at_most_three_times_an_hour(acme):
-    from django.core import mail
-
-    widget_on(acme)
-    pat = pro_plus_customer(acme)
-    with acme.scope():
-        chat = services.chat_start(membership=pat.memberships.get(), question="Export fails")
-    ticket = widget_ticket(acme, pat)
-    client = acme.client()
-    mail.outbox.clear()
-    for _n in range(services.TRANSCRIPTS_PER_HOUR):
-        client.post(f"/widget/t/{ticket}/chat/{chat.key}/transcript/")
-    refused = client.post(f"/widget/t/{ticket}/chat/{chat.key}/transcript/", follow=True)
-    assert "sent to you 3 times in the last hour" in refused.content.decode()
-    assert len([m for m in mail.outbox if "Your chat" in m.subject]) == 3
-
-
 # -- the widget: chat and knowledge base -------------------------------------------------------
 
 
