@@ -803,7 +803,9 @@ def team_json(tenant: Tenant) -> dict:
     return {"type": "team", "agents": people}
 
 
-def chat_for_staff(key, member: Membership | None) -> Chat | None:
+def chat_for_staff(
+    key, member: Membership | None, *, related: tuple[str, ...] = ("ticket", "agent")
+) -> Chat | None:
     """The chat with this key if this member of the staff may work it, else None (the
     console's every action and the agent's chat pages find chats here). A desk may keep
     agents to their groups: then its ticket must be visible to them, or the chat offered
@@ -814,7 +816,7 @@ def chat_for_staff(key, member: Membership | None) -> Chat | None:
     return (
         Chat.objects.filter(Q(ticket__in=tickets_visible_to_agent(member)) | Q(pk__in=offered))
         .filter(key=key)
-        .select_related("ticket", "agent")
+        .select_related(*related)
         .first()
     )
 
@@ -873,7 +875,6 @@ def chat_rate(*, chat: Chat, customer: User, rating: int):
     return feedback.csat_answer(survey=survey, rating=rating)
 
 
-@transaction.atomic
 def transcripts_used_up() -> str:
     return _(
         "The transcript was sent to you %(count)d times in the last hour: look for it in "
@@ -881,6 +882,7 @@ def transcripts_used_up() -> str:
     ) % {"count": TRANSCRIPTS_PER_HOUR}
 
 
+@transaction.atomic
 def transcript_send(*, chat: Chat) -> None:
     """Email the customer the chat's public lines (sent by a worker after commit), at
     most TRANSCRIPTS_PER_HOUR times an hour: each is a mail from the desk's sender."""

@@ -230,7 +230,9 @@ def agent_console(request):
 @role_required(Role.AGENT)
 def agent_chat_context(request, key):
     """The customer panel beside a chat in the console: the ticket page's own card."""
-    chat = services.chat_for_staff(key, request.membership)
+    chat = services.chat_for_staff(
+        key, request.membership, related=("ticket__requester", "ticket__organization__plan")
+    )
     if chat is None:
         raise Http404
     ticket = chat.ticket

@@ -144,3 +144,23 @@ def test_an_agent_kept_to_groups_may_take_a_chat_of_no_group_offered_to_them(acm
     state = console.receive_until("state", chat=chat.key.hex)
     console.close()
     assert state["state"] == "active"
+
+
+def test_the_customer_card_beside_a_chat_reads_the_chat_with_its_people_in_one_query(
+    acme, chat_team, kept_chat
+):
+    # The card shows the requester, the organization and its plan: read with the chat,
+    # not once each afterwards.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = acme.client(chat_team)
+    path = f"/agent/chat/{kept_chat.key}/customer/"
+    client.get(path)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    queries = [q["sql"] for q in captured.captured_queries]
+    customer = kept_chat.customer_id
+    assert not [sql for sql in queries if f'"helpdesk_user"."id" = {customer}' in sql]
+    assert not [sql for sql in queries if 'FROM "plans_organization"' in sql]
+    assert not [sql for sql in queries if 'FROM "plans_plan"' in sql]
