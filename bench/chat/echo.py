@@ -8,17 +8,17 @@ Any HTTP request gets `200 ok` (the bench's health check). Django is never impor
 """
 
 
-async def answer_ok(send) -> None:
-    """Any HTTP request: `200 ok` (the bench's health check)."""
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"ok"})
+async def answered_unless_socket(scope, send) -> bool:
+    """Whether the connection is done with: any HTTP request answered `200 ok` (the
+    bench's health check), lifespan events ignored; False for a websocket."""
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+    return scope["type"] != "websocket"
 
 
 async def application(scope, receive, send):
-    if scope["type"] == "http":
-        await answer_ok(send)
-        return
-    if scope["type"] != "websocket":
+    if await answered_unless_socket(scope, send):
         return
     while True:
         event = await receive()

@@ -22,7 +22,7 @@ import uuid
 import psycopg
 import redis.asyncio as aioredis
 
-from bench.chat.echo import answer_ok
+from bench.chat.echo import answered_unless_socket
 
 TABLE = "bench_stored_echo_line"
 
@@ -85,10 +85,7 @@ async def process() -> Process:
 
 
 async def application(scope, receive, send):
-    if scope["type"] == "http":
-        await answer_ok(send)
-        return
-    if scope["type"] != "websocket":
+    if await answered_unless_socket(scope, send):
         return
     here = await process()
     socket = uuid.uuid4().hex

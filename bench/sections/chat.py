@@ -214,24 +214,32 @@ class LiveChat(Section):
         finally:
             stop(server)
 
-        port = free_port()
-        log(f"chat: the echo app under the same command on {port}")
-        server = servers.start_echo(run.env, port)
+        self.echo = self._echo_round(
+            run, people, servers.start_echo, "the echo app under the same command"
+        )
         try:
-            self.echo = self._sockets(run, server, port, people, "echo", None)
+            self.stored_echo = self._echo_round(
+                run,
+                people,
+                servers.start_stored_echo,
+                "the echo that stores and publishes each line, same command",
+            )
         finally:
-            stop(server)
-
-        port = free_port()
-        log(f"chat: the echo that stores and publishes each line, same command, on {port}")
-        server = servers.start_stored_echo(run.env, port)
-        try:
-            self.stored_echo = self._sockets(run, server, port, people, "echo", None)
-        finally:
-            stop(server)
             _drop_stored_lines()
         data.forget_messages(run.fixtures.tenant)
         connections.close_all()
+
+    def _echo_round(self, run, people, start, what: str) -> SocketRun:
+        """The same sockets and lines against a baseline server (`start`: bench/chat/servers.py)."""
+        from bench.server import free_port, stop
+
+        port = free_port()
+        log(f"chat: {what} on {port}")
+        server = start(run.env, port)
+        try:
+            return self._sockets(run, server, port, people, "echo", None)
+        finally:
+            stop(server)
 
     def _sockets(self, run, server, port, people, mode, queue_target) -> SocketRun:
         from bench.chat import servers
